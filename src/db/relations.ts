@@ -1,0 +1,36 @@
+import { defineRelations } from 'drizzle-orm';
+import * as schema from './schema/index.ts';
+
+export const relations = defineRelations(schema, (r) => ({
+  plants: {
+    lines: r.many.lines({ from: r.plants.id, to: r.lines.plantId }),
+    machines: r.many.machines({ from: r.plants.id, to: r.machines.plantId }),
+    products: r.many.products({ from: r.plants.id, to: r.products.plantId }),
+    orders: r.many.orders({ from: r.plants.id, to: r.orders.plantId }),
+  },
+  lines: {
+    plant: r.one.plants({ from: r.lines.plantId, to: r.plants.id, optional: false }),
+    machines: r.many.machines({ from: r.lines.id, to: r.machines.lineId }),
+  },
+  machines: {
+    plant: r.one.plants({ from: r.machines.plantId, to: r.plants.id, optional: false }),
+    line: r.one.lines({ from: r.machines.lineId, to: r.lines.id, optional: false }),
+  },
+  products: {
+    plant: r.one.plants({ from: r.products.plantId, to: r.plants.id, optional: false }),
+    routing: r.many.routingSteps({ from: r.products.id, to: r.routingSteps.productId }),
+  },
+  routingSteps: {
+    product: r.one.products({ from: r.routingSteps.productId, to: r.products.id, optional: false }),
+    machines: r.many.machines({
+      from: r.routingSteps.id.through(r.routingStepMachines.stepId),
+      to: r.machines.id.through(r.routingStepMachines.machineId),
+    }),
+  },
+  orders: {
+    plant: r.one.plants({ from: r.orders.plantId, to: r.plants.id, optional: false }),
+    product: r.one.products({ from: r.orders.productId, to: r.products.id, optional: false }),
+  },
+}));
+
+export type Relations = typeof relations;

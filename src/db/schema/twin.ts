@@ -1,0 +1,122 @@
+import {
+  doublePrecision,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const machineStatus = pgEnum('machine_status', ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE']);
+export const orderStatus = pgEnum('order_status', ['PLANNED', 'RELEASED', 'IN_PROGRESS', 'DONE', 'CANCELLED']);
+
+export const plants = pgTable(
+  'plants',
+  {
+    id: serial('id').primaryKey(),
+    name: text('name').notNull(),
+    timezone: text('timezone').notNull().default('UTC'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('plants_name_uq').on(t.name)],
+);
+
+export const lines = pgTable(
+  'lines',
+  {
+    id: serial('id').primaryKey(),
+    plantId: integer('plant_id')
+      .notNull()
+      .references(() => plants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+  },
+  (t) => [uniqueIndex('lines_plant_name_uq').on(t.plantId, t.name)],
+);
+
+export const machines = pgTable(
+  'machines',
+  {
+    id: serial('id').primaryKey(),
+    plantId: integer('plant_id')
+      .notNull()
+      .references(() => plants.id, { onDelete: 'cascade' }),
+    lineId: integer('line_id')
+      .notNull()
+      .references(() => lines.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    kind: text('kind'),
+    idealCycleSeconds: doublePrecision('ideal_cycle_seconds'),
+    status: machineStatus('status').notNull().default('IDLE'),
+    statusSince: timestamp('status_since', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('machines_plant_name_uq').on(t.plantId, t.name), index('machines_line_idx').on(t.lineId)],
+);
+
+export const products = pgTable(
+  'products',
+  {
+    id: serial('id').primaryKey(),
+    plantId: integer('plant_id')
+      .notNull()
+      .references(() => plants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+  },
+  (t) => [uniqueIndex('products_plant_name_uq').on(t.plantId, t.name)],
+);
+
+export const routingSteps = pgTable(
+  'routing_steps',
+  {
+    id: serial('id').primaryKey(),
+    productId: integer('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    stepIndex: integer('step_index').notNull(),
+    minutesPerUnit: doublePrecision('minutes_per_unit').notNull(),
+    setupMinutes: doublePrecision('setup_minutes').notNull().default(0),
+  },
+  (t) => [uniqueIndex('routing_steps_product_index_uq').on(t.productId, t.stepIndex)],
+);
+
+export const routingStepMachines = pgTable(
+  'routing_step_machines',
+  {
+    stepId: integer('step_id')
+      .notNull()
+      .references(() => routingSteps.id, { onDelete: 'cascade' }),
+    machineId: integer('machine_id')
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.stepId, t.machineId] }), index('routing_step_machines_machine_idx').on(t.machineId)],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    id: serial('id').primaryKey(),
+    plantId: integer('plant_id')
+      .notNull()
+      .references(() => plants.id, { onDelete: 'cascade' }),
+    productId: integer('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'restrict' }),
+    code: text('code').notNull(),
+    quantity: integer('quantity').notNull(),
+    releaseAt: timestamp('release_at', { withTimezone: true }),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    priority: integer('priority').notNull().default(0),
+    status: orderStatus('status').notNull().default('PLANNED'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('orders_plant_code_uq').on(t.plantId, t.code),
+    index('orders_plant_due_idx').on(t.plantId, t.dueAt, t.id),
+  ],
+);

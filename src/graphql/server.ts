@@ -1,0 +1,161 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getOperationAST, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { migrationsApplied } from '../db/client.ts';
+import type { Services } from '../services.ts';
+import type { Context } from './context.ts';
+import { schema as defaultSchema } from './schema.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** Counts operations by name, type and outcome, and times them. */
+function useOperationMetrics(services: Services): Plugin {
+  const { operations, operationSeconds } = services.metrics;
+  return {
+    onExecute({ args }) {
+      const op = getOperationAST(args.document, args.operationName);
+      const type = op?.operation ?? 'unknown';
+      const name = op?.name?.value ?? 'anonymous';
+      const end = operationSeconds.startTimer({ type });
+      return {
+        onExecuteDone({ result }) {
+          end();
+          const failed = 'errors' in result && Array.isArray(result.errors) && result.errors.length > 0;
+          operations.inc({ operation: name, type, outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+}
+
+export function createYogaApp(services: Services, schema: GraphQLSchema = defaultSchema): YogaServerInstance<Record<string, unknown>, Context> {
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: services.config.production ? false : { title: 'PlantGraph', subscriptionsProtocol: 'WS' },
+    maskedErrors: true,
+    logging: {
+      debug: (...a) => services.logger.debug(a.map(String).join(' ')),
+      info: (...a) => services.logger.info(a.map(String).join(' ')),
+      warn: (...a) => services.logger.warn(a.map(String).join(' ')),
+      error: (...a) => services.logger.error(a.map((x) => (x instanceof Error ? x.stack ?? x.message : String(x))).join(' ')),
+    },
+    context: ({ request }) => ({ db: services.database.db, services, request }),
+    plugins: [useOperationMetrics(services)],
+  });
+}
+
+export interface RunningServer {
+  httpServer: http.Server;
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** HTTP (GraphQL, GraphiQL, health, readiness, metrics) and graphql-ws on one port and path. */
+export async function startServer(services: Services, opts: { port: number; host: string }): Promise<RunningServer> {
+  const yoga = createYogaApp(services);
+  const { metrics, database } = services;
+
+  const httpServer = http.createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const route = path === GRAPHQL_PATH ? GRAPHQL_PATH : ['/health', '/ready', '/metrics'].includes(path) ? path : 'other';
+    res.on('finish', () => metrics.httpRequests.inc({ method: req.method ?? 'GET', route, status: String(res.statusCode) }));
+    try {
+      if (path === '/health') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+        return;
+      }
+      if (path === '/ready') {
+        let ready = false;
+        try {
+          await database.ping();
+          ready = await migrationsApplied(database);
+        } catch {
+          ready = false;
+        }
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ready ? 'ready' : 'not ready', database: database.kind }));
+        return;
+      }
+      if (path === '/metrics') {
+        const body = await metrics.registry.metrics();
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+        return;
+      }
+      await yoga(req, res);
+    } catch (err) {
+      services.logger.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
+    }
+  });
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const wsCleanup = useServer<Record<string, unknown>, { socket: unknown; request: http.IncomingMessage }>(
+    {
+      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
+      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      onConnect: () => {
+        metrics.wsConnections.inc();
+        return true;
+      },
+      onClose: () => {
+        metrics.wsConnections.dec();
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          return [err as never];
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = httpServer.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${host}:${addr.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      // Stop accepting, tell WebSocket clients we are going away, let in-flight HTTP requests finish.
+      const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await wsCleanup.dispose();
+      wsServer.close();
+      httpServer.closeIdleConnections();
+      const timer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
+      await httpClosed;
+      clearTimeout(timer);
+      await yoga.dispose();
+    })());
+
+  return { httpServer, yoga, url, close };
+}

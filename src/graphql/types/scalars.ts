@@ -1,0 +1,28 @@
+import { GraphQLError, Kind } from 'graphql';
+import { builder } from '../builder.ts';
+
+// ISO-8601 with a UTC designator or an explicit offset; a bare local time is ambiguous on a factory floor.
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+
+export function parseDateTime(value: unknown): Date {
+  if (typeof value !== 'string' || !ISO_WITH_OFFSET.test(value)) {
+    throw new GraphQLError(`DateTime must be an ISO-8601 string with a time zone offset (e.g. 2026-01-31T08:00:00Z), got ${JSON.stringify(value)}`);
+  }
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a real date`);
+  return d;
+}
+
+builder.scalarType('DateTime', {
+  description: 'An ISO-8601 date-time with offset; always returned in UTC.',
+  serialize: (value) => {
+    const d = value instanceof Date ? value : new Date(value as string);
+    if (Number.isNaN(d.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
+    return d.toISOString();
+  },
+  parseValue: parseDateTime,
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError('DateTime must be a string');
+    return parseDateTime(ast.value);
+  },
+});

@@ -1,0 +1,183 @@
+import { plants } from '../../db/schema/index.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import { importPlant } from '../../twin/import.ts';
+import { builder } from '../builder.ts';
+import { decodeId } from '../ids.ts';
+
+export const MachineStatusEnum = builder.enumType('MachineStatus', {
+  values: ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE'] as const,
+});
+
+export const OrderStatusEnum = builder.enumType('OrderStatus', {
+  values: ['PLANNED', 'RELEASED', 'IN_PROGRESS', 'DONE', 'CANCELLED'] as const,
+});
+
+export const Plant = builder.drizzleNode('plants', {
+  name: 'Plant',
+  id: { column: (p) => p.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    timezone: t.exposeString('timezone', { description: 'IANA time zone of the plant (shifts, calendars).' }),
+    lines: t.relation('lines', { query: { orderBy: { id: 'asc' } } }),
+    machines: t.relation('machines', { query: { orderBy: { id: 'asc' } } }),
+    products: t.relation('products', { query: { orderBy: { id: 'asc' } } }),
+    orders: t.relatedConnection('orders', {
+      description: 'Orders by due date (then id). Filter by status.',
+      args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
+      query: (args) => ({
+        where: args.status && args.status.length > 0 ? { status: { in: args.status } } : undefined,
+        orderBy: { dueAt: 'asc', id: 'asc' },
+      }),
+      totalCount: true,
+    }),
+  }),
+});
+
+export const Line = builder.drizzleNode('lines', {
+  name: 'Line',
+  id: { column: (l) => l.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    plant: t.relation('plant'),
+    machines: t.relation('machines', { query: { orderBy: { id: 'asc' } } }),
+  }),
+});
+
+export const Machine = builder.drizzleNode('machines', {
+  name: 'Machine',
+  id: { column: (m) => m.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    kind: t.exposeString('kind', { nullable: true }),
+    idealCycleSeconds: t.exposeFloat('idealCycleSeconds', { nullable: true, description: 'Ideal time for one unit, in seconds (OEE performance).' }),
+    status: t.expose('status', { type: MachineStatusEnum }),
+    statusSince: t.expose('statusSince', { type: 'DateTime', nullable: true }),
+    line: t.relation('line'),
+    plant: t.relation('plant'),
+  }),
+});
+
+export const Product = builder.drizzleNode('products', {
+  name: 'Product',
+  id: { column: (p) => p.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    plant: t.relation('plant'),
+    routing: t.relation('routing', { query: { orderBy: { stepIndex: 'asc' } } }),
+  }),
+});
+
+builder.drizzleObject('routingSteps', {
+  name: 'RoutingStep',
+  fields: (t) => ({
+    index: t.exposeInt('stepIndex', { description: 'Position in the routing, starting at 1.' }),
+    machines: t.relation('machines', { description: 'Machines that can run this step.', query: { orderBy: { id: 'asc' } } }),
+    minutesPerUnit: t.exposeFloat('minutesPerUnit'),
+    setupMinutes: t.exposeFloat('setupMinutes'),
+  }),
+});
+
+export const Order = builder.drizzleNode('orders', {
+  name: 'Order',
+  id: { column: (o) => o.id },
+  fields: (t) => ({
+    code: t.exposeString('code'),
+    product: t.relation('product'),
+    plant: t.relation('plant'),
+    quantity: t.exposeInt('quantity'),
+    releaseAt: t.expose('releaseAt', { type: 'DateTime', nullable: true }),
+    dueAt: t.expose('dueAt', { type: 'DateTime' }),
+    priority: t.exposeInt('priority'),
+    status: t.expose('status', { type: OrderStatusEnum }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  plants: t.drizzleConnection({
+    type: 'plants',
+    totalCount: (_p, _a, ctx) => ctx.db.$count(plants),
+    resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ orderBy: { id: 'asc' } })),
+  }),
+  plant: t.drizzleField({
+    type: 'plants',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = decodeId('Plant', String(args.id));
+      if (id === null) return null;
+      return ctx.db.query.plants.findFirst(query({ where: { id } }));
+    },
+  }),
+}));
+
+const MachineInput = builder.inputType('MachineInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    kind: t.string(),
+    idealCycleSeconds: t.float({ description: 'Ideal seconds per unit, used for OEE performance.' }),
+  }),
+});
+const LineInput = builder.inputType('LineInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    machines: t.field({ type: [MachineInput], required: true }),
+  }),
+});
+const RoutingStepInput = builder.inputType('RoutingStepInput', {
+  fields: (t) => ({
+    machines: t.stringList({ required: true, description: 'Names of the eligible machines, all in this plant.' }),
+    minutesPerUnit: t.float({ required: true }),
+    setupMinutes: t.float(),
+  }),
+});
+const ProductInput = builder.inputType('ProductInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    routing: t.field({ type: [RoutingStepInput], required: true, description: 'Steps in routing order.' }),
+  }),
+});
+export const OrderInput = builder.inputType('OrderInput', {
+  fields: (t) => ({
+    code: t.string({ required: true }),
+    product: t.string({ required: true, description: 'Product name in the same plant.' }),
+    quantity: t.int({ required: true }),
+    releaseAt: t.field({ type: 'DateTime' }),
+    dueAt: t.field({ type: 'DateTime', required: true }),
+    priority: t.int({ description: '0 (normal) to 1000; higher is more urgent.' }),
+  }),
+});
+const PlantImportInput = builder.inputType('PlantImportInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    timezone: t.string({ description: 'IANA time zone; default UTC.' }),
+    lines: t.field({ type: [LineInput], required: true }),
+    products: t.field({ type: [ProductInput] }),
+    orders: t.field({ type: [OrderInput] }),
+  }),
+});
+
+const ImportPlantSuccess = builder.objectRef<{ plantId: number }>('ImportPlantSuccess').implement({
+  fields: (t) => ({
+    plant: t.drizzleField({
+      type: 'plants',
+      resolve: async (query, parent, _args, ctx) => {
+        const plant = await ctx.db.query.plants.findFirst(query({ where: { id: parent.plantId } }));
+        if (!plant) throw new NotFoundError('Plant', String(parent.plantId));
+        return plant;
+      },
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  importPlant: t.field({
+    description: 'Creates a whole plant in one transaction. Any problem returns a ValidationError listing all of them, and nothing is written.',
+    type: ImportPlantSuccess,
+    args: { input: t.arg({ type: PlantImportInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'ImportPlantResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const { id } = await importPlant(ctx.db, input);
+      return { plantId: id };
+    },
+  }),
+}));

@@ -1,0 +1,55 @@
+import { closeServices, createServices } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { GRAPHQL_PATH, startServer } from './graphql/server.ts';
+import { createLogger } from './logger.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`plantgraph: configuration error: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  const services = await createServices(config, logger);
+  const server = await startServer(services, { port: config.port, host: config.host });
+
+  const db = services.database;
+  logger.info({ url: `${server.url}${GRAPHQL_PATH}`, database: db.kind, location: db.location }, 'PlantGraph listening');
+  console.log(`PlantGraph listening on ${server.url}${GRAPHQL_PATH}`);
+  console.log(`  database: ${db.kind === 'pglite' ? `embedded PGlite at ${db.location}` : `PostgreSQL ${db.location}`}`);
+  if (!config.production) console.log(`  GraphiQL: ${server.url}${GRAPHQL_PATH}`);
+  console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining and shutting down');
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    hardStop.unref();
+    try {
+      await server.close();
+      await closeServices(services);
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error('plantgraph: failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,222 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { lines, machines, orders, plants, products, routingStepMachines, routingSteps } from '../db/schema/index.ts';
+import { isUniqueViolation, Problems, ValidationError } from '../errors.ts';
+import { checkName, checkPositive, checkTimezone, checkUnique, checkValidDate } from './validate.ts';
+
+export interface MachineImport {
+  name: string;
+  kind?: string | null;
+  idealCycleSeconds?: number | null;
+}
+export interface LineImport {
+  name: string;
+  machines: MachineImport[];
+}
+export interface RoutingStepImport {
+  machines: string[];
+  minutesPerUnit: number;
+  setupMinutes?: number | null;
+}
+export interface ProductImport {
+  name: string;
+  routing: RoutingStepImport[];
+}
+export interface OrderImport {
+  code: string;
+  product: string;
+  quantity: number;
+  releaseAt?: Date | null;
+  dueAt: Date;
+  priority?: number | null;
+}
+export interface PlantImport {
+  name: string;
+  timezone?: string | null;
+  lines: LineImport[];
+  products?: ProductImport[] | null;
+  orders?: OrderImport[] | null;
+}
+
+/** Upper bounds on one import, so one request cannot exhaust memory or hold a transaction for minutes. */
+export const IMPORT_LIMITS = {
+  lines: 500,
+  machinesPerLine: 1_000,
+  machines: 5_000,
+  products: 5_000,
+  stepsPerProduct: 100,
+  machinesPerStep: 200,
+  orders: 50_000,
+  quantity: 1_000_000_000,
+  minutesPerUnit: 1_000_000,
+  priority: 1_000,
+} as const;
+
+const CHUNK = 2_000;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Checks the whole input and reports every problem with its path; returns the normalised input. */
+export function validatePlantImport(input: PlantImport): PlantImport {
+  const p = new Problems();
+  const name = checkName(p, 'name', input.name);
+  const timezone = input.timezone?.trim() || 'UTC';
+  checkTimezone(p, 'timezone', timezone);
+
+  const lineList = input.lines ?? [];
+  const productList = input.products ?? [];
+  const orderList = input.orders ?? [];
+  if (lineList.length === 0) p.add('lines', 'a plant needs at least one line');
+  if (lineList.length > IMPORT_LIMITS.lines) p.add('lines', `at most ${IMPORT_LIMITS.lines} lines per import`);
+  if (productList.length > IMPORT_LIMITS.products) p.add('products', `at most ${IMPORT_LIMITS.products} products per import`);
+  if (orderList.length > IMPORT_LIMITS.orders) p.add('orders', `at most ${IMPORT_LIMITS.orders} orders per import`);
+  if (!p.empty) throw new ValidationError(p.list);
+
+  const normLines = lineList.map((l, i) => {
+    const ms = l.machines ?? [];
+    if (ms.length > IMPORT_LIMITS.machinesPerLine) p.add(`lines[${i}].machines`, `at most ${IMPORT_LIMITS.machinesPerLine} machines per line`);
+    return {
+      name: checkName(p, `lines[${i}].name`, l.name),
+      machines: ms.map((m, j) => {
+        checkPositive(p, `lines[${i}].machines[${j}].idealCycleSeconds`, m.idealCycleSeconds, { max: 86_400 });
+        const kind = m.kind == null ? null : checkName(p, `lines[${i}].machines[${j}].kind`, m.kind);
+        return { name: checkName(p, `lines[${i}].machines[${j}].name`, m.name), kind, idealCycleSeconds: m.idealCycleSeconds ?? null };
+      }),
+    };
+  });
+  checkUnique(p, normLines, (l) => l.name, (i) => `lines[${i}].name`, 'line name');
+  const allMachines = normLines.flatMap((l, i) => l.machines.map((m, j) => ({ m, path: `lines[${i}].machines[${j}].name` })));
+  if (allMachines.length > IMPORT_LIMITS.machines) p.add('lines', `at most ${IMPORT_LIMITS.machines} machines per plant`);
+  checkUnique(p, allMachines, (x) => x.m.name, (i) => allMachines[i].path, 'machine name');
+  const machineNames = new Set(allMachines.map((x) => x.m.name));
+
+  const normProducts = productList.map((pr, i) => {
+    const routing = pr.routing ?? [];
+    if (routing.length === 0) p.add(`products[${i}].routing`, 'a product needs at least one routing step');
+    if (routing.length > IMPORT_LIMITS.stepsPerProduct) p.add(`products[${i}].routing`, `at most ${IMPORT_LIMITS.stepsPerProduct} steps`);
+    return {
+      name: checkName(p, `products[${i}].name`, pr.name),
+      routing: routing.map((s, j) => {
+        const path = `products[${i}].routing[${j}]`;
+        const ms = s.machines ?? [];
+        if (ms.length === 0) p.add(`${path}.machines`, 'a step needs at least one eligible machine');
+        if (ms.length > IMPORT_LIMITS.machinesPerStep) p.add(`${path}.machines`, `at most ${IMPORT_LIMITS.machinesPerStep} machines per step`);
+        const names = ms.map((n) => (typeof n === 'string' ? n.trim() : ''));
+        names.forEach((n, k) => {
+          if (!machineNames.has(n)) p.add(`${path}.machines[${k}]`, `unknown machine "${n}" (not in this plant's lines)`);
+        });
+        checkUnique(p, names, (n) => n, (k) => `${path}.machines[${k}]`, 'machine');
+        checkPositive(p, `${path}.minutesPerUnit`, s.minutesPerUnit, { max: IMPORT_LIMITS.minutesPerUnit });
+        checkPositive(p, `${path}.setupMinutes`, s.setupMinutes, { allowZero: true, max: IMPORT_LIMITS.minutesPerUnit });
+        return { machines: names, minutesPerUnit: s.minutesPerUnit, setupMinutes: s.setupMinutes ?? 0 };
+      }),
+    };
+  });
+  checkUnique(p, normProducts, (x) => x.name, (i) => `products[${i}].name`, 'product name');
+  const productNames = new Set(normProducts.map((x) => x.name));
+
+  const normOrders = orderList.map((o, i) => {
+    const path = `orders[${i}]`;
+    const code = checkName(p, `${path}.code`, o.code);
+    const product = typeof o.product === 'string' ? o.product.trim() : '';
+    if (!productNames.has(product)) p.add(`${path}.product`, `unknown product "${product}"`);
+    if (!Number.isInteger(o.quantity) || o.quantity <= 0) p.add(`${path}.quantity`, 'must be a positive whole number');
+    else if (o.quantity > IMPORT_LIMITS.quantity) p.add(`${path}.quantity`, `must be at most ${IMPORT_LIMITS.quantity}`);
+    const priority = o.priority ?? 0;
+    if (!Number.isInteger(priority) || priority < 0 || priority > IMPORT_LIMITS.priority) {
+      p.add(`${path}.priority`, `must be a whole number from 0 to ${IMPORT_LIMITS.priority}`);
+    }
+    checkValidDate(p, `${path}.dueAt`, o.dueAt);
+    checkValidDate(p, `${path}.releaseAt`, o.releaseAt);
+    if (o.releaseAt && o.dueAt && o.dueAt.getTime() <= o.releaseAt.getTime()) {
+      p.add(`${path}.dueAt`, 'must be after releaseAt');
+    }
+    return { code, product, quantity: o.quantity, releaseAt: o.releaseAt ?? null, dueAt: o.dueAt, priority };
+  });
+  checkUnique(p, normOrders, (x) => x.code, (i) => `orders[${i}].code`, 'order code');
+
+  p.throwIfAny();
+  return { name, timezone, lines: normLines, products: normProducts, orders: normOrders };
+}
+
+/**
+ * Imports a whole plant in one transaction: every name and reference is checked first and any problem aborts the
+ * import with a ValidationError listing all of them; nothing is written unless everything is valid.
+ * Cost: a fixed number of multi-row statements (one per table per 2,000 rows), independent of plant size.
+ */
+export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: number }> {
+  const input = validatePlantImport(raw);
+  try {
+    return await db.transaction(async (tx) => {
+      const existing = await tx.select({ id: plants.id }).from(plants).where(eq(plants.name, input.name)).limit(1);
+      if (existing.length > 0) throw ValidationError.single('name', `a plant named "${input.name}" already exists`);
+
+      const [plant] = await tx.insert(plants).values({ name: input.name, timezone: input.timezone! }).returning({ id: plants.id });
+
+      const lineIds = new Map<string, number>();
+      for (const part of chunks(input.lines)) {
+        const rows = await tx
+          .insert(lines)
+          .values(part.map((l) => ({ plantId: plant.id, name: l.name })))
+          .returning({ id: lines.id, name: lines.name });
+        for (const r of rows) lineIds.set(r.name, r.id);
+      }
+
+      const machineIds = new Map<string, number>();
+      const machineRows = input.lines.flatMap((l) =>
+        l.machines.map((m) => ({ plantId: plant.id, lineId: lineIds.get(l.name)!, name: m.name, kind: m.kind ?? null, idealCycleSeconds: m.idealCycleSeconds ?? null })),
+      );
+      for (const part of chunks(machineRows)) {
+        const rows = await tx.insert(machines).values(part).returning({ id: machines.id, name: machines.name });
+        for (const r of rows) machineIds.set(r.name, r.id);
+      }
+
+      const productIds = new Map<string, number>();
+      for (const part of chunks(input.products ?? [])) {
+        const rows = await tx
+          .insert(products)
+          .values(part.map((pr) => ({ plantId: plant.id, name: pr.name })))
+          .returning({ id: products.id, name: products.name });
+        for (const r of rows) productIds.set(r.name, r.id);
+      }
+
+      const stepRows = (input.products ?? []).flatMap((pr) =>
+        pr.routing.map((s, j) => ({ productId: productIds.get(pr.name)!, stepIndex: j + 1, minutesPerUnit: s.minutesPerUnit, setupMinutes: s.setupMinutes ?? 0, machines: s.machines })),
+      );
+      const stepMachineRows: { stepId: number; machineId: number }[] = [];
+      for (const part of chunks(stepRows)) {
+        const rows = await tx
+          .insert(routingSteps)
+          .values(part.map(({ machines: _m, ...s }) => s))
+          .returning({ id: routingSteps.id, productId: routingSteps.productId, stepIndex: routingSteps.stepIndex });
+        const byKey = new Map(rows.map((r) => [`${r.productId}/${r.stepIndex}`, r.id]));
+        for (const s of part) {
+          const stepId = byKey.get(`${s.productId}/${s.stepIndex}`)!;
+          for (const m of s.machines) stepMachineRows.push({ stepId, machineId: machineIds.get(m)! });
+        }
+      }
+      for (const part of chunks(stepMachineRows)) await tx.insert(routingStepMachines).values(part);
+
+      const orderRows = (input.orders ?? []).map((o) => ({
+        plantId: plant.id,
+        productId: productIds.get(o.product)!,
+        code: o.code,
+        quantity: o.quantity,
+        releaseAt: o.releaseAt ?? null,
+        dueAt: o.dueAt,
+        priority: o.priority ?? 0,
+      }));
+      for (const part of chunks(orderRows)) await tx.insert(orders).values(part);
+
+      return { id: plant.id };
+    });
+  } catch (err) {
+    // Two imports of the same plant name racing: the unique index decides, the loser gets the same typed error.
+    if (isUniqueViolation(err)) throw ValidationError.single('name', `a plant named "${input.name}" already exists`);
+    throw err;
+  }
+}
