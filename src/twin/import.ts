@@ -71,10 +71,12 @@ export function validatePlantImport(input: PlantImport): PlantImport {
   const productList = input.products ?? [];
   const orderList = input.orders ?? [];
   if (lineList.length === 0) p.add('lines', 'a plant needs at least one line');
-  if (lineList.length > IMPORT_LIMITS.lines) p.add('lines', `at most ${IMPORT_LIMITS.lines} lines per import`);
-  if (productList.length > IMPORT_LIMITS.products) p.add('products', `at most ${IMPORT_LIMITS.products} products per import`);
-  if (orderList.length > IMPORT_LIMITS.orders) p.add('orders', `at most ${IMPORT_LIMITS.orders} orders per import`);
-  if (!p.empty) throw new ValidationError(p.list);
+  // Oversized inputs are refused before anything else is looked at.
+  const sizes = new Problems();
+  if (lineList.length > IMPORT_LIMITS.lines) sizes.add('lines', `at most ${IMPORT_LIMITS.lines} lines per import`);
+  if (productList.length > IMPORT_LIMITS.products) sizes.add('products', `at most ${IMPORT_LIMITS.products} products per import`);
+  if (orderList.length > IMPORT_LIMITS.orders) sizes.add('orders', `at most ${IMPORT_LIMITS.orders} orders per import`);
+  sizes.throwIfAny();
 
   const normLines = lineList.map((l, i) => {
     const ms = l.machines ?? [];
