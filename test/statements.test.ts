@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { machines } from '../src/db/schema/index.ts';
+import { importPlant, type PlantImport } from '../src/twin/import.ts';
+import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+
+const DASHBOARD = /* GraphQL */ `
+  query Dashboard {
+    plants(first: 50) {
+      edges { node {
+        id name
+        lines { id name machines { id name kind status line { name } } }
+        products { id name routing { index minutesPerUnit machines { id name } } }
+        orders(first: 500) { totalCount edges { node { id code quantity dueAt product { id name } } } }
+      } }
+    }
+  }`;
+
+/** A plant with `lines` lines of `perLine` machines, one product per machine pair and `orders` orders. */
+function plantOfSize(name: string, lines: number, perLine: number, orders: number): PlantImport {
+  const lineList = Array.from({ length: lines }, (_, i) => ({
+    name: `L${i}`,
+    machines: Array.from({ length: perLine }, (_, j) => ({ name: `M${i}-${j}`, kind: 'cnc' })),
+  }));
+  const names = lineList.flatMap((l) => l.machines.map((m) => m.name));
+  const products = Array.from({ length: Math.max(1, Math.floor(names.length / 2)) }, (_, k) => ({
+    name: `P${k}`,
+    routing: [
+      { machines: [names[(2 * k) % names.length]], minutesPerUnit: 1 },
+      { machines: [names[(2 * k + 1) % names.length], names[(2 * k + 2) % names.length]], minutesPerUnit: 2, setupMinutes: 5 },
+    ],
+  }));
+  return {
+    name,
+    lines: lineList,
+    products,
+    orders: Array.from({ length: orders }, (_, k) => ({
+      code: `O${k}`,
+      product: products[k % products.length].name,
+      quantity: 1 + (k % 9),
+      dueAt: new Date(Date.UTC(2027, 0, 1 + (k % 28))),
+    })),
+  };
+}
+
+for (const backend of testBackends()) {
+  describe(`SQL statements per dashboard query [${backend}]`, () => {
+    let small: TestApp;
+    let large: TestApp;
+    before(async () => {
+      small = await createTestApp(backend, { seed: false });
+      large = await createTestApp(backend, { seed: false });
+      await importPlant(small.database.db, plantOfSize('Small', 2, 3, 5));
+      for (let p = 0; p < 3; p++) await importPlant(large.database.db, plantOfSize(`Large ${p}`, 12, 25, 400));
+    });
+    after(async () => {
+      await small.close();
+      await large.close();
+    });
+
+    async function statementsFor(app: TestApp, query: string): Promise<{ n: number; body: any }> {
+      const before = app.database.sql.count;
+      const r = await app.gql(query);
+      assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+      return { n: app.database.sql.count - before, body: r.body };
+    }
+
+    it('the counter counts: k direct statements add exactly k, and an N+1 loop grows with the rows', async () => {
+      const before = small.database.sql.count;
+      for (let i = 0; i < 5; i++) await small.database.db.select().from(machines).limit(1);
+      assert.equal(small.database.sql.count - before, 5);
+
+      async function naive(app: TestApp): Promise<number> {
+        const start = app.database.sql.count;
+        const all = await app.database.db.query.lines.findMany();
+        for (const l of all) await app.database.db.select().from(machines).where(eq(machines.lineId, l.id));
+        return app.database.sql.count - start;
+      }
+      const nSmall = await naive(small);
+      const nLarge = await naive(large);
+      assert.equal(nSmall, 1 + 2);
+      assert.equal(nLarge, 1 + 36);
+    });
+
+    it('costs the same bounded number of statements at 6 and at 900 machines', async () => {
+      const s = await statementsFor(small, DASHBOARD);
+      const l = await statementsFor(large, DASHBOARD);
+      const machinesSmall = s.body.data.plants.edges.flatMap((e: any) => e.node.lines.flatMap((x: any) => x.machines)).length;
+      const machinesLarge = l.body.data.plants.edges.flatMap((e: any) => e.node.lines.flatMap((x: any) => x.machines)).length;
+      const ordersLarge = l.body.data.plants.edges.reduce((a: number, e: any) => a + e.node.orders.edges.length, 0);
+      assert.equal(machinesSmall, 6);
+      assert.equal(machinesLarge, 900);
+      assert.equal(ordersLarge, 1200);
+      assert.ok(s.n >= 1, 'at least one statement is counted');
+      assert.ok(s.n <= 3, `small plant took ${s.n} statements`);
+      assert.equal(l.n, s.n, `statements: small ${s.n}, large ${l.n}`);
+    });
+
+    it('node(id) refetches of many machines are batched, not one statement per ID', async () => {
+      const ids = (await large.gql(`{ plants(first: 1) { edges { node { machines { id } } } } }`)).body.data.plants.edges[0].node.machines.map((m: any) => m.id);
+      const q = (n: number) => `{ ${ids.slice(0, n).map((id: string, i: number) => `m${i}: node(id: "${id}") { id ... on Machine { name line { name } } }`).join(' ')} }`;
+      const few = await statementsFor(large, q(3));
+      const many = await statementsFor(large, q(120));
+      assert.equal(many.n, few.n, `3 nodes: ${few.n}, 120 nodes: ${many.n}`);
+    });
+  });
+}
