@@ -58,7 +58,7 @@ export interface TestApp {
   database: Database;
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   dbUrl?: string;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data: T; errors?: any } & Record<string, any> }>;
   close(): Promise<void>;
 }
 
