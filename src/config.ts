@@ -10,6 +10,32 @@ export interface Config {
   logLevel: string;
   mqttUrl: string | undefined;
   production: boolean;
+  introspection: boolean;
+  graphiql: boolean;
+  jwt: { secret?: string; publicKeyPem?: string; issuer?: string; audience?: string };
+  limits: Limits;
+  persistedOperationsFile: string | undefined;
+}
+
+export interface Limits {
+  maxBodyBytes: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxBatch: number;
+  rateLimitPerMinute: number;
+  rateLimitBurst: number;
+  maxSubscriptionsPerConnection: number;
+  wsInitTimeoutMs: number;
+}
+
+function bool(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 export class ConfigError extends Error {}
@@ -37,7 +63,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
+  const production = env.NODE_ENV === 'production';
+  const jwtSecret = env.PLANTGRAPH_JWT_SECRET?.trim() || undefined;
+  if (jwtSecret && jwtSecret.length < 32) throw new ConfigError('PLANTGRAPH_JWT_SECRET must be at least 32 characters');
   return {
+    production,
+    introspection: bool('PLANTGRAPH_INTROSPECTION', env.PLANTGRAPH_INTROSPECTION, !production),
+    graphiql: bool('PLANTGRAPH_GRAPHIQL', env.PLANTGRAPH_GRAPHIQL, !production),
+    jwt: {
+      secret: jwtSecret,
+      publicKeyPem: env.PLANTGRAPH_JWT_PUBLIC_KEY?.trim() || undefined,
+      issuer: env.PLANTGRAPH_JWT_ISSUER?.trim() || undefined,
+      audience: env.PLANTGRAPH_JWT_AUDIENCE?.trim() || undefined,
+    },
+    persistedOperationsFile: env.PLANTGRAPH_PERSISTED_OPERATIONS?.trim() || undefined,
+    limits: {
+      maxBodyBytes: intInRange('PLANTGRAPH_MAX_BODY_BYTES', env.PLANTGRAPH_MAX_BODY_BYTES, 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      maxDepth: intInRange('PLANTGRAPH_MAX_DEPTH', env.PLANTGRAPH_MAX_DEPTH, 15, 2, 100),
+      maxAliases: intInRange('PLANTGRAPH_MAX_ALIASES', env.PLANTGRAPH_MAX_ALIASES, 30, 1, 1000),
+      maxTokens: intInRange('PLANTGRAPH_MAX_TOKENS', env.PLANTGRAPH_MAX_TOKENS, 5_000, 100, 1_000_000),
+      maxCost: intInRange('PLANTGRAPH_MAX_COST', env.PLANTGRAPH_MAX_COST, 100_000, 100, 100_000_000),
+      maxBatch: intInRange('PLANTGRAPH_MAX_BATCH', env.PLANTGRAPH_MAX_BATCH, 10, 1, 1000),
+      rateLimitPerMinute: intInRange('PLANTGRAPH_RATE_LIMIT_PER_MINUTE', env.PLANTGRAPH_RATE_LIMIT_PER_MINUTE, 1_200, 0, 10_000_000),
+      rateLimitBurst: intInRange('PLANTGRAPH_RATE_LIMIT_BURST', env.PLANTGRAPH_RATE_LIMIT_BURST, 200, 1, 10_000_000),
+      maxSubscriptionsPerConnection: intInRange('PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION, 50, 1, 10_000),
+      wsInitTimeoutMs: intInRange('PLANTGRAPH_WS_INIT_TIMEOUT_MS', env.PLANTGRAPH_WS_INIT_TIMEOUT_MS, 5_000, 100, 600_000),
+    },
     port: intInRange('PORT', env.PORT, 4000, 0, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     databaseUrl,
@@ -46,6 +97,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey: env.PLANTGRAPH_ADMIN_KEY?.trim() || undefined,
     logLevel,
     mqttUrl: env.MQTT_URL?.trim() || undefined,
-    production: env.NODE_ENV === 'production',
   };
 }

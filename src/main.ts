@@ -23,6 +23,13 @@ async function main(): Promise<void> {
   console.log(`PlantGraph listening on ${server.url}${GRAPHQL_PATH}`);
   console.log(`  database: ${db.kind === 'pglite' ? `embedded PGlite at ${db.location}` : `PostgreSQL ${db.location}`}`);
   if (!config.production) console.log(`  GraphiQL: ${server.url}${GRAPHQL_PATH}`);
+  if (services.bootstrapKey) {
+    console.log('');
+    console.log('  No API key was configured, so an ADMIN key was created. It is shown only this once; store it now:');
+    console.log(`    ${services.bootstrapKey}`);
+    console.log('  Send it as "Authorization: Bearer <key>". Create narrower keys with createApiKey; set PLANTGRAPH_ADMIN_KEY to bring your own.');
+    console.log('');
+  }
   console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
 
   let stopping = false;

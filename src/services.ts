@@ -1,3 +1,4 @@
+import type { AuthService } from './auth/service.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { Logger } from './logger.ts';
@@ -9,4 +10,5 @@ export interface Services {
   database: Database;
   logger: Logger;
   metrics: Metrics;
+  auth: AuthService;
 }

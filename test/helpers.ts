@@ -5,8 +5,9 @@ import { loadConfig } from '../src/config.ts';
 import { type Database, migrateDatabase, openDatabase } from '../src/db/client.ts';
 import type { Context } from '../src/graphql/context.ts';
 import { createYogaApp } from '../src/graphql/server.ts';
+import { wireServices } from '../src/app.ts';
+import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
-import { createMetrics } from '../src/metrics.ts';
 import type { Services } from '../src/services.ts';
 import { seedDemo } from '../src/twin/seed.ts';
 
@@ -62,12 +63,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(backend: Backend, opts: { seed?: boolean } = {}): Promise<TestApp> {
+/** The ADMIN key every test app accepts (PLANTGRAPH_ADMIN_KEY); `gql` sends it unless told otherwise. */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+
+export async function createTestApp(backend: Backend, opts: { seed?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
   const { database, url, drop } = await createTestDatabase(backend);
   if (opts.seed !== false) await seedDemo(database.db);
-  const config = { ...loadConfig({}), databaseUrl: url, logLevel: 'silent' };
-  const logger = createLogger('silent');
-  const services: Services = { config, database, logger, metrics: createMetrics(database.sql) };
+  const config: Config = { ...loadConfig({ PLANTGRAPH_ADMIN_KEY: TEST_ADMIN_KEY, ...opts.env }), databaseUrl: url, logLevel: 'silent' };
+  const services = wireServices(config, database, createLogger('silent'));
   const yoga = createYogaApp(services);
   return {
     services,
@@ -77,7 +80,7 @@ export async function createTestApp(backend: Backend, opts: { seed?: boolean } =
     async gql(query, variables, headers = {}) {
       const res = await yoga.fetch('http://localhost/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${TEST_ADMIN_KEY}`, ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return { status: res.status, body: (await res.json()) as never };
@@ -88,7 +91,7 @@ export async function createTestApp(backend: Backend, opts: { seed?: boolean } =
 
 /** Row counts of every twin table, to prove that a rejected mutation wrote nothing. */
 export async function tableCounts(database: Database): Promise<Record<string, number>> {
-  const tables = ['plants', 'lines', 'machines', 'products', 'routing_steps', 'routing_step_machines', 'orders'];
+  const tables = ['plants', 'lines', 'machines', 'products', 'routing_steps', 'routing_step_machines', 'orders', 'api_keys'];
   const out: Record<string, number> = {};
   for (const t of tables) {
     const rows = await database.query<{ n: number }>(`select count(*)::int as n from ${t}`);

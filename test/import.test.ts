@@ -52,7 +52,7 @@ for (const backend of testBackends()) {
       ]);
       assert.equal(res.plant.orders.totalCount, 2);
       const counts = await tableCounts(app.database);
-      assert.deepEqual(counts, { plants: 1, lines: 2, machines: 3, products: 1, routing_steps: 2, routing_step_machines: 3, orders: 2 });
+      assert.deepEqual(counts, { plants: 1, lines: 2, machines: 3, products: 1, routing_steps: 2, routing_step_machines: 3, orders: 2, api_keys: 0 });
     });
 
     const bad: [string, (p: ReturnType<typeof goodPlant>) => unknown, string[]][] = [

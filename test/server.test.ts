@@ -8,6 +8,9 @@ import WebSocket from 'ws';
 import { createTestDatabase, testBackends } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
+const KEY = 'server-test-admin-key-0123456789';
+const json = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
+
 for (const backend of testBackends()) {
   describe(`server process [${backend}]`, () => {
     let server: ServerProcess;
@@ -16,7 +19,7 @@ for (const backend of testBackends()) {
     let dataDir: string;
     before(async () => {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-'));
-      env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '' };
+      env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: KEY };
       if (backend === 'postgres') {
         // An empty database: the server applies the migrations itself.
         const t = await createTestDatabase(backend);
@@ -53,12 +56,12 @@ for (const backend of testBackends()) {
 
     it('serves the demo plant over HTTP, graphql-ws and SSE on /graphql', async () => {
       const query = '{ plants { totalCount edges { node { name machines { name } } } } }';
-      const http = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+      const http = await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query }) });
       const body: any = await http.json();
       assert.equal(body.data.plants.totalCount, 1);
       assert.equal(body.data.plants.edges[0].node.machines.length, 10);
 
-      const client = createClient({ url: server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0 });
+      const client = createClient({ url: server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${KEY}` } });
       const viaWs: any = await new Promise((resolve, reject) => {
         let result: unknown;
         client.subscribe({ query }, { next: (v) => (result = v), error: reject, complete: () => resolve(result) });
@@ -66,7 +69,7 @@ for (const backend of testBackends()) {
       await client.dispose();
       assert.deepEqual(viaWs.data, body.data);
 
-      const sse = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query }) });
+      const sse = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { ...json, accept: 'text/event-stream' }, body: JSON.stringify({ query }) });
       assert.match(sse.headers.get('content-type') ?? '', /text\/event-stream/);
       const text = await sse.text();
       const data = text.split('\n').find((l) => l.startsWith('data: {'));
@@ -75,8 +78,8 @@ for (const backend of testBackends()) {
     });
 
     it('exposes Prometheus metrics for requests, operations and SQL statements', async () => {
-      await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query MetricsProbe { plants { totalCount } }' }) });
-      await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query Broken { plants { nope } }' }) });
+      await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: 'query MetricsProbe { plants { totalCount } }' }) });
+      await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: 'query Broken { plants { nope } }' }) });
       const m = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(m, /plantgraph_http_requests_total\{method="POST",route="\/graphql",status="200"\} \d+/);
       assert.match(m, /plantgraph_graphql_operations_total\{operation="MetricsProbe",type="query",outcome="ok"\} 1/);
@@ -89,12 +92,34 @@ for (const backend of testBackends()) {
       const code = await server.stop('SIGTERM');
       assert.equal(code, 0, server.output());
       server = await startServerProcess(env);
-      const r: any = await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ plants { totalCount } }' }) })).json();
+      const r: any = await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: '{ plants { totalCount } }' }) })).json();
       assert.equal(r.data.plants.totalCount, 1);
       assert.equal(await server.stop('SIGTERM'), 0);
     });
   });
 }
+
+describe('first start without any key', () => {
+  it('creates an ADMIN key, prints it once, and accepts it; a second start prints none', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-'));
+    try {
+      const env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: '', PLANTGRAPH_SEED: 'none' };
+      let s = await startServerProcess(env);
+      const key = /^\s+(pgk_\S+)$/m.exec(s.output())?.[1];
+      assert.ok(key, s.output());
+      const anon = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { role } }' }) });
+      assert.equal(anon.status, 401);
+      const me: any = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ me { name role } }' }) })).json();
+      assert.deepEqual(me.data.me, { name: 'bootstrap-admin', role: 'ADMIN' });
+      assert.equal(await s.stop(), 0);
+      s = await startServerProcess(env);
+      assert.doesNotMatch(s.output(), /pgk_/);
+      assert.equal(await s.stop(), 0);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('configuration errors', () => {
   it('refuses a bad DATABASE_URL or PORT with a clear message and exit code 2', async () => {

@@ -49,8 +49,10 @@ for (const backend of testBackends()) {
     let small: TestApp;
     let large: TestApp;
     before(async () => {
-      small = await createTestApp(backend, { seed: false });
-      large = await createTestApp(backend, { seed: false });
+      // This suite measures SQL statements on deliberately huge queries, so the query limits are raised here.
+      const env = { PLANTGRAPH_MAX_COST: '10000000', PLANTGRAPH_MAX_ALIASES: '500' };
+      small = await createTestApp(backend, { seed: false, env });
+      large = await createTestApp(backend, { seed: false, env });
       await importPlant(small.database.db, plantOfSize('Small', 2, 3, 5));
       for (let p = 0; p < 3; p++) await importPlant(large.database.db, plantOfSize(`Large ${p}`, 12, 25, 400));
     });

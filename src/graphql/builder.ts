@@ -2,22 +2,55 @@ import SchemaBuilder from '@pothos/core';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
+import { GraphQLError } from 'graphql';
+import { canSeePlant, roleAtLeast } from '../auth/roles.ts';
 import type { Relations } from '../db/relations.ts';
 import { relations } from '../db/relations.ts';
 import type { Context } from './context.ts';
+import './outcome-plugin.ts';
 
 export interface PothosTypes {
   Context: Context;
   DrizzleRelations: Relations;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string | number };
+  };
+  AuthScopes: {
+    viewer: boolean;
+    operator: boolean;
+    planner: boolean;
+    engineer: boolean;
+    admin: boolean;
+    /** An ADMIN whose key is not limited to some plants. */
+    globalAdmin: boolean;
+    /** The caller may see this plant (by numeric ID). */
+    plant: number;
   };
 }
 
 export const builder = new SchemaBuilder<PothosTypes>({
-  plugins: [RelayPlugin, ErrorsPlugin, DrizzlePlugin],
+  // Relay before scope-auth so scope checks see parsed global IDs; outcomes inside errors so it sees domain errors.
+  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, 'outcomes', DrizzlePlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      viewer: roleAtLeast(ctx.auth.role, 'VIEWER'),
+      operator: roleAtLeast(ctx.auth.role, 'OPERATOR'),
+      planner: roleAtLeast(ctx.auth.role, 'PLANNER'),
+      engineer: roleAtLeast(ctx.auth.role, 'ENGINEER'),
+      admin: ctx.auth.role === 'ADMIN',
+      globalAdmin: ctx.auth.role === 'ADMIN' && ctx.auth.plantIds === null,
+      plant: (plantId: number) => canSeePlant(ctx.auth, plantId),
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      new GraphQLError(`Forbidden: role ${ctx.auth.role} may not use ${info.parentType.name}.${info.fieldName}`, {
+        extensions: { code: 'FORBIDDEN' },
+      }),
+  },
   drizzle: {
     client: (ctx) => ctx.db,
     getTableConfig,
@@ -29,8 +62,41 @@ export const builder = new SchemaBuilder<PothosTypes>({
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesQueryOptions: false,
+    nodeQueryOptions: {
+      // A node is returned only if the caller may see its plant; otherwise it reads exactly like an unknown ID.
+      resolve: async (_root, { id }, ctx, _info, resolveNode) => {
+        const node = (await resolveNode(id)) as Record<string, unknown> | null;
+        if (!node) return null;
+        return nodeVisible(id.typename, node, ctx) ? node : null;
+      },
+    },
   },
   errors: {
     defaultTypes: [],
   },
 });
+
+const nodeRoles: Record<string, Parameters<typeof roleAtLeast>[1]> = {};
+
+/** Which plant a node belongs to, by type. A type missing here is never returned through `node`. */
+const nodePlant: Record<string, (row: Record<string, unknown>) => number | null> = {
+  Plant: (r) => r.id as number,
+  Line: (r) => r.plantId as number,
+  Machine: (r) => r.plantId as number,
+  Product: (r) => r.plantId as number,
+  Order: (r) => r.plantId as number,
+};
+
+/** Lets a capability make its node type reachable through `node(id)`; `plantOf` returns null for plant-less rows. */
+export function registerNodeVisibility(typename: string, plantOf: (row: Record<string, unknown>) => number | null, role: Parameters<typeof roleAtLeast>[1] = 'VIEWER'): void {
+  nodePlant[typename] = (r) => plantOf(r);
+  nodeRoles[typename] = role;
+}
+
+function nodeVisible(typename: string, row: Record<string, unknown>, ctx: Context): boolean {
+  const plantOf = nodePlant[typename];
+  if (!plantOf) return false;
+  if (!roleAtLeast(ctx.auth.role, nodeRoles[typename] ?? 'VIEWER')) return false;
+  const plantId = plantOf(row);
+  return plantId === null ? ctx.auth.plantIds === null : canSeePlant(ctx.auth, plantId);
+}

@@ -1,8 +1,14 @@
-import type { Database, Db } from '../db/client.ts';
+import type { Principal } from '../auth/roles.ts';
+import type { Db } from '../db/client.ts';
 import type { Services } from '../services.ts';
+import type { FieldOutcome } from './outcome-plugin.ts';
 
 export interface Context {
   db: Db;
   services: Services;
+  /** The authenticated caller; requests without valid credentials never reach execution. */
+  auth: Principal;
+  /** Mutation field outcomes, for the audit log. */
+  outcomes: FieldOutcome[];
   request?: Request;
 }

@@ -2,8 +2,11 @@ import { builder } from './builder.ts';
 import './types/scalars.ts';
 import './types/errors.ts';
 import './types/twin.ts';
+import './types/access.ts';
 
-builder.queryType({});
-builder.mutationType({});
+// Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes
+// (with skipTypeScopes) is ADMIN-only.
+builder.queryType({ authScopes: { viewer: true } });
+builder.mutationType({ authScopes: { admin: true } });
 
 export const schema = builder.toSchema({ sortSchema: true });

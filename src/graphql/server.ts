@@ -1,18 +1,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getOperationAST, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { migrationsApplied } from '../db/client.ts';
 import type { Services } from '../services.ts';
+import type { Principal } from '../auth/roles.ts';
 import type { Context } from './context.ts';
+import { requestPrincipals, useAuditLog, useCostLimit, useAuthentication, useNoIntrospection, usePersistedOperationsFile, useQueryLimits } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
 /** Counts operations by name, type and outcome, and times them. */
-function useOperationMetrics(services: Services): Plugin {
+function useOperationMetrics(services: Services): Plugin<Context> {
   const { operations, operationSeconds } = services.metrics;
   return {
     onExecute({ args }) {
@@ -32,20 +34,29 @@ function useOperationMetrics(services: Services): Plugin {
 }
 
 export function createYogaApp(services: Services, schema: GraphQLSchema = defaultSchema): YogaServerInstance<Record<string, unknown>, Context> {
+  const { config } = services;
+  const plugins: Plugin<Context>[] = [useAuthentication(services), useQueryLimits(services), useCostLimit(services), useOperationMetrics(services), useAuditLog(services)];
+  if (!config.introspection) plugins.push(useNoIntrospection());
+  if (config.persistedOperationsFile) plugins.push(usePersistedOperationsFile(config.persistedOperationsFile));
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: services.config.production ? false : { title: 'PlantGraph', subscriptionsProtocol: 'WS' },
+    graphiql: config.graphiql ? { title: 'PlantGraph', subscriptionsProtocol: 'WS' } : false,
     maskedErrors: true,
+    batching: { limit: config.limits.maxBatch },
     logging: {
       debug: (...a) => services.logger.debug(a.map(String).join(' ')),
       info: (...a) => services.logger.info(a.map(String).join(' ')),
       warn: (...a) => services.logger.warn(a.map(String).join(' ')),
       error: (...a) => services.logger.error(a.map((x) => (x instanceof Error ? x.stack ?? x.message : String(x))).join(' ')),
     },
-    context: ({ request }) => ({ db: services.database.db, services, request }),
-    plugins: [useOperationMetrics(services)],
+    context: (initial) => {
+      const principal = (initial as { principal?: Principal }).principal ?? requestPrincipals.get(initial.request);
+      if (!principal) throw new Error('request reached execution without a principal');
+      return { db: services.database.db, services, auth: principal, outcomes: [], request: initial.request };
+    },
+    plugins,
   });
 }
 
@@ -87,6 +98,18 @@ export async function startServer(services: Services, opts: { port: number; host
         res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
         return;
       }
+      const limit = services.config.limits.maxBodyBytes;
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (req.method === 'POST' && req.headers['content-length'] === undefined) {
+        res.writeHead(411, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Content-Length is required.', extensions: { code: 'LENGTH_REQUIRED' } }] }));
+        return;
+      }
+      if (length > limit) {
+        res.setHeader('connection', 'close');
+        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `Request body of ${length} bytes exceeds the limit of ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+        req.destroy();
+        return;
+      }
       await yoga(req, res);
     } catch (err) {
       services.logger.error({ err }, 'request failed');
@@ -96,23 +119,44 @@ export async function startServer(services: Services, opts: { port: number; host
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
-  const wsCleanup = useServer<Record<string, unknown>, { socket: unknown; request: http.IncomingMessage }>(
+  const limits = services.config.limits;
+  type WsExtra = { socket: unknown; request: http.IncomingMessage; principal?: Principal; subscriptions?: Set<string> };
+  const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
+      connectionInitWaitTimeout: limits.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
-      onConnect: () => {
+      // Authentication happens in connection_init; refusing it closes the socket with 4403 Forbidden.
+      onConnect: async (ctx) => {
+        const header = (ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization) as string | undefined;
+        const result = await services.auth.authenticate(typeof header === 'string' ? header : undefined);
+        if (!result.ok) return false;
+        ctx.extra.principal = result.principal;
+        ctx.extra.subscriptions = new Set();
         metrics.wsConnections.inc();
         return true;
       },
-      onClose: () => {
-        metrics.wsConnections.dec();
+      onClose: (ctx) => {
+        if (ctx.extra.principal) metrics.wsConnections.dec();
+        metrics.subscriptions.dec(ctx.extra.subscriptions?.size ?? 0);
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onComplete: (ctx, id) => {
+        if (ctx.extra.subscriptions?.delete(id)) metrics.subscriptions.dec();
+      },
+      onSubscribe: async (ctx, id, params) => {
+        const principal = ctx.extra.principal!;
+        const subs = ctx.extra.subscriptions!;
+        if (subs.size >= limits.maxSubscriptionsPerConnection) {
+          return [new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations per connection.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+        }
+        const wait = services.auth.rateLimit(principal);
+        if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
+          principal,
         });
         let document;
         try {
@@ -122,6 +166,8 @@ export async function startServer(services: Services, opts: { port: number; host
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        subs.add(id);
+        metrics.subscriptions.inc();
         return {
           schema,
           operationName: params.operationName,

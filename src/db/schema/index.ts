@@ -1,1 +1,2 @@
 export * from './twin.ts';
+export * from './auth.ts';

@@ -26,3 +26,9 @@ builder.scalarType('DateTime', {
     return parseDateTime(ast.value);
   },
 });
+
+builder.scalarType('JSON', {
+  description: 'Any JSON value.',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+});

@@ -3,6 +3,8 @@ import { NotFoundError, ValidationError } from '../../errors.ts';
 import { importPlant } from '../../twin/import.ts';
 import { builder } from '../builder.ts';
 import { decodeId } from '../ids.ts';
+import { visiblePlantsSql, visiblePlantsWhere } from '../access.ts';
+import { canSeePlant } from '../../auth/roles.ts';
 
 export const MachineStatusEnum = builder.enumType('MachineStatus', {
   values: ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE'] as const,
@@ -14,6 +16,7 @@ export const OrderStatusEnum = builder.enumType('OrderStatus', {
 
 export const Plant = builder.drizzleNode('plants', {
   name: 'Plant',
+  authScopes: (row) => ({ plant: row.id }),
   id: { column: (p) => p.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -35,6 +38,7 @@ export const Plant = builder.drizzleNode('plants', {
 
 export const Line = builder.drizzleNode('lines', {
   name: 'Line',
+  authScopes: (row) => ({ plant: row.plantId }),
   id: { column: (l) => l.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -45,6 +49,7 @@ export const Line = builder.drizzleNode('lines', {
 
 export const Machine = builder.drizzleNode('machines', {
   name: 'Machine',
+  authScopes: (row) => ({ plant: row.plantId }),
   id: { column: (m) => m.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -59,6 +64,7 @@ export const Machine = builder.drizzleNode('machines', {
 
 export const Product = builder.drizzleNode('products', {
   name: 'Product',
+  authScopes: (row) => ({ plant: row.plantId }),
   id: { column: (p) => p.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -79,6 +85,7 @@ builder.drizzleObject('routingSteps', {
 
 export const Order = builder.drizzleNode('orders', {
   name: 'Order',
+  authScopes: (row) => ({ plant: row.plantId }),
   id: { column: (o) => o.id },
   fields: (t) => ({
     code: t.exposeString('code'),
@@ -95,8 +102,8 @@ export const Order = builder.drizzleNode('orders', {
 builder.queryFields((t) => ({
   plants: t.drizzleConnection({
     type: 'plants',
-    totalCount: (_p, _a, ctx) => ctx.db.$count(plants),
-    resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ orderBy: { id: 'asc' } })),
+    totalCount: (_p, _a, ctx) => ctx.db.$count(plants, visiblePlantsSql(ctx, plants.id)),
+    resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } })),
   }),
   plant: t.drizzleField({
     type: 'plants',
@@ -104,7 +111,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
       const id = decodeId('Plant', String(args.id));
-      if (id === null) return null;
+      if (id === null || !canSeePlant(ctx.auth, id)) return null;
       return ctx.db.query.plants.findFirst(query({ where: { id } }));
     },
   }),
@@ -173,6 +180,8 @@ builder.mutationFields((t) => ({
   importPlant: t.field({
     description: 'Creates a whole plant in one transaction. Any problem returns a ValidationError listing all of them, and nothing is written.',
     type: ImportPlantSuccess,
+    skipTypeScopes: true,
+    authScopes: { globalAdmin: true },
     args: { input: t.arg({ type: PlantImportInput, required: true }) },
     errors: { types: [ValidationError], directResult: true, union: { name: 'ImportPlantResult' } },
     resolve: async (_root, { input }, ctx) => {

@@ -1,0 +1,107 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { apiKeys } from '../db/schema/index.ts';
+import { NotFoundError, Problems } from '../errors.ts';
+import { checkName } from '../twin/validate.ts';
+import { type Principal, ROLES, type Role } from './roles.ts';
+
+const KEY_PREFIX = 'pgk_';
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A new random key: 32 bytes of entropy, URL-safe. */
+export function generateKey(): string {
+  return KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export interface CreatedKey {
+  key: string;
+  row: typeof apiKeys.$inferSelect;
+}
+
+export async function createApiKey(db: Db, input: { name: string; role: Role; plantIds?: number[] | null; createdBy?: string }): Promise<CreatedKey> {
+  const p = new Problems();
+  const name = checkName(p, 'name', input.name);
+  if (!ROLES.includes(input.role)) p.add('role', `must be one of ${ROLES.join(', ')}`);
+  if (input.plantIds && input.plantIds.length > 1000) p.add('plantIds', 'at most 1000 plants per key');
+  p.throwIfAny();
+  const key = generateKey();
+  const [row] = await db
+    .insert(apiKeys)
+    .values({
+      name,
+      role: input.role,
+      plantIds: input.plantIds ? [...new Set(input.plantIds)].sort((a, b) => a - b) : null,
+      keyHash: hashKey(key),
+      prefix: key.slice(0, KEY_PREFIX.length + 6),
+      createdBy: input.createdBy ?? null,
+    })
+    .returning();
+  return { key, row };
+}
+
+export async function revokeApiKey(db: Db, id: number): Promise<typeof apiKeys.$inferSelect> {
+  const [row] = await db
+    .update(apiKeys)
+    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+    .where(eq(apiKeys.id, id))
+    .returning();
+  if (!row) throw new NotFoundError('ApiKey', String(id));
+  return row;
+}
+
+export async function countActiveKeys(db: Db): Promise<number> {
+  return db.$count(apiKeys, isNull(apiKeys.revokedAt));
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Resolves API keys to principals. Lookups are cached for a few seconds so that a busy dashboard does not cost a SQL
+ * statement per request; revoking a key through this process clears the cache at once, and other processes see the
+ * revocation within `ttlMs`.
+ */
+export class KeyStore {
+  private cache = new Map<string, { principal: Principal | null; at: number }>();
+  constructor(
+    private db: Db,
+    private adminKey: string | undefined,
+    private ttlMs = 5_000,
+  ) {}
+
+  async authenticate(key: string): Promise<Principal | null> {
+    if (this.adminKey && safeEqual(key, this.adminKey)) {
+      return { kind: 'admin-env', name: 'PLANTGRAPH_ADMIN_KEY', role: 'ADMIN', keyId: null, plantIds: null };
+    }
+    if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
+    const hash = hashKey(key);
+    const hit = this.cache.get(hash);
+    const now = Date.now();
+    if (hit && now - hit.at < this.ttlMs) return hit.principal;
+    const [row] = await this.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
+      .limit(1);
+    const principal: Principal | null = row
+      ? { kind: 'api-key', name: row.name, role: row.role, keyId: row.id, plantIds: row.plantIds ?? null }
+      : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, at: now });
+    if (row && (!row.lastUsedAt || now - row.lastUsedAt.getTime() > 60_000)) {
+      void this.db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.id)).catch(() => {});
+    }
+    return principal;
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+}

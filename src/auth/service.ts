@@ -1,0 +1,53 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import { JwtVerifier } from './jwt.ts';
+import { RateLimiter } from './rate-limit.ts';
+import type { Principal } from './roles.ts';
+
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+
+/** Authentication (API keys, PLANTGRAPH_ADMIN_KEY, optional JWTs) and per-caller rate limits. */
+export class AuthService {
+  readonly keys: KeyStore;
+  readonly jwt: JwtVerifier;
+  readonly limiter: RateLimiter;
+
+  constructor(
+    db: Db,
+    config: Pick<Config, 'adminKey' | 'jwt' | 'limits'>,
+    private decodePlant: (raw: string | number) => number | null,
+  ) {
+    this.keys = new KeyStore(db, config.adminKey);
+    this.jwt = new JwtVerifier(config.jwt);
+    this.limiter = new RateLimiter(config.limits.rateLimitPerMinute, config.limits.rateLimitBurst);
+  }
+
+  /** Parses `Bearer <credential>`; never echoes the credential back. */
+  async authenticate(header: string | null | undefined): Promise<AuthResult> {
+    if (!header || !header.trim()) return { ok: false, reason: 'Missing credentials: send "Authorization: Bearer <api key>".' };
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
+    if (!m) return { ok: false, reason: 'Malformed Authorization header: expected "Bearer <api key>".' };
+    const credential = m[1];
+    let principal: Principal | null = null;
+    if (this.jwt.enabled && JwtVerifier.looksLikeJwt(credential)) principal = await this.jwt.verify(credential, this.decodePlant);
+    else principal = await this.keys.authenticate(credential);
+    return principal ? { ok: true, principal } : { ok: false, reason: 'Invalid, expired or revoked credentials.' };
+  }
+
+  /** Seconds to wait when the caller is over its rate, else 0. */
+  rateLimit(p: Principal): number {
+    return this.limiter.take(p.keyId !== null ? `key:${p.keyId}` : p.name);
+  }
+}
+
+/**
+ * Secure by default: with no PLANTGRAPH_ADMIN_KEY and no active key in the database, create an ADMIN key and
+ * return it so that start-up can print it once. Returns null when a key already exists.
+ */
+export async function bootstrapAdminKey(db: Db, adminKeyConfigured: boolean): Promise<string | null> {
+  if (adminKeyConfigured) return null;
+  if ((await countActiveKeys(db)) > 0) return null;
+  const { key } = await createApiKey(db, { name: 'bootstrap-admin', role: 'ADMIN', createdBy: 'start-up' });
+  return key;
+}

@@ -1,0 +1,59 @@
+import { and, eq, inArray, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { canSeePlant } from '../auth/roles.ts';
+import { machines, plants } from '../db/schema/index.ts';
+import { NotFoundError } from '../errors.ts';
+import type { Context } from './context.ts';
+import { decodeId } from './ids.ts';
+
+/**
+ * Plant scoping for root fields. Every entry point that takes an ID or lists rows filters by the caller's plants,
+ * and an ID of a plant the caller may not see reads exactly like an unknown ID (null, or NotFoundError).
+ */
+
+/** RQB `where` for the plants table. */
+export function visiblePlantsWhere(ctx: Context): { id?: { in: number[] } } {
+  return ctx.auth.plantIds === null ? {} : { id: { in: [...ctx.auth.plantIds] } };
+}
+
+/** RQB `where` for any table with a plantId column. */
+export function visibleRowsWhere(ctx: Context): { plantId?: { in: number[] } } {
+  return ctx.auth.plantIds === null ? {} : { plantId: { in: [...ctx.auth.plantIds] } };
+}
+
+/** SQL condition `column in (caller's plants)`, or undefined for an unscoped caller. */
+export function visiblePlantsSql(ctx: Context, column: PgColumn): SQL | undefined {
+  return ctx.auth.plantIds === null ? undefined : inArray(column, [...ctx.auth.plantIds]);
+}
+
+/** Decodes a Plant ID the caller may see, or throws NotFoundError (also for plants that exist elsewhere). */
+export async function requirePlant(ctx: Context, globalId: string, what = 'Plant'): Promise<number> {
+  const id = decodeId('Plant', globalId);
+  if (id === null || !canSeePlant(ctx.auth, id)) throw new NotFoundError(what, globalId);
+  const rows = await ctx.db.select({ id: plants.id }).from(plants).where(eq(plants.id, id)).limit(1);
+  if (rows.length === 0) throw new NotFoundError(what, globalId);
+  return id;
+}
+
+/** Decodes a row ID of `typename` in `table` whose plant the caller may see; returns its id and plantId. */
+export async function requireRow(
+  ctx: Context,
+  typename: string,
+  table: PgTable & { id: PgColumn; plantId: PgColumn },
+  globalId: string,
+): Promise<{ id: number; plantId: number }> {
+  const id = decodeId(typename, globalId);
+  if (id === null) throw new NotFoundError(typename, globalId);
+  const cond = visiblePlantsSql(ctx, table.plantId);
+  const rows = (await ctx.db
+    .select({ id: table.id, plantId: table.plantId })
+    .from(table as PgTable)
+    .where(cond ? and(eq(table.id, id), cond) : eq(table.id, id))
+    .limit(1)) as { id: number; plantId: number }[];
+  if (rows.length === 0) throw new NotFoundError(typename, globalId);
+  return rows[0];
+}
+
+export function requireMachine(ctx: Context, globalId: string): Promise<{ id: number; plantId: number }> {
+  return requireRow(ctx, 'Machine', machines, globalId);
+}

@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from 'graphql';
+import { costError, estimateCost } from './cost.ts';
+import type { Plugin } from 'graphql-yoga';
+import { writeAudit } from '../auth/audit.ts';
+import type { Principal } from '../auth/roles.ts';
+import type { Services } from '../services.ts';
+import type { Context } from './context.ts';
+
+/** Principals established per HTTP request by useAuthentication, read back by the context factory. */
+export const requestPrincipals = new WeakMap<Request, Principal>();
+
+function graphqlErrorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+function wantsGraphiql(request: Request): boolean {
+  const url = new URL(request.url);
+  return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !url.searchParams.has('query');
+}
+
+/** Every GraphQL request needs valid credentials (401 UNAUTHENTICATED otherwise) and stays within its rate (429). */
+export function useAuthentication(services: Services): Plugin<Context> {
+  return {
+    async onRequest({ request, endResponse }) {
+      if (wantsGraphiql(request)) return;
+      const result = await services.auth.authenticate(request.headers.get('authorization'));
+      if (!result.ok) {
+        endResponse(graphqlErrorResponse(401, 'UNAUTHENTICATED', result.reason, { 'www-authenticate': 'Bearer' }));
+        return;
+      }
+      const wait = services.auth.rateLimit(result.principal);
+      if (wait > 0) {
+        endResponse(graphqlErrorResponse(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${wait} s.`, { 'retry-after': String(wait) }));
+        return;
+      }
+      requestPrincipals.set(request, result.principal);
+    },
+  };
+}
+
+/** Depth, alias, token and directive limits (graphql-armor); field suggestions off in production. Cost: useCostLimit. */
+export function useQueryLimits(services: Services): Plugin<Context> {
+  const l = services.config.limits;
+  return EnvelopArmorPlugin({
+    maxDepth: { n: l.maxDepth, ignoreIntrospection: true },
+    maxAliases: { n: l.maxAliases },
+    maxTokens: { n: l.maxTokens },
+    maxDirectives: { n: 20 },
+    costLimit: { enabled: false },
+    blockFieldSuggestion: { enabled: services.config.production },
+  }) as Plugin<Context>;
+}
+
+export function useNoIntrospection(): Plugin<Context> {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/** Persisted-operations mode: only the operations in the JSON file ({ "<id>": "<query>" }) may run. */
+export function usePersistedOperationsFile(file: string): Plugin<Context> {
+  const store = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+  return usePersistedOperations({
+    allowArbitraryOperations: false,
+    getPersistedOperation: (key) => store[key] ?? null,
+  }) as Plugin<Context>;
+}
+
+/**
+ * Writes one audit entry per mutation operation before the response goes out: who, what, variables with secrets
+ * redacted, and the outcome (OK, or the typed error and GraphQL error codes).
+ */
+export function useAuditLog(services: Services): Plugin<Context> {
+  return {
+    onExecute({ args, executeFn, setExecuteFn }) {
+      const op = getOperationAST(args.document, args.operationName) as OperationDefinitionNode | null;
+      if (op?.operation !== 'mutation') return;
+      setExecuteFn(async (execArgs) => {
+        const result = await executeFn(execArgs);
+        const ctx = execArgs.contextValue as Context;
+        const errors = result && 'errors' in result && Array.isArray(result.errors) ? (result.errors as GraphQLError[]) : [];
+        const codes = new Set<string>(ctx.outcomes.map((o) => o.code).filter((c) => c !== 'OK'));
+        for (const e of errors) codes.add(String(e.extensions?.code ?? 'ERROR'));
+        const fields = op.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : []));
+        try {
+          await writeAudit(services.database.db, {
+            principal: ctx.auth,
+            operation: op.name?.value ?? execArgs.operationName ?? 'anonymous',
+            fields,
+            variables: execArgs.variableValues ?? null,
+            outcome: codes.size === 0 ? 'OK' : [...codes].join(','),
+          });
+        } catch (err) {
+          services.logger.error({ err: (err as Error).message }, 'could not write audit entry');
+        }
+        return result;
+      });
+    },
+  };
+}
+
+/** Rejects operations whose estimated cost (see cost.ts; needs the variables, so it runs at execution) is over the limit. */
+export function useCostLimit(services: Services): Plugin<Context> {
+  const max = services.config.limits.maxCost;
+  const check = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) => {
+    const cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
+    return cost > max ? costError(cost, max) : null;
+  };
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const err = check(args);
+      if (err) setResultAndStopExecution({ errors: [err] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const err = check(args);
+      if (err) setResultAndStopExecution({ errors: [err] });
+    },
+  };
+}
