@@ -1,5 +1,7 @@
 import { AuthService, bootstrapAdminKey } from './auth/service.ts';
 import type { Config } from './config.ts';
+import { EventHub } from './events.ts';
+import { LocalPubSub } from './pubsub.ts';
 import { decodeId } from './graphql/ids.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -29,9 +31,10 @@ export async function createServices(
 export function wireServices(config: Config, database: Database, logger: Logger): Services {
   const metrics = createMetrics(database.sql);
   const auth = new AuthService(database.db, config, (raw) => (typeof raw === 'number' ? (Number.isInteger(raw) && raw > 0 ? raw : null) : decodeId('Plant', raw) ?? (/^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null)));
-  return { config, database, logger, metrics, auth };
+  return { config, database, logger, metrics, auth, events: new EventHub(logger), pubsub: new LocalPubSub() };
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  await services.pubsub.close();
   await services.database.close();
 }

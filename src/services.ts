@@ -1,6 +1,8 @@
 import type { AuthService } from './auth/service.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import type { EventHub } from './events.ts';
+import type { PubSub } from './pubsub.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -11,4 +13,8 @@ export interface Services {
   logger: Logger;
   metrics: Metrics;
   auth: AuthService;
+  /** After-commit hooks (telemetry stored, machine states recorded). */
+  events: EventHub;
+  /** Topics for GraphQL subscriptions. */
+  pubsub: PubSub;
 }

@@ -1,0 +1,130 @@
+/**
+ * Topic-based publish/subscribe for GraphQL subscriptions. Each subscriber has a bounded queue: a subscriber that
+ * falls `maxQueue` events behind is ended with a SlowConsumerError instead of holding memory or slowing publishers.
+ * LocalPubSub works within one process; a PostgreSQL-backed implementation fans out across processes.
+ */
+export interface PubSub {
+  publish(topic: string, payload: unknown): Promise<void>;
+  subscribe<T = unknown>(topic: string, opts?: { signal?: AbortSignal; maxQueue?: number }): AsyncIterableIterator<T>;
+  close(): Promise<void>;
+}
+
+export class SlowConsumerError extends Error {
+  readonly code = 'SLOW_CONSUMER';
+  constructor(maxQueue: number) {
+    super(`Subscriber fell more than ${maxQueue} events behind and was disconnected; resubscribe and catch up with the query API.`);
+  }
+}
+
+class Subscriber<T> implements AsyncIterableIterator<T> {
+  private queue: T[] = [];
+  private waiting: ((r: IteratorResult<T>) => void) | null = null;
+  private rejecting: ((e: unknown) => void) | null = null;
+  private done = false;
+  private failure: Error | null = null;
+
+  constructor(
+    private maxQueue: number,
+    private onEnd: () => void,
+  ) {}
+
+  push(value: T): void {
+    if (this.done) return;
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = this.rejecting = null;
+      w({ value, done: false });
+      return;
+    }
+    if (this.queue.length >= this.maxQueue) {
+      this.fail(new SlowConsumerError(this.maxQueue));
+      return;
+    }
+    this.queue.push(value);
+  }
+
+  fail(err: Error): void {
+    if (this.done) return;
+    this.failure = err;
+    this.queue = [];
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onEnd();
+    if (this.waiting) {
+      const w = this.waiting;
+      const r = this.rejecting;
+      this.waiting = this.rejecting = null;
+      if (this.failure && r) r(this.failure);
+      else w({ value: undefined as never, done: true });
+    }
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    if (this.done) return this.failure ? Promise.reject(this.failure) : Promise.resolve({ value: undefined as never, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.rejecting = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.failure = null;
+    this.queue = [];
+    this.finish();
+    return Promise.resolve({ value: undefined as never, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}
+
+export class LocalPubSub implements PubSub {
+  private topics = new Map<string, Set<Subscriber<unknown>>>();
+
+  constructor(private defaultMaxQueue = 1_000) {}
+
+  /** Delivers to subscribers of this process only (used by the cross-process implementation too). */
+  deliver(topic: string, payload: unknown): void {
+    const subs = this.topics.get(topic);
+    if (!subs) return;
+    for (const s of subs) s.push(payload);
+  }
+
+  async publish(topic: string, payload: unknown): Promise<void> {
+    this.deliver(topic, payload);
+  }
+
+  subscribe<T = unknown>(topic: string, opts: { signal?: AbortSignal; maxQueue?: number } = {}): AsyncIterableIterator<T> {
+    let subs = this.topics.get(topic);
+    if (!subs) {
+      subs = new Set();
+      this.topics.set(topic, subs);
+    }
+    const set = subs;
+    const sub: Subscriber<unknown> = new Subscriber<unknown>(opts.maxQueue ?? this.defaultMaxQueue, () => {
+      set.delete(sub);
+      if (set.size === 0) this.topics.delete(topic);
+    });
+    set.add(sub);
+    opts.signal?.addEventListener('abort', () => void sub.return(), { once: true });
+    return sub as AsyncIterableIterator<T>;
+  }
+
+  subscriberCount(topic?: string): number {
+    if (topic) return this.topics.get(topic)?.size ?? 0;
+    let n = 0;
+    for (const s of this.topics.values()) n += s.size;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    for (const subs of this.topics.values()) for (const s of [...subs]) void s.return();
+    this.topics.clear();
+  }
+}
