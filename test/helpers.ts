@@ -99,3 +99,21 @@ export async function tableCounts(database: Database): Promise<Record<string, nu
   }
   return out;
 }
+
+/** Creates an API key through GraphQL as the test ADMIN and returns the secret. */
+export async function makeKey(app: TestApp, name: string, role: string, plantIds?: string[], as = TEST_ADMIN_KEY): Promise<{ key: string; id: string }> {
+  const r = await app.gql(
+    `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on CreateApiKeySuccess { key apiKey { id } } ... on Error { message } } }`,
+    { input: { name, role, plantIds } },
+    { authorization: `Bearer ${as}` },
+  );
+  const res = r.body.data?.createApiKey;
+  if (res?.__typename !== 'CreateApiKeySuccess') throw new Error(`createApiKey failed: ${JSON.stringify(r.body)}`);
+  return { key: res.key, id: res.apiKey.id };
+}
+
+/** `gql` as another caller. */
+export function as(app: TestApp, key: string | null) {
+  return <T = any>(query: string, variables?: Record<string, unknown>) =>
+    app.gql<T>(query, variables, key === null ? { authorization: '' } : { authorization: `Bearer ${key}` });
+}

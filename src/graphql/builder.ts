@@ -65,7 +65,14 @@ export const builder = new SchemaBuilder<PothosTypes>({
     nodeQueryOptions: {
       // A node is returned only if the caller may see its plant; otherwise it reads exactly like an unknown ID.
       resolve: async (_root, { id }, ctx, _info, resolveNode) => {
-        const node = (await resolveNode(id)) as Record<string, unknown> | null;
+        let node: Record<string, unknown> | null;
+        try {
+          node = (await resolveNode(id)) as Record<string, unknown> | null;
+        } catch (err) {
+          // The drizzle loader rejects a missing row with "Model <table>(<id>) not found": that is a null node.
+          if (err instanceof Error && /not found/i.test(err.message)) return null;
+          throw err;
+        }
         if (!node) return null;
         return nodeVisible(id.typename, node, ctx) ? node : null;
       },

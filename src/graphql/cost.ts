@@ -22,6 +22,14 @@ import {
  */
 export const DEFAULT_PAGE = 20;
 export const DEFAULT_LIST = 10;
+/** Largest page any connection serves. */
+export const MAX_PAGE = 500;
+
+export class PageSizeError extends GraphQLError {
+  constructor(field: string, arg: string, value: number) {
+    super(`${field}(${arg}: ${value}): page size must be from 0 to ${MAX_PAGE}.`, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+  }
+}
 
 function intArg(value: ValueNode | undefined, variables: Record<string, unknown>): number | undefined {
   if (!value) return undefined;
@@ -68,6 +76,9 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
       if (named.name.endsWith('Connection')) {
         const first = intArg(sel.arguments?.find((a) => a.name.value === 'first')?.value, variables);
         const last = intArg(sel.arguments?.find((a) => a.name.value === 'last')?.value, variables);
+        for (const [arg, v] of [['first', first], ['last', last]] as const) {
+          if (v !== undefined && (v < 0 || v > MAX_PAGE)) throw new PageSizeError(sel.name.value, arg, v);
+        }
         factor = Math.max(1, first ?? last ?? DEFAULT_PAGE);
       } else if (isListType(getNullableType(def.type)) && !parentIsConnection) {
         factor = DEFAULT_LIST;

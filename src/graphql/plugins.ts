@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from 'graphql';
-import { costError, estimateCost } from './cost.ts';
+import { costError, estimateCost, PageSizeError } from './cost.ts';
 import type { Plugin } from 'graphql-yoga';
 import { writeAudit } from '../auth/audit.ts';
 import type { Principal } from '../auth/roles.ts';
@@ -111,8 +111,13 @@ export function useAuditLog(services: Services): Plugin<Context> {
 export function useCostLimit(services: Services): Plugin<Context> {
   const max = services.config.limits.maxCost;
   const check = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) => {
-    const cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
-    return cost > max ? costError(cost, max) : null;
+    try {
+      const cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
+      return cost > max ? costError(cost, max) : null;
+    } catch (err) {
+      if (err instanceof PageSizeError) return err;
+      throw err;
+    }
   };
   return {
     onExecute({ args, setResultAndStopExecution }) {
