@@ -15,6 +15,10 @@ export const relations = defineRelations(schema, (r) => ({
   machines: {
     plant: r.one.plants({ from: r.machines.plantId, to: r.plants.id, optional: false }),
     line: r.one.lines({ from: r.machines.lineId, to: r.lines.id, optional: false }),
+    states: r.many.machineStates({ from: r.machines.id, to: r.machineStates.machineId }),
+  },
+  machineStates: {
+    machine: r.one.machines({ from: r.machineStates.machineId, to: r.machines.id, optional: false }),
   },
   products: {
     plant: r.one.plants({ from: r.products.plantId, to: r.plants.id, optional: false }),

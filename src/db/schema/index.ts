@@ -1,2 +1,3 @@
 export * from './twin.ts';
 export * from './auth.ts';
+export * from './telemetry.ts';
