@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+
 /**
  * Topic-based publish/subscribe for GraphQL subscriptions. Each subscriber has a bounded queue: a subscriber that
  * falls `maxQueue` events behind is ended with a SlowConsumerError instead of holding memory or slowing publishers.
@@ -126,5 +129,100 @@ export class LocalPubSub implements PubSub {
   async close(): Promise<void> {
     for (const subs of this.topics.values()) for (const s of [...subs]) void s.return();
     this.topics.clear();
+  }
+}
+
+
+const CHANNEL = 'plantgraph_events';
+/** NOTIFY payloads must stay under 8,000 bytes. */
+const MAX_NOTIFY_BYTES = 7_900;
+
+/**
+ * Cross-process pub/sub over PostgreSQL LISTEN/NOTIFY. Topics for which `shared(topic)` is true are sent through
+ * NOTIFY to every process on the database (including this one, which ignores its own); others stay in-process.
+ * Local subscribers get events at once. A lost LISTEN connection is re-established every second; events sent while
+ * it was down are not replayed here (clients resume through the query API with their last cursor).
+ */
+export class PgPubSub implements PubSub {
+  private local: LocalPubSub;
+  private origin = randomUUID();
+  private listener: pg.Client | null = null;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+
+  private constructor(
+    private url: string,
+    private pool: pg.Pool,
+    private shared: (topic: string) => boolean,
+    private onError: (msg: string) => void,
+    maxQueue: number,
+  ) {
+    this.local = new LocalPubSub(maxQueue);
+  }
+
+  static async connect(opts: { url: string; pool: pg.Pool; shared: (topic: string) => boolean; onError?: (msg: string) => void; maxQueue?: number }): Promise<PgPubSub> {
+    const ps = new PgPubSub(opts.url, opts.pool, opts.shared, opts.onError ?? (() => {}), opts.maxQueue ?? 1_000);
+    await ps.listen();
+    return ps;
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('error', (err) => {
+      this.onError(`LISTEN connection failed: ${err.message}`);
+      this.scheduleReconnect();
+    });
+    client.on('end', () => this.scheduleReconnect());
+    client.on('notification', (msg) => {
+      if (msg.channel !== CHANNEL || !msg.payload) return;
+      try {
+        const { o, t, p } = JSON.parse(msg.payload) as { o: string; t: string; p: unknown };
+        if (o !== this.origin) this.local.deliver(t, p);
+      } catch {
+        this.onError('ignored a malformed notification');
+      }
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.listener = client;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.listener = null;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.listen().catch((err) => {
+        this.onError(`could not re-establish LISTEN: ${(err as Error).message}`);
+        this.scheduleReconnect();
+      });
+    }, 1_000);
+    this.reconnectTimer.unref();
+  }
+
+  async publish(topic: string, payload: unknown): Promise<void> {
+    this.local.deliver(topic, payload);
+    if (!this.shared(topic)) return;
+    const text = JSON.stringify({ o: this.origin, t: topic, p: payload });
+    if (Buffer.byteLength(text) > MAX_NOTIFY_BYTES) {
+      this.onError(`event on ${topic} is too large for NOTIFY (${Buffer.byteLength(text)} bytes); delivered in this process only`);
+      return;
+    }
+    await this.pool.query('select pg_notify($1, $2)', [CHANNEL, text]);
+  }
+
+  subscribe<T = unknown>(topic: string, opts?: { signal?: AbortSignal; maxQueue?: number }): AsyncIterableIterator<T> {
+    return this.local.subscribe<T>(topic, opts);
+  }
+
+  subscriberCount(topic?: string): number {
+    return this.local.subscriberCount(topic);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.local.close();
+    await this.listener?.end().catch(() => {});
   }
 }

@@ -1,3 +1,4 @@
 export * from './twin.ts';
 export * from './auth.ts';
 export * from './telemetry.ts';
+export * from './alerts.ts';
