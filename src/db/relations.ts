@@ -35,6 +35,17 @@ export const relations = defineRelations(schema, (r) => ({
     plant: r.one.plants({ from: r.orders.plantId, to: r.plants.id, optional: false }),
     product: r.one.products({ from: r.orders.productId, to: r.products.id, optional: false }),
   },
+  alertRules: {
+    plant: r.one.plants({ from: r.alertRules.plantId, to: r.plants.id, optional: false }),
+    machine: r.one.machines({ from: r.alertRules.machineId, to: r.machines.id }),
+    alerts: r.many.alerts({ from: r.alertRules.id, to: r.alerts.ruleId }),
+  },
+  alerts: {
+    plant: r.one.plants({ from: r.alerts.plantId, to: r.plants.id, optional: false }),
+    rule: r.one.alertRules({ from: r.alerts.ruleId, to: r.alertRules.id, optional: false }),
+    machine: r.one.machines({ from: r.alerts.machineId, to: r.machines.id }),
+    order: r.one.orders({ from: r.alerts.orderId, to: r.orders.id }),
+  },
 }));
 
 export type Relations = typeof relations;
