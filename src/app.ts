@@ -1,7 +1,8 @@
 import { AuthService, bootstrapAdminKey } from './auth/service.ts';
 import type { Config } from './config.ts';
 import { EventHub } from './events.ts';
-import { LocalPubSub } from './pubsub.ts';
+import { LocalPubSub, PgPubSub, type PubSub } from './pubsub.ts';
+import { AlertService } from './alerts/service.ts';
 import { decodeId } from './graphql/ids.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -24,17 +25,35 @@ export async function createServices(
     await database.close().catch(() => {});
     throw err;
   }
-  return { ...wireServices(config, database, logger), bootstrapKey };
+  // With PostgreSQL, alert and machine-status events reach subscribers of every server process on the database.
+  let pubsub: PubSub | undefined;
+  if (database.kind === 'postgres') {
+    try {
+      pubsub = await PgPubSub.connect({
+        url: config.databaseUrl!,
+        pool: database.pool!,
+        shared: (topic) => topic.startsWith('alerts:') || topic.startsWith('machineStatus:'),
+        onError: (msg) => logger.warn(msg),
+      });
+    } catch (err) {
+      await database.close().catch(() => {});
+      throw err;
+    }
+  }
+  return { ...wireServices(config, database, logger, pubsub), bootstrapKey };
 }
 
 /** Services over an open, migrated database. */
-export function wireServices(config: Config, database: Database, logger: Logger): Services {
+export function wireServices(config: Config, database: Database, logger: Logger, pubsub: PubSub = new LocalPubSub()): Services {
   const metrics = createMetrics(database.sql);
+  const events = new EventHub(logger);
   const auth = new AuthService(database.db, config, (raw) => (typeof raw === 'number' ? (Number.isInteger(raw) && raw > 0 ? raw : null) : decodeId('Plant', raw) ?? (/^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null)));
-  return { config, database, logger, metrics, auth, events: new EventHub(logger), pubsub: new LocalPubSub() };
+  const alerts = new AlertService(database.db, pubsub, metrics, logger, events);
+  return { config, database, logger, metrics, auth, events, pubsub, alerts };
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  services.alerts.stop();
   await services.pubsub.close();
   await services.database.close();
 }

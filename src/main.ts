@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const services = await createServices(config, logger);
   const server = await startServer(services, { port: config.port, host: config.host });
+  services.alerts.start();
 
   const db = services.database;
   logger.info({ url: `${server.url}${GRAPHQL_PATH}`, database: db.kind, location: db.location }, 'PlantGraph listening');

@@ -40,7 +40,13 @@ export function createMetrics(sql: SqlCounter) {
     help: 'Active GraphQL subscriptions (WebSocket and SSE)',
     registers: [registry],
   });
-  return { registry, httpRequests, operations, operationSeconds, sqlStatements, wsConnections, subscriptions };
+  const alerts = new Counter({
+    name: 'plantgraph_alert_events_total',
+    help: 'Alert events by kind (OPENED, UPDATED, ACKNOWLEDGED, RESOLVED) and severity',
+    labelNames: ['kind', 'severity'] as const,
+    registers: [registry],
+  });
+  return { registry, alerts, httpRequests, operations, operationSeconds, sqlStatements, wsConnections, subscriptions };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

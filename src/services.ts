@@ -1,3 +1,4 @@
+import type { AlertService } from './alerts/service.ts';
 import type { AuthService } from './auth/service.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
@@ -17,4 +18,5 @@ export interface Services {
   events: EventHub;
   /** Topics for GraphQL subscriptions. */
   pubsub: PubSub;
+  alerts: AlertService;
 }

@@ -16,11 +16,12 @@ export const machineSubject = (machineId: number) => `machine:${machineId}`;
 class MachineNames {
   private names = new Map<number, string>();
   constructor(private db: Db) {}
-  async load(ids: number[]): Promise<Map<number, string>> {
+  /** `db` may be a transaction: on PGlite a query outside an open transaction would wait for it forever. */
+  async load(ids: number[], db: Db = this.db): Promise<Map<number, string>> {
     const missing = ids.filter((id) => !this.names.has(id));
     if (missing.length > 0) {
       if (this.names.size > 100_000) this.names.clear();
-      const rows = await this.db.select({ id: machines.id, name: machines.name }).from(machines).where(inArray(machines.id, missing));
+      const rows = await db.select({ id: machines.id, name: machines.name }).from(machines).where(inArray(machines.id, missing));
       for (const r of rows) this.names.set(r.id, r.name);
     }
     return this.names;
@@ -158,6 +159,7 @@ export class AlertEvaluator {
         if (c.machineId !== machineId) continue;
         if (c.status === rule.status) {
           if (!state) state = { since: c.at, fired: false };
+          else if (c.at < state.since) state.since = c.at; // a late report that it started earlier
         } else state = null;
       }
       if (state) {
@@ -192,7 +194,10 @@ export class AlertEvaluator {
       if (rows.length === 0) return [];
       const ruleIds = [...new Set(rows.map((r) => Number(r.rule_id)))];
       const rules = new Map((await tx.select().from(alertRules).where(inArray(alertRules.id, ruleIds))).map((r) => [r.id, r]));
-      const names = await this.names.load([...new Set(rows.map((r) => r.machine_id).filter((x): x is number => x !== null))]);
+      const names = await this.names.load(
+        [...new Set(rows.map((r) => r.machine_id).filter((x): x is number => x !== null).map(Number))],
+        tx as unknown as Db,
+      );
       const breaches: Breach[] = [];
       for (const r of rows) {
         const rule = rules.get(Number(r.rule_id))!;

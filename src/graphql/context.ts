@@ -11,4 +11,6 @@ export interface Context {
   /** Mutation field outcomes, for the audit log. */
   outcomes: FieldOutcome[];
   request?: Request;
+  /** On WebSocket connections: close the connection (e.g. 4008 for a subscriber that cannot keep up). */
+  closeConnection?: (code: number, reason: string) => void;
 }

@@ -3,10 +3,12 @@ import './types/scalars.ts';
 import './types/errors.ts';
 import './types/twin.ts';
 import './types/access.ts';
+import './types/alerts.ts';
 
 // Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes
 // (with skipTypeScopes) is ADMIN-only.
 builder.queryType({ authScopes: { viewer: true } });
 builder.mutationType({ authScopes: { admin: true } });
+builder.subscriptionType({ authScopes: { viewer: true } });
 
 export const schema = builder.toSchema({ sortSchema: true });

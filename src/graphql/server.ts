@@ -54,7 +54,15 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     context: (initial) => {
       const principal = (initial as { principal?: Principal }).principal ?? requestPrincipals.get(initial.request);
       if (!principal) throw new Error('request reached execution without a principal');
-      return { db: services.database.db, services, auth: principal, outcomes: [], request: initial.request };
+      const socket = (initial as { socket?: { close(code: number, reason: string): void } }).socket;
+      return {
+        db: services.database.db,
+        services,
+        auth: principal,
+        outcomes: [],
+        request: initial.request,
+        closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
+      };
     },
     plugins,
   });

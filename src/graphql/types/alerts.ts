@@ -1,0 +1,305 @@
+import { GraphQLError } from 'graphql';
+import { acknowledgeAlert, type AlertEvent, type AlertRow, resolveAlert } from '../../alerts/lifecycle.ts';
+import { createAlertRule, SEVERITY_RANK, type Severity, updateAlertRule } from '../../alerts/rules.ts';
+import { alertRules, alerts } from '../../db/schema/index.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { SlowConsumerError } from '../../pubsub.ts';
+import { requirePlant, requireRow } from '../access.ts';
+import { builder, registerNodeVisibility } from '../builder.ts';
+import type { Context } from '../context.ts';
+import { decodeId } from '../ids.ts';
+import { MachineStatusEnum } from './twin.ts';
+
+export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', { values: ['THRESHOLD', 'PREDICTION', 'MACHINE_STATE', 'ORDER_LATE'] as const });
+export const ComparatorEnum = builder.enumType('Comparator', { values: ['GT', 'GTE', 'LT', 'LTE'] as const });
+export const AlertSeverityEnum = builder.enumType('AlertSeverity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });
+export const AlertStatusEnum = builder.enumType('AlertStatus', { values: ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const });
+export const AlertEventKindEnum = builder.enumType('AlertEventKind', { values: ['OPENED', 'UPDATED', 'ACKNOWLEDGED', 'RESOLVED'] as const });
+
+builder.drizzleNode('alertRules', {
+  name: 'AlertRule',
+  id: { column: (r) => r.id },
+  authScopes: (r) => ({ plant: r.plantId }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    kind: t.expose('kind', { type: AlertRuleKindEnum }),
+    severity: t.expose('severity', { type: AlertSeverityEnum }),
+    plant: t.relation('plant'),
+    machine: t.relation('machine', { nullable: true, description: 'null: every machine of the plant.' }),
+    metric: t.exposeString('metric', { nullable: true }),
+    comparator: t.expose('comparator', { type: ComparatorEnum, nullable: true }),
+    threshold: t.exposeFloat('threshold', { nullable: true }),
+    forSeconds: t.exposeInt('forSeconds', { description: 'How long the condition must hold before an alert is raised.' }),
+    status: t.expose('status', { type: MachineStatusEnum, nullable: true, description: 'MACHINE_STATE rules: the status that raises the alert.' }),
+    model: t.exposeString('model', { nullable: true }),
+    autoResolve: t.exposeBoolean('autoResolve', { description: 'Resolve the alert by itself when the condition clears.' }),
+    enabled: t.exposeBoolean('enabled'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.drizzleNode('alerts', {
+  name: 'Alert',
+  id: { column: (a) => a.id },
+  authScopes: (a) => ({ plant: a.plantId }),
+  fields: (t) => ({
+    status: t.expose('status', { type: AlertStatusEnum }),
+    severity: t.expose('severity', { type: AlertSeverityEnum }),
+    message: t.exposeString('message'),
+    value: t.exposeFloat('value', { nullable: true, description: 'The value that breached (THRESHOLD and PREDICTION rules).' }),
+    occurrences: t.exposeInt('occurrences', { description: 'Breaches folded into this alert.' }),
+    machine: t.relation('machine', { nullable: true }),
+    order: t.relation('order', { nullable: true }),
+    rule: t.relation('rule'),
+    plant: t.relation('plant'),
+    openedAt: t.expose('openedAt', { type: 'DateTime' }),
+    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
+    acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true }),
+    acknowledgedBy: t.exposeString('acknowledgedBy', { nullable: true }),
+    acknowledgeNote: t.exposeString('acknowledgeNote', { nullable: true }),
+    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
+    resolvedBy: t.exposeString('resolvedBy', { nullable: true, description: 'Key name, or "auto" when the condition cleared.' }),
+    resolveNote: t.exposeString('resolveNote', { nullable: true }),
+  }),
+});
+
+registerNodeVisibility('Alert', (r) => r.plantId as number);
+registerNodeVisibility('AlertRule', (r) => r.plantId as number);
+
+function alertCursor(seq: number): string {
+  return Buffer.from(`DC:N:${seq}`).toString('base64');
+}
+
+const AlertEventRef = builder.objectRef<AlertEvent>('AlertEvent').implement({
+  fields: (t) => ({
+    kind: t.expose('kind', { type: AlertEventKindEnum }),
+    alert: t.field({ type: 'Alert' as never, resolve: (e) => e.alert as never }),
+    cursor: t.string({
+      description: 'The alert\'s position in Query.alerts after this change: pass it as `after` to resume.',
+      resolve: (e) => alertCursor(Number(e.alert.seq)),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  alerts: t.drizzleConnection({
+    type: 'alerts',
+    description:
+      'Alerts of a plant in the order they last changed (oldest first). Every change moves an alert to the end, so a client that reads `after: <last cursor>` after a reconnect sees every alert that changed since, and misses nothing.',
+    args: {
+      plantId: t.arg.id({ required: true }),
+      status: t.arg({ type: [AlertStatusEnum] }),
+      minSeverity: t.arg({ type: AlertSeverityEnum }),
+    },
+    resolve: async (query, _r, args, ctx) => {
+      const plantId = decodeId('Plant', String(args.plantId));
+      if (plantId === null || (ctx.auth.plantIds !== null && !ctx.auth.plantIds.includes(plantId))) return [];
+      const severities = args.minSeverity ? (['INFO', 'WARNING', 'CRITICAL'] as const).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[args.minSeverity!]) : undefined;
+      return ctx.db.query.alerts.findMany(
+        query({
+          where: {
+            plantId,
+            ...(args.status?.length ? { status: { in: args.status } } : {}),
+            ...(severities ? { severity: { in: [...severities] } } : {}),
+          },
+          orderBy: { seq: 'asc' },
+        }),
+      );
+    },
+  }),
+  alertRules: t.drizzleConnection({
+    type: 'alertRules',
+    args: { plantId: t.arg.id({ required: true }) },
+    resolve: async (query, _r, args, ctx) => {
+      const plantId = decodeId('Plant', String(args.plantId));
+      if (plantId === null || (ctx.auth.plantIds !== null && !ctx.auth.plantIds.includes(plantId))) return [];
+      return ctx.db.query.alertRules.findMany(query({ where: { plantId }, orderBy: { id: 'asc' } }));
+    },
+  }),
+}));
+
+const AlertRuleInput = builder.inputType('AlertRuleInput', {
+  fields: (t) => ({
+    plantId: t.id({ required: true }),
+    name: t.string({ required: true }),
+    kind: t.field({ type: AlertRuleKindEnum, required: true }),
+    severity: t.field({ type: AlertSeverityEnum, required: true }),
+    machineId: t.id({ description: 'Limit the rule to one machine; omit for every machine of the plant.' }),
+    metric: t.string(),
+    comparator: t.field({ type: ComparatorEnum }),
+    threshold: t.float(),
+    forSeconds: t.int({ description: 'The condition must hold this long (0 to 604800; default 0).' }),
+    status: t.field({ type: MachineStatusEnum, description: 'MACHINE_STATE rules: the status that raises the alert (default DOWN).' }),
+    model: t.string(),
+    autoResolve: t.boolean({ description: 'Default true.' }),
+    enabled: t.boolean({ description: 'Default true.' }),
+  }),
+});
+
+const AlertRuleUpdateInput = builder.inputType('AlertRuleUpdateInput', {
+  description: 'Fields left out keep their value.',
+  fields: (t) => ({
+    name: t.string(),
+    severity: t.field({ type: AlertSeverityEnum }),
+    machineId: t.id(),
+    metric: t.string(),
+    comparator: t.field({ type: ComparatorEnum }),
+    threshold: t.float(),
+    forSeconds: t.int(),
+    status: t.field({ type: MachineStatusEnum }),
+    model: t.string(),
+    autoResolve: t.boolean(),
+    enabled: t.boolean(),
+  }),
+});
+
+const ruleSuccess = (name: string) =>
+  builder.objectRef<{ id: number }>(name).implement({
+    fields: (t) => ({
+      rule: t.drizzleField({
+        type: 'alertRules',
+        resolve: async (query, parent, _a, ctx) => (await ctx.db.query.alertRules.findFirst(query({ where: { id: parent.id } })))!,
+      }),
+    }),
+  });
+const CreateAlertRuleSuccess = ruleSuccess('CreateAlertRuleSuccess');
+const UpdateAlertRuleSuccess = ruleSuccess('UpdateAlertRuleSuccess');
+
+const AlertSuccess = builder.objectRef<{ id: number }>('AlertSuccess').implement({
+  fields: (t) => ({
+    alert: t.drizzleField({
+      type: 'alerts',
+      resolve: async (query, parent, _a, ctx) => (await ctx.db.query.alerts.findFirst(query({ where: { id: parent.id } })))!,
+    }),
+  }),
+});
+
+/** Machine IDs in rule inputs must belong to the rule's plant; anything else reads as unknown. */
+function machineArg(ctx: Context, raw: string | number | null | undefined, path: string): number | null | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null) return null;
+  const id = decodeId('Machine', String(raw));
+  if (id === null) throw ValidationError.single(path, 'unknown machine in this plant');
+  return id;
+}
+
+async function publishAlertEvents(ctx: Context, events: AlertEvent[]): Promise<void> {
+  await ctx.services.alerts.publish(events);
+}
+
+builder.mutationFields((t) => ({
+  createAlertRule: t.field({
+    description: 'ENGINEER. THRESHOLD rules need metric, comparator and threshold; MACHINE_STATE rules take status (default DOWN) and forSeconds; PREDICTION rules need model, comparator and threshold; ORDER_LATE rules need nothing more.',
+    type: CreateAlertRuleSuccess,
+    skipTypeScopes: true,
+    authScopes: { engineer: true },
+    args: { input: t.arg({ type: AlertRuleInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ConflictError], directResult: true, union: { name: 'CreateAlertRuleResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const plantId = await requirePlant(ctx, String(input.plantId));
+      const rule = await createAlertRule(ctx.db, {
+        ...input,
+        plantId,
+        machineId: machineArg(ctx, input.machineId, 'machineId'),
+      });
+      ctx.services.alerts.evaluator.rules.invalidate();
+      return { id: rule.id };
+    },
+  }),
+  updateAlertRule: t.field({
+    description: 'ENGINEER. Changes take effect for the next batch of telemetry or state changes.',
+    type: UpdateAlertRuleSuccess,
+    skipTypeScopes: true,
+    authScopes: { engineer: true },
+    args: { id: t.arg.id({ required: true }), input: t.arg({ type: AlertRuleUpdateInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ConflictError], directResult: true, union: { name: 'UpdateAlertRuleResult' } },
+    resolve: async (_r, { id, input }, ctx) => {
+      const row = await requireRow(ctx, 'AlertRule', alertRules, String(id));
+      const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Record<string, unknown>;
+      if ('machineId' in patch) patch.machineId = machineArg(ctx, input.machineId, 'input.machineId');
+      for (const k of ['name', 'severity', 'forSeconds', 'autoResolve', 'enabled']) if (patch[k] === null) delete patch[k];
+      await updateAlertRule(ctx.db, row.id, patch);
+      ctx.services.alerts.evaluator.rules.invalidate();
+      return { id: row.id };
+    },
+  }),
+  disableAlertRule: t.field({
+    description: 'ENGINEER. Stops evaluating the rule; its open alerts stay until resolved. Re-enable with updateAlertRule(enabled: true).',
+    type: UpdateAlertRuleSuccess,
+    skipTypeScopes: true,
+    authScopes: { engineer: true },
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError], directResult: true, union: { name: 'DisableAlertRuleResult' } },
+    resolve: async (_r, { id }, ctx) => {
+      const row = await requireRow(ctx, 'AlertRule', alertRules, String(id));
+      await updateAlertRule(ctx.db, row.id, { enabled: false });
+      ctx.services.alerts.evaluator.rules.invalidate();
+      return { id: row.id };
+    },
+  }),
+  acknowledgeAlert: t.field({
+    description: 'OPERATOR. OPEN → ACKNOWLEDGED; a ConflictError if it is not OPEN.',
+    type: AlertSuccess,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    args: { id: t.arg.id({ required: true }), note: t.arg.string() },
+    errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true, union: { name: 'AlertResult' } },
+    resolve: async (_r, { id, note }, ctx) => {
+      const row = await requireRow(ctx, 'Alert', alerts, String(id));
+      const event = await acknowledgeAlert(ctx.db, row.id, ctx.auth.name, note);
+      await publishAlertEvents(ctx, [event]);
+      return { id: row.id };
+    },
+  }),
+  resolveAlert: t.field({
+    description: 'OPERATOR. OPEN or ACKNOWLEDGED → RESOLVED; a ConflictError if already resolved.',
+    type: AlertSuccess,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    args: { id: t.arg.id({ required: true }), note: t.arg.string() },
+    errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true, union: { name: 'ResolveAlertResult' } },
+    resolve: async (_r, { id, note }, ctx) => {
+      const row = await requireRow(ctx, 'Alert', alerts, String(id));
+      const event = await resolveAlert(ctx.db, row.id, ctx.auth.name, note);
+      await publishAlertEvents(ctx, [event]);
+      return { id: row.id };
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  alerts: t.field({
+    description:
+      'Alert events of a plant as they happen, at or above minSeverity (default INFO). After a reconnect, read Query.alerts(after: <last cursor>) to catch up. A client that falls behind is disconnected (WebSocket close 4008).',
+    type: AlertEventRef,
+    args: { plantId: t.arg.id({ required: true }), minSeverity: t.arg({ type: AlertSeverityEnum }) },
+    subscribe: async function* (_r, args, ctx) {
+      let plantId: number;
+      try {
+        plantId = await requirePlant(ctx, String(args.plantId));
+      } catch (err) {
+        if (err instanceof NotFoundError) throw new GraphQLError(err.message, { extensions: { code: 'NOT_FOUND' } });
+        throw err;
+      }
+      const min = SEVERITY_RANK[(args.minSeverity ?? 'INFO') as Severity];
+      const source = ctx.services.pubsub.subscribe<AlertEvent>(`alerts:${plantId}`);
+      try {
+        for await (const event of source) {
+          if (SEVERITY_RANK[event.alert.severity] >= min) yield event;
+        }
+      } catch (err) {
+        if (err instanceof SlowConsumerError) {
+          ctx.closeConnection?.(4008, 'Slow consumer');
+          return;
+        }
+        throw err;
+      } finally {
+        await source.return?.();
+      }
+    },
+    resolve: (event) => event,
+  }),
+}));
+
+export type { AlertRow };
