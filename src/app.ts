@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import type { Services } from './services.ts';
 import { seedDemo } from './twin/seed.ts';
+import { maintainTelemetry } from './telemetry/partitions.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
 export async function createServices(
@@ -21,6 +22,8 @@ export async function createServices(
     await migrateDatabase(database);
     if (config.seed === 'demo' && (await seedDemo(database.db))) logger.info('loaded the demo plant into the empty database');
     bootstrapKey = await bootstrapAdminKey(database.db, config.adminKey !== undefined);
+    // Telemetry partitions for the days around today, and retention, before the first request.
+    await maintainTelemetry(database, config.telemetry);
   } catch (err) {
     await database.close().catch(() => {});
     throw err;

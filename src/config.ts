@@ -9,12 +9,20 @@ export interface Config {
   adminKey: string | undefined;
   logLevel: string;
   mqttUrl: string | undefined;
+  telemetry: TelemetryConfig;
   production: boolean;
   introspection: boolean;
   graphiql: boolean;
   jwt: { secret?: string; publicKeyPem?: string; issuer?: string; audience?: string };
   limits: Limits;
   persistedOperationsFile: string | undefined;
+}
+
+export interface TelemetryConfig {
+  /** Raw points older than this many days (UTC day granularity) are dropped and refused at ingest. */
+  retentionDays: number;
+  /** One-minute rollups are kept this long (at least retentionDays). */
+  rollupRetentionDays: number;
 }
 
 export interface Limits {
@@ -64,6 +72,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
   const production = env.NODE_ENV === 'production';
+  const retentionDays = intInRange('PLANTGRAPH_TELEMETRY_RETENTION_DAYS', env.PLANTGRAPH_TELEMETRY_RETENTION_DAYS, 90, 1, 36_500);
+  const rollupRetentionDays = intInRange('PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS', env.PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS, Math.max(400, retentionDays), 1, 36_500);
+  if (rollupRetentionDays < retentionDays) {
+    throw new ConfigError(`PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS (${rollupRetentionDays}) must be at least PLANTGRAPH_TELEMETRY_RETENTION_DAYS (${retentionDays})`);
+  }
+  const mqttUrl = env.MQTT_URL?.trim() || undefined;
+  if (mqttUrl && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]/.test(mqttUrl)) {
+    throw new ConfigError(`MQTT_URL must be an mqtt://, mqtts://, ws:// or wss:// URL, got "${mqttUrl}"`);
+  }
   const jwtSecret = env.PLANTGRAPH_JWT_SECRET?.trim() || undefined;
   if (jwtSecret && jwtSecret.length < 32) throw new ConfigError('PLANTGRAPH_JWT_SECRET must be at least 32 characters');
   return {
@@ -96,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seed,
     adminKey: env.PLANTGRAPH_ADMIN_KEY?.trim() || undefined,
     logLevel,
-    mqttUrl: env.MQTT_URL?.trim() || undefined,
+    mqttUrl,
+    telemetry: { retentionDays, rollupRetentionDays },
   };
 }

@@ -2,6 +2,8 @@ import { closeServices, createServices } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { GRAPHQL_PATH, startServer } from './graphql/server.ts';
 import { createLogger } from './logger.ts';
+import { startMqttBridge } from './telemetry/mqtt.ts';
+import { startTelemetryMaintenance } from './telemetry/partitions.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
   const services = await createServices(config, logger);
   const server = await startServer(services, { port: config.port, host: config.host });
   services.alerts.start();
+  const telemetryMaintenance = startTelemetryMaintenance(services.database, config.telemetry, logger);
+  const mqttBridge = config.mqttUrl ? startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
 
   const db = services.database;
   logger.info({ url: `${server.url}${GRAPHQL_PATH}`, database: db.kind, location: db.location }, 'PlantGraph listening');
@@ -31,6 +35,7 @@ async function main(): Promise<void> {
     console.log('  Send it as "Authorization: Bearer <key>". Create narrower keys with createApiKey; set PLANTGRAPH_ADMIN_KEY to bring your own.');
     console.log('');
   }
+  if (mqttBridge) console.log(`  MQTT bridge: ${mqttBridge.prefix}/<plant>/<machine>/<metric> on ${config.mqttUrl!.replace(/\/\/[^@/]*@/, '//***@')}`);
   console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
 
   let stopping = false;
@@ -45,6 +50,8 @@ async function main(): Promise<void> {
     hardStop.unref();
     try {
       await server.close();
+      await mqttBridge?.close();
+      await telemetryMaintenance.stop();
       await closeServices(services);
       logger.info('stopped');
       process.exit(0);

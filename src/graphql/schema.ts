@@ -3,6 +3,7 @@ import './types/scalars.ts';
 import './types/errors.ts';
 import './types/twin.ts';
 import './types/access.ts';
+import './types/telemetry.ts';
 import './types/alerts.ts';
 
 // Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes

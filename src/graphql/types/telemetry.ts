@@ -1,0 +1,450 @@
+import { GraphQLError } from 'graphql';
+import { canSeePlant } from '../../auth/roles.ts';
+import type { machines } from '../../db/schema/index.ts';
+import { ValidationError } from '../../errors.ts';
+import type { MachineStatus, TelemetryRow } from '../../events.ts';
+import { ingestTelemetry, INGEST_LIMITS, telemetryTopic } from '../../telemetry/ingest.ts';
+import { type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
+import { type Bucket, checkBucketQuery, latestValues, seriesKey, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
+import { machineStatusTopic, type MachineStatusEvent, recordMachineState, recordProduction } from '../../telemetry/states.ts';
+import { builder } from '../builder.ts';
+import type { Context } from '../context.ts';
+import { decodeId } from '../ids.ts';
+import { Machine, MachineStatusEnum, Plant } from './twin.ts';
+
+type MachineRow = typeof machines.$inferSelect;
+
+/* ---------- per-request batching: one statement per field and argument set, never one per machine ---------- */
+
+class GroupBatch<A, V> {
+  private groups = new Map<string, { args: A; ids: Set<number>; waiters: { id: number; resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[] }>();
+  private scheduled = false;
+  constructor(private run: (args: A, ids: number[]) => Promise<Map<number, V>>) {}
+
+  load(groupKey: string, args: A, id: number): Promise<V | undefined> {
+    let g = this.groups.get(groupKey);
+    if (!g) this.groups.set(groupKey, (g = { args, ids: new Set(), waiters: [] }));
+    g.ids.add(id);
+    const group = g;
+    const p = new Promise<V | undefined>((resolve, reject) => group.waiters.push({ id, resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      // After every resolver of this execution step has asked (all microtasks run first).
+      setImmediate(() => this.dispatch());
+    }
+    return p;
+  }
+
+  private dispatch(): void {
+    const groups = this.groups;
+    this.groups = new Map();
+    this.scheduled = false;
+    for (const g of groups.values()) {
+      this.run(g.args, [...g.ids]).then(
+        (map) => g.waiters.forEach((w) => w.resolve(map.get(w.id))),
+        (err) => g.waiters.forEach((w) => w.reject(err)),
+      );
+    }
+  }
+}
+
+interface Loaders {
+  latest: GroupBatch<string, TelemetryPointOut>;
+  buckets: GroupBatch<CheckedBucketQuery, Bucket[]>;
+  oee: GroupBatch<{ from: Date; to: Date }, MachineKpis>;
+  plantKpis: GroupBatch<{ from: Date; to: Date }, PlantKpis>;
+  machine: GroupBatch<null, MachineRow>;
+}
+
+const perRequest = new WeakMap<Context, Loaders>();
+
+function loaders(ctx: Context): Loaders {
+  let l = perRequest.get(ctx);
+  if (!l) {
+    const database = ctx.services.database;
+    l = {
+      latest: new GroupBatch(async (metric, ids) => {
+        const found = await latestValues(database, ids.map((machineId) => ({ machineId, metric })));
+        return new Map(ids.flatMap((id) => (found.has(seriesKey(id, metric)) ? [[id, found.get(seriesKey(id, metric))!] as const] : [])));
+      }),
+      buckets: new GroupBatch((q, ids) => telemetryBuckets(database, ids, q)),
+      oee: new GroupBatch((w, ids) => machineKpis(database, ids, w.from, w.to)),
+      plantKpis: new GroupBatch((w, ids) => plantKpis(database, ids, w.from, w.to)),
+      machine: new GroupBatch(async (_n, ids) => {
+        const rows = await ctx.db.query.machines.findMany({ where: { id: { in: ids } } });
+        return new Map(rows.map((r) => [r.id, r]));
+      }),
+    };
+    perRequest.set(ctx, l);
+  }
+  return l;
+}
+
+/** Query arguments that fail validation: a GraphQL error naming every bad argument (queries have no error unions). */
+function asUserError(err: unknown): never {
+  if (err instanceof ValidationError) {
+    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.fieldErrors } });
+  }
+  throw err;
+}
+
+function notFound(what: string, id: unknown): GraphQLError {
+  return new GraphQLError(`${what} ${JSON.stringify(String(id))} not found`, { extensions: { code: 'NOT_FOUND' } });
+}
+
+/* ---------- object types ---------- */
+
+type PointShape = TelemetryPointOut & { machine?: MachineRow };
+
+const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement({
+  description: 'One stored telemetry value.',
+  fields: (t) => ({
+    machine: t.field({
+      type: Machine,
+      resolve: async (p, _a, ctx) => p.machine ?? (await loaders(ctx).machine.load('', null, p.machineId))!,
+    }),
+    metric: t.exposeString('metric'),
+    ts: t.expose('ts', { type: 'DateTime' }),
+    value: t.exposeFloat('value'),
+  }),
+});
+
+const TelemetryBucket = builder.objectRef<Bucket>('TelemetryBucket').implement({
+  description: 'Aggregates of one time bucket [start, start + bucketSeconds); count 0 and null aggregates when empty.',
+  fields: (t) => ({
+    start: t.expose('start', { type: 'DateTime' }),
+    count: t.exposeInt('count'),
+    avg: t.exposeFloat('avg', { nullable: true }),
+    min: t.exposeFloat('min', { nullable: true }),
+    max: t.exposeFloat('max', { nullable: true }),
+  }),
+});
+
+const KpisInterface = builder.interfaceRef<Kpis>('Kpis').implement({
+  description:
+    'KPIs over [from, to) from machine states and production counts (see README, "Telemetry and KPIs"). Ratios are 0..1 and null when their denominator is zero.',
+  fields: (t) => ({
+    from: t.expose('from', { type: 'DateTime' }),
+    to: t.expose('to', { type: 'DateTime' }),
+    availability: t.exposeFloat('availability', { nullable: true, description: 'runningSeconds / plannedSeconds.' }),
+    performance: t.exposeFloat('performance', { nullable: true, description: 'idealCycleSeconds x totalCount / runningSeconds; null when the ideal cycle is unknown.' }),
+    quality: t.exposeFloat('quality', { nullable: true, description: 'goodCount / totalCount.' }),
+    oee: t.exposeFloat('oee', { nullable: true, description: 'availability x performance x quality.' }),
+    mtbfSeconds: t.exposeFloat('mtbfSeconds', { nullable: true, description: 'Mean time between failures: runningSeconds / failures.' }),
+    mttrSeconds: t.exposeFloat('mttrSeconds', { nullable: true, description: 'Mean time to repair: downSeconds / repairs.' }),
+    plannedSeconds: t.exposeFloat('plannedSeconds', { description: 'RUNNING + IDLE + DOWN time: the window minus planned downtime (MAINTENANCE, OFFLINE) and unknown time.' }),
+    runningSeconds: t.exposeFloat('runningSeconds'),
+    idleSeconds: t.exposeFloat('idleSeconds'),
+    downSeconds: t.exposeFloat('downSeconds'),
+    maintenanceSeconds: t.exposeFloat('maintenanceSeconds'),
+    offlineSeconds: t.exposeFloat('offlineSeconds'),
+    unknownSeconds: t.exposeFloat('unknownSeconds', { description: 'Time before the first known state, within the window.' }),
+    failures: t.exposeInt('failures', { description: 'Transitions into DOWN within the window.' }),
+    repairs: t.exposeInt('repairs', { description: 'Transitions out of DOWN within the window.' }),
+    goodCount: t.exposeFloat('goodCount', { description: 'Good units recorded in the window.' }),
+    scrapCount: t.exposeFloat('scrapCount', { description: 'Scrap units recorded in the window.' }),
+    totalCount: t.exposeFloat('totalCount', { description: 'goodCount + scrapCount.' }),
+  }),
+});
+
+type OeeShape = MachineKpis & { machine?: MachineRow };
+
+const Oee = builder.objectRef<OeeShape>('Oee').implement({
+  description: 'OEE and reliability KPIs of one machine over a window.',
+  interfaces: [KpisInterface],
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'machineId' in v && !('plantId' in v),
+  fields: (t) => ({
+    machine: t.field({
+      type: Machine,
+      resolve: async (k, _a, ctx) => k.machine ?? (await loaders(ctx).machine.load('', null, k.machineId))!,
+    }),
+    idealCycleSeconds: t.exposeFloat('idealCycleSeconds', { nullable: true }),
+  }),
+});
+
+const PlantKpisType = builder.objectRef<PlantKpis>('PlantKpis').implement({
+  description: "A plant's KPIs: times and counts summed over its machines, then the ratios computed from the sums.",
+  interfaces: [KpisInterface],
+  isTypeOf: (v) => typeof v === 'object' && v !== null && 'plantId' in v,
+  fields: (t) => ({
+    machines: t.field({ type: [Oee], description: 'Each machine of the plant.', resolve: (k) => k.machines }),
+  }),
+});
+
+builder.drizzleObject('machineStates', {
+  name: 'MachineState',
+  description: 'A recorded machine state; it lasts until the next recorded state of the machine.',
+  fields: (t) => ({
+    status: t.expose('status', { type: MachineStatusEnum }),
+    at: t.expose('at', { type: 'DateTime' }),
+  }),
+});
+
+/* ---------- Machine and Plant fields ---------- */
+
+builder.drizzleObjectFields(Machine, (t) => ({
+  latest: t.field({
+    type: TelemetryPoint,
+    nullable: true,
+    description: 'The newest stored value of a metric (null if none).',
+    args: { metric: t.arg.string({ required: true }) },
+    resolve: async (m, { metric }, ctx) => {
+      const p = await loaders(ctx).latest.load(metric, metric, m.id);
+      return p ? { ...p, machine: m } : null;
+    },
+  }),
+  telemetry: t.field({
+    type: [TelemetryBucket],
+    description: `count/avg/min/max of a metric per bucket of bucketSeconds (default 60) over [from, to), buckets aligned to from, empty buckets included; at most 10,000 buckets. Whole-minute buckets over a whole-minute range are read from the one-minute rollup.`,
+    args: {
+      metric: t.arg.string({ required: true }),
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      bucketSeconds: t.arg.int(),
+    },
+    resolve: async (m, args, ctx) => {
+      let q: CheckedBucketQuery;
+      try {
+        q = checkBucketQuery({ metric: args.metric, from: args.from, to: args.to, bucketSeconds: args.bucketSeconds });
+      } catch (err) {
+        asUserError(err);
+      }
+      const key = `${q.metric}\u0000${q.from.getTime()}\u0000${q.to.getTime()}\u0000${q.bucketSeconds}`;
+      return (await loaders(ctx).buckets.load(key, q, m.id)) ?? [];
+    },
+  }),
+  oee: t.field({
+    type: Oee,
+    description: 'OEE (availability, performance, quality), MTBF and MTTR over [from, to).',
+    args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    resolve: async (m, { from, to }, ctx) => {
+      try {
+        checkWindow(from, to);
+      } catch (err) {
+        asUserError(err);
+      }
+      const k = await loaders(ctx).oee.load(`${from.getTime()}\u0000${to.getTime()}`, { from, to }, m.id);
+      return { ...k!, machine: m };
+    },
+  }),
+  states: t.relatedConnection('states', {
+    description: 'State history, newest first; optionally only states with from <= at < to.',
+    args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }) },
+    query: (args) => ({
+      where: { at: { ...(args.from ? { gte: args.from } : {}), ...(args.to ? { lt: args.to } : {}) } },
+      orderBy: { at: 'desc' },
+    }),
+    totalCount: true,
+  }),
+}));
+
+builder.drizzleObjectFields(Plant, (t) => ({
+  kpis: t.field({
+    type: PlantKpisType,
+    description: 'OEE, MTBF and MTTR of the plant over [from, to), rolled up over its machines.',
+    args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    resolve: async (p, { from, to }, ctx) => {
+      try {
+        checkWindow(from, to);
+      } catch (err) {
+        asUserError(err);
+      }
+      return (await loaders(ctx).plantKpis.load(`${from.getTime()}\u0000${to.getTime()}`, { from, to }, p.id))!;
+    },
+  }),
+}));
+
+/* ---------- mutations ---------- */
+
+const TelemetryPointInput = builder.inputType('TelemetryPointInput', {
+  fields: (t) => ({
+    machineId: t.id({ required: true }),
+    metric: t.string({ required: true }),
+    ts: t.field({ type: 'DateTime', required: true }),
+    value: t.float({ required: true }),
+  }),
+});
+
+const TelemetryColumnsInput = builder.inputType('TelemetryColumnsInput', {
+  description: 'Columnar form: entry i of every list is point i; all lists must have the same length.',
+  fields: (t) => ({
+    machineIds: t.idList({ required: true }),
+    metrics: t.stringList({ required: true }),
+    ts: t.field({ type: ['DateTime'], required: true }),
+    values: t.floatList({ required: true }),
+  }),
+});
+
+const TelemetryBatchInput = builder.inputType('TelemetryBatchInput', {
+  description: `Either points (row form) or columns (columnar form), at most ${INGEST_LIMITS.points.toLocaleString('en-US')} points.`,
+  fields: (t) => ({
+    batchId: t.string({ description: 'Idempotency key: a batch ID that was stored before stores nothing again (all its points count as duplicates).' }),
+    points: t.field({ type: [TelemetryPointInput] }),
+    columns: t.field({ type: TelemetryColumnsInput }),
+  }),
+});
+
+const MachineStateInput = builder.inputType('MachineStateInput', {
+  fields: (t) => ({
+    machineId: t.id({ required: true }),
+    status: t.field({ type: MachineStatusEnum, required: true }),
+    at: t.field({ type: 'DateTime', required: true }),
+  }),
+});
+
+const ProductionCountInput = builder.inputType('ProductionCountInput', {
+  fields: (t) => ({
+    machineId: t.id({ required: true }),
+    at: t.field({ type: 'DateTime', required: true }),
+    good: t.int({ required: true, description: 'Good units, 0 or more.' }),
+    scrap: t.int({ required: true, description: 'Scrap units, 0 or more.' }),
+  }),
+});
+
+const IngestTelemetrySuccess = builder.objectRef<{ accepted: number; duplicates: number }>('IngestTelemetrySuccess').implement({
+  fields: (t) => ({
+    accepted: t.exposeInt('accepted', { description: 'Points stored by this call.' }),
+    duplicates: t.exposeInt('duplicates', { description: 'Points already stored before (same machine, metric and ts, or a repeated batchId).' }),
+  }),
+});
+
+const RecordMachineStateSuccess = builder.objectRef<MachineStatusEvent>('RecordMachineStateSuccess').implement({
+  fields: (t) => ({
+    machine: t.drizzleField({
+      type: 'machines',
+      resolve: async (query, e, _a, ctx) => (await ctx.db.query.machines.findFirst(query({ where: { id: e.machineId } })))!,
+    }),
+    current: t.exposeBoolean('current', { description: 'Whether this state is now the machine status (false for a state older than the current one).' }),
+  }),
+});
+
+const RecordProductionSuccess = builder.objectRef<{ accepted: number }>('RecordProductionSuccess').implement({
+  fields: (t) => ({
+    accepted: t.exposeInt('accepted', { description: 'Records stored (a repeated machine and at replaces the earlier counts).' }),
+  }),
+});
+
+/** Decodes Machine IDs, each distinct string once (a columnar batch repeats a few IDs many times). */
+function machineIdDecoder(): (raw: string | number) => number | null {
+  const cache = new Map<string, number | null>();
+  return (raw) => {
+    const s = String(raw);
+    let id = cache.get(s);
+    if (id === undefined) cache.set(s, (id = decodeId('Machine', s)));
+    return id;
+  };
+}
+
+builder.mutationFields((t) => ({
+  ingestTelemetry: t.field({
+    description: 'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError lists every bad point by index.',
+    type: IngestTelemetrySuccess,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    args: { input: t.arg({ type: TelemetryBatchInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'IngestTelemetryResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const decode = machineIdDecoder();
+      return ingestTelemetry(ctx.services, ctx.auth, {
+        batchId: input.batchId,
+        points: input.points?.map((p) => ({ machineId: decode(p.machineId), metric: p.metric, ts: p.ts, value: p.value })),
+        columns: input.columns && {
+          machineIds: input.columns.machineIds.map(decode),
+          metrics: input.columns.metrics,
+          ts: input.columns.ts,
+          values: input.columns.values,
+        },
+      });
+    },
+  }),
+  recordMachineState: t.field({
+    description: "OPERATOR. Records a machine state; the machine's status follows the newest state by `at`.",
+    type: RecordMachineStateSuccess,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    args: { input: t.arg({ type: MachineStateInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'RecordMachineStateResult' } },
+    resolve: (_r, { input }, ctx) =>
+      recordMachineState(ctx.services, ctx.auth, { machineId: decodeId('Machine', String(input.machineId)), status: input.status as MachineStatus, at: input.at }),
+  }),
+  recordProduction: t.field({
+    description: 'OPERATOR. Records good and scrap units of a machine at an instant (for OEE performance and quality).',
+    type: RecordProductionSuccess,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    args: { input: t.arg({ type: ProductionCountInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'RecordProductionResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const accepted = await recordProduction(
+        ctx.services,
+        ctx.auth,
+        [{ machineId: decodeId('Machine', String(input.machineId)), at: input.at, good: input.good, scrap: input.scrap }],
+        { pathOf: (_i, f) => f },
+      );
+      return { accepted };
+    },
+  }),
+}));
+
+/* ---------- subscriptions ---------- */
+
+/** Maps and filters an async iterator (undefined drops an event); ending it ends the source at once. */
+function mapIterator<T, U>(source: AsyncIterableIterator<T>, fn: (v: T) => U | undefined): AsyncIterableIterator<U> {
+  const it: AsyncIterableIterator<U> = {
+    async next() {
+      for (;;) {
+        const r = await source.next();
+        if (r.done) return { value: undefined, done: true };
+        const v = fn(r.value);
+        if (v !== undefined) return { value: v, done: false };
+      }
+    },
+    async return() {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
+}
+
+const MachineStatusEventType = builder.objectRef<MachineStatusEvent>('MachineStatusEvent').implement({
+  description: 'A recorded machine state. `current` is false for a late state older than the machine status.',
+  fields: (t) => ({
+    machine: t.field({ type: Machine, resolve: async (e, _a, ctx) => (await loaders(ctx).machine.load('', null, e.machineId))! }),
+    status: t.field({ type: MachineStatusEnum, resolve: (e) => e.status }),
+    previous: t.field({ type: MachineStatusEnum, nullable: true, description: 'The state in force just before `at`.', resolve: (e) => e.previous }),
+    at: t.expose('at', { type: 'DateTime' }),
+    current: t.exposeBoolean('current'),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  telemetry: t.field({
+    type: TelemetryPoint,
+    description: 'Every new point of a machine, optionally only of some metrics.',
+    args: { machineId: t.arg.id({ required: true }), metrics: t.arg.stringList() },
+    subscribe: async (_root, args, ctx) => {
+      const id = decodeId('Machine', String(args.machineId));
+      const machine = id === null ? undefined : await ctx.db.query.machines.findFirst({ where: { id } });
+      if (!machine || !canSeePlant(ctx.auth, machine.plantId)) throw notFound('Machine', args.machineId);
+      const metrics = args.metrics && args.metrics.length > 0 ? new Set(args.metrics) : null;
+      return mapIterator(ctx.services.pubsub.subscribe<TelemetryRow>(telemetryTopic(machine.id)), (p) =>
+        !metrics || metrics.has(p.metric) ? { machineId: p.machineId, metric: p.metric, ts: new Date(p.ts), value: p.value, machine } : undefined,
+      );
+    },
+    resolve: (p) => p,
+  }),
+  machineStatus: t.field({
+    type: MachineStatusEventType,
+    description: 'Every machine state recorded in a plant.',
+    args: { plantId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const id = decodeId('Plant', String(args.plantId));
+      const plant = id === null || !canSeePlant(ctx.auth, id) ? undefined : await ctx.db.query.plants.findFirst({ where: { id } });
+      if (!plant) throw notFound('Plant', args.plantId);
+      return mapIterator(ctx.services.pubsub.subscribe<MachineStatusEvent>(machineStatusTopic(plant.id)), (e) => ({ ...e, at: new Date(e.at) }));
+    },
+    resolve: (e) => e,
+  }),
+}));

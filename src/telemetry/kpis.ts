@@ -1,0 +1,208 @@
+import type { Database } from '../db/client.ts';
+import { Problems } from '../errors.ts';
+import { intArray } from './sql.ts';
+
+/**
+ * KPIs from the machine state history and production counts over a window [from, to).
+ *
+ * - The window ends at `to` or now, whichever is earlier: time that has not happened yet counts for nothing.
+ * - The state in force at `from` is the last state recorded at or before `from`; time before a machine's first
+ *   known state is `unknownSeconds`.
+ * - plannedSeconds = window - MAINTENANCE - OFFLINE - unknown (planned downtime is excluded), i.e. RUNNING + IDLE + DOWN.
+ * - availability = RUNNING / planned; performance = idealCycleSeconds x (good + scrap) / RUNNING (null when the
+ *   ideal cycle is unknown or nothing ran); quality = good / (good + scrap); oee = availability x performance x quality.
+ * - failures = transitions into DOWN (from any other state, or from no known state) at or after `from`;
+ *   repairs = transitions out of DOWN at or after `from`. mtbfSeconds = RUNNING / failures, mttrSeconds = DOWN / repairs.
+ * - Production counts are those recorded with `at` in [from, to).
+ * Every ratio is null when its denominator is zero.
+ */
+export interface KpiTotals {
+  from: Date;
+  to: Date;
+  runningSeconds: number;
+  idleSeconds: number;
+  downSeconds: number;
+  maintenanceSeconds: number;
+  offlineSeconds: number;
+  unknownSeconds: number;
+  plannedSeconds: number;
+  failures: number;
+  repairs: number;
+  goodCount: number;
+  scrapCount: number;
+  totalCount: number;
+  /** Sum of idealCycleSeconds x count over machines whose ideal cycle is known, and their running seconds. */
+  idealSeconds: number;
+  runningSecondsWithIdeal: number;
+}
+
+export interface Kpis extends KpiTotals {
+  availability: number | null;
+  performance: number | null;
+  quality: number | null;
+  oee: number | null;
+  mtbfSeconds: number | null;
+  mttrSeconds: number | null;
+}
+
+export interface MachineKpis extends Kpis {
+  machineId: number;
+  idealCycleSeconds: number | null;
+}
+
+export interface PlantKpis extends Kpis {
+  plantId: number;
+  machines: MachineKpis[];
+}
+
+const ratio = (a: number, b: number): number | null => (b > 0 ? a / b : null);
+
+export function kpisFrom(t: KpiTotals): Kpis {
+  const availability = ratio(t.runningSeconds, t.plannedSeconds);
+  const performance = ratio(t.idealSeconds, t.runningSecondsWithIdeal);
+  const quality = ratio(t.goodCount, t.totalCount);
+  return {
+    ...t,
+    availability,
+    performance,
+    quality,
+    oee: availability === null || performance === null || quality === null ? null : availability * performance * quality,
+    mtbfSeconds: ratio(t.runningSeconds, t.failures),
+    mttrSeconds: ratio(t.downSeconds, t.repairs),
+  };
+}
+
+export function checkWindow(from: Date, to: Date): void {
+  const p = new Problems();
+  if (!Number.isFinite(from.getTime())) p.add('from', 'not a valid timestamp');
+  if (!Number.isFinite(to.getTime())) p.add('to', 'not a valid timestamp');
+  else if (to.getTime() <= from.getTime()) p.add('to', 'must be after from');
+  p.throwIfAny();
+}
+
+const STATE_TIMES = `
+with m as (select unnest($1::text::int[]) as machine_id),
+s as (
+  -- the two states before the window (the one in force at from, and the one before it, for its transition)
+  select m.machine_id, l.status, l.at from m cross join lateral (
+    select status, at from machine_states ms where ms.machine_id = m.machine_id and ms.at <= $2::timestamptz order by at desc limit 2
+  ) l
+  union all
+  select machine_id, status, at from machine_states where machine_id = any($1::text::int[]) and at > $2::timestamptz and at < $3::timestamptz
+),
+seg as (
+  select machine_id, status, at,
+    lag(status) over w as prev,
+    greatest(at, $2::timestamptz) as start,
+    coalesce(lead(at) over w, $3::timestamptz) as stop
+  from s window w as (partition by machine_id order by at)
+)
+select machine_id,
+  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'RUNNING' and stop > start), 0)::float8 as running,
+  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'IDLE' and stop > start), 0)::float8 as idle,
+  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'DOWN' and stop > start), 0)::float8 as down,
+  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'MAINTENANCE' and stop > start), 0)::float8 as maintenance,
+  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'OFFLINE' and stop > start), 0)::float8 as offline,
+  (count(*) filter (where status = 'DOWN' and prev is distinct from 'DOWN' and at >= $2::timestamptz))::int as failures,
+  (count(*) filter (where prev = 'DOWN' and status <> 'DOWN' and at >= $2::timestamptz))::int as repairs
+from seg group by machine_id`;
+
+const COUNTS = `
+select m.id as machine_id, m.ideal_cycle_seconds, coalesce(c.good, 0)::float8 as good, coalesce(c.scrap, 0)::float8 as scrap
+from machines m
+left join (
+  select machine_id, sum(good) as good, sum(scrap) as scrap from production_counts
+  where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $3::timestamptz group by machine_id
+) c on c.machine_id = m.id
+where m.id = any($1::text::int[])`;
+
+/** KPIs of each machine over [from, to), in two statements whatever the number of machines. */
+export async function machineKpis(database: Database, machineIds: readonly number[], from: Date, to: Date, now: Date = new Date()): Promise<Map<number, MachineKpis>> {
+  checkWindow(from, to);
+  const out = new Map<number, MachineKpis>();
+  if (machineIds.length === 0) return out;
+  const ids = intArray([...new Set(machineIds)]);
+  const end = new Date(Math.max(from.getTime(), Math.min(to.getTime(), now.getTime())));
+  const windowSeconds = (end.getTime() - from.getTime()) / 1000;
+  const [times, counts] = await Promise.all([
+    database.query<{ machine_id: number; running: number; idle: number; down: number; maintenance: number; offline: number; failures: number; repairs: number }>(
+      STATE_TIMES,
+      [ids, from.toISOString(), end.toISOString()],
+    ),
+    database.query<{ machine_id: number; ideal_cycle_seconds: number | null; good: number; scrap: number }>(COUNTS, [ids, from.toISOString(), to.toISOString()]),
+  ]);
+  const timeOf = new Map(times.map((r) => [r.machine_id, r]));
+  for (const c of counts) {
+    const t = timeOf.get(c.machine_id);
+    const running = t?.running ?? 0;
+    const idle = t?.idle ?? 0;
+    const down = t?.down ?? 0;
+    const maintenance = t?.maintenance ?? 0;
+    const offline = t?.offline ?? 0;
+    const known = running + idle + down + maintenance + offline;
+    const good = Number(c.good);
+    const scrap = Number(c.scrap);
+    const ideal = c.ideal_cycle_seconds;
+    const hasIdeal = ideal !== null && ideal > 0;
+    out.set(c.machine_id, {
+      machineId: c.machine_id,
+      idealCycleSeconds: ideal,
+      ...kpisFrom({
+        from,
+        to,
+        runningSeconds: running,
+        idleSeconds: idle,
+        downSeconds: down,
+        maintenanceSeconds: maintenance,
+        offlineSeconds: offline,
+        unknownSeconds: Math.max(0, windowSeconds - known),
+        plannedSeconds: running + idle + down,
+        failures: t?.failures ?? 0,
+        repairs: t?.repairs ?? 0,
+        goodCount: good,
+        scrapCount: scrap,
+        totalCount: good + scrap,
+        idealSeconds: hasIdeal ? ideal * (good + scrap) : 0,
+        runningSecondsWithIdeal: hasIdeal ? running : 0,
+      }),
+    });
+  }
+  return out;
+}
+
+/** Sums times and counts over machines, then computes the ratios. */
+export function rollUp(from: Date, to: Date, machines: readonly MachineKpis[]): Kpis {
+  const sum = (f: (m: MachineKpis) => number) => machines.reduce((a, m) => a + f(m), 0);
+  return kpisFrom({
+    from,
+    to,
+    runningSeconds: sum((m) => m.runningSeconds),
+    idleSeconds: sum((m) => m.idleSeconds),
+    downSeconds: sum((m) => m.downSeconds),
+    maintenanceSeconds: sum((m) => m.maintenanceSeconds),
+    offlineSeconds: sum((m) => m.offlineSeconds),
+    unknownSeconds: sum((m) => m.unknownSeconds),
+    plannedSeconds: sum((m) => m.plannedSeconds),
+    failures: sum((m) => m.failures),
+    repairs: sum((m) => m.repairs),
+    goodCount: sum((m) => m.goodCount),
+    scrapCount: sum((m) => m.scrapCount),
+    totalCount: sum((m) => m.totalCount),
+    idealSeconds: sum((m) => m.idealSeconds),
+    runningSecondsWithIdeal: sum((m) => m.runningSecondsWithIdeal),
+  });
+}
+
+/** KPIs of each plant (its machines rolled up), in three statements whatever the number of plants and machines. */
+export async function plantKpis(database: Database, plantIds: readonly number[], from: Date, to: Date, now: Date = new Date()): Promise<Map<number, PlantKpis>> {
+  checkWindow(from, to);
+  const out = new Map<number, PlantKpis>();
+  if (plantIds.length === 0) return out;
+  const rows = await database.query<{ id: number; plant_id: number }>('select id, plant_id from machines where plant_id = any($1::text::int[]) order by id', [intArray([...new Set(plantIds)])]);
+  const perMachine = await machineKpis(database, rows.map((r) => r.id), from, to, now);
+  for (const plantId of plantIds) {
+    const list = rows.filter((r) => r.plant_id === plantId).map((r) => perMachine.get(r.id)!).filter(Boolean);
+    out.set(plantId, { plantId, machines: list, ...rollUp(from, to, list) });
+  }
+  return out;
+}

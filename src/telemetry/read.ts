@@ -1,0 +1,138 @@
+import type { Database } from '../db/client.ts';
+import { Problems } from '../errors.ts';
+import { metricProblem } from './ingest.ts';
+import { intArray, textArray } from './sql.ts';
+
+export interface TelemetryPointOut {
+  machineId: number;
+  metric: string;
+  ts: Date;
+  value: number;
+}
+
+export function seriesKey(machineId: number, metric: string): string {
+  return `${machineId}\u0000${metric}`;
+}
+
+/** The newest stored point of each (machine, metric), in one statement; keyed by seriesKey. */
+export async function latestValues(database: Database, keys: readonly { machineId: number; metric: string }[]): Promise<Map<string, TelemetryPointOut>> {
+  const out = new Map<string, TelemetryPointOut>();
+  if (keys.length === 0) return out;
+  const rows = await database.query<{ machine_id: number; metric: string; ts: Date; value: number }>(
+    `select l.machine_id, l.metric, l.ts, l.value from telemetry_latest l
+     join unnest($1::text::int[], $2::text::text[]) as k(machine_id, metric) on l.machine_id = k.machine_id and l.metric = k.metric`,
+    [intArray(keys.map((k) => k.machineId)), textArray(keys.map((k) => k.metric))],
+  );
+  for (const r of rows) out.set(seriesKey(r.machine_id, r.metric), { machineId: r.machine_id, metric: r.metric, ts: new Date(r.ts), value: r.value });
+  return out;
+}
+
+export interface Bucket {
+  start: Date;
+  count: number;
+  avg: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+export const BUCKET_LIMITS = {
+  defaultBucketSeconds: 60,
+  maxBuckets: 10_000,
+  maxBucketSeconds: 366 * 86_400,
+} as const;
+
+export type BucketSource = 'auto' | 'raw' | 'rollup';
+
+export interface BucketQuery {
+  metric: string;
+  from: Date;
+  to: Date;
+  bucketSeconds?: number | null;
+  /** auto: the one-minute rollup when the buckets and range are whole minutes, raw points otherwise. */
+  source?: BucketSource;
+}
+
+export interface CheckedBucketQuery {
+  metric: string;
+  from: Date;
+  to: Date;
+  bucketSeconds: number;
+  buckets: number;
+  source: 'raw' | 'rollup';
+}
+
+/** Validates a bucket query (throws ValidationError naming each bad argument) and picks raw or rollup. */
+export function checkBucketQuery(q: BucketQuery): CheckedBucketQuery {
+  const p = new Problems();
+  const metricErr = metricProblem(q.metric);
+  if (metricErr) p.add('metric', metricErr);
+  const bucketSeconds = q.bucketSeconds ?? BUCKET_LIMITS.defaultBucketSeconds;
+  if (!Number.isInteger(bucketSeconds) || bucketSeconds < 1 || bucketSeconds > BUCKET_LIMITS.maxBucketSeconds) {
+    p.add('bucketSeconds', `must be a whole number of seconds from 1 to ${BUCKET_LIMITS.maxBucketSeconds}`);
+  }
+  const from = q.from.getTime();
+  const to = q.to.getTime();
+  if (!Number.isFinite(from)) p.add('from', 'not a valid timestamp');
+  if (!Number.isFinite(to)) p.add('to', 'not a valid timestamp');
+  else if (to <= from) p.add('to', 'must be after from');
+  p.throwIfAny();
+  const buckets = Math.ceil((to - from) / (bucketSeconds * 1000));
+  if (buckets > BUCKET_LIMITS.maxBuckets) {
+    p.add('bucketSeconds', `${buckets} buckets requested; at most ${BUCKET_LIMITS.maxBuckets} per call (use larger buckets or a shorter range)`);
+  }
+  const wholeMinutes = bucketSeconds % 60 === 0 && from % 60_000 === 0 && to % 60_000 === 0;
+  const source = q.source ?? 'auto';
+  if (source === 'rollup' && !wholeMinutes) p.add('bucketSeconds', 'the rollup serves only whole-minute buckets over a whole-minute range');
+  p.throwIfAny();
+  return { metric: q.metric, from: q.from, to: q.to, bucketSeconds, buckets, source: source === 'raw' || !wholeMinutes ? 'raw' : 'rollup' };
+}
+
+function bucketSql(source: 'raw' | 'rollup'): string {
+  // Buckets are aligned to `from`: bucket k covers [from + k*bucketSeconds, from + (k+1)*bucketSeconds).
+  if (source === 'raw') {
+    return `select machine_id, date_bin($5::int * interval '1 second', ts, $2::timestamptz) as start,
+        count(*)::int as count, (sum(value) / count(*))::float8 as avg, min(value) as min, max(value) as max
+      from telemetry
+      where machine_id = any($1::text::int[]) and metric = $4 and ts >= $2::timestamptz and ts < $3::timestamptz
+      group by 1, 2`;
+  }
+  return `select machine_id, date_bin($5::int * interval '1 second', minute, $2::timestamptz) as start,
+      sum(count)::int as count, (sum(sum) / sum(count))::float8 as avg, min(min) as min, max(max) as max
+    from telemetry_1m
+    where machine_id = any($1::text::int[]) and metric = $4 and minute >= $2::timestamptz and minute < $3::timestamptz
+    group by 1, 2`;
+}
+
+/**
+ * count/avg/min/max per bucket for several machines and one metric, computed in SQL in one statement, every bucket
+ * of the range present (empty ones with count 0 and null aggregates). Results per machine ID.
+ */
+export async function telemetryBuckets(database: Database, machineIds: readonly number[], query: BucketQuery | CheckedBucketQuery): Promise<Map<number, Bucket[]>> {
+  const q = 'buckets' in query ? query : checkBucketQuery(query);
+  const out = new Map<number, Bucket[]>();
+  const from = q.from.getTime();
+  const step = q.bucketSeconds * 1000;
+  for (const id of machineIds) {
+    const list: Bucket[] = new Array(q.buckets);
+    for (let k = 0; k < q.buckets; k++) list[k] = { start: new Date(from + k * step), count: 0, avg: null, min: null, max: null };
+    out.set(id, list);
+  }
+  if (machineIds.length === 0) return out;
+  const rows = await database.query<{ machine_id: number; start: Date; count: number; avg: number; min: number; max: number }>(bucketSql(q.source), [
+    intArray(machineIds),
+    q.from.toISOString(),
+    q.to.toISOString(),
+    q.metric,
+    q.bucketSeconds,
+  ]);
+  for (const r of rows) {
+    const k = Math.round((new Date(r.start).getTime() - from) / step);
+    const b = out.get(r.machine_id)?.[k];
+    if (!b) continue;
+    b.count = Number(r.count);
+    b.avg = r.avg;
+    b.min = r.min;
+    b.max = r.max;
+  }
+  return out;
+}
