@@ -8,8 +8,19 @@ import pg from 'pg';
  */
 export interface PubSub {
   publish(topic: string, payload: unknown): Promise<void>;
-  subscribe<T = unknown>(topic: string, opts?: { signal?: AbortSignal; maxQueue?: number }): AsyncIterableIterator<T>;
+  subscribe<T = unknown>(topic: string, opts?: SubscribeOptions): AsyncIterableIterator<T>;
   close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  signal?: AbortSignal;
+  /** Events held for this subscriber before it counts as too slow (default: the pub/sub's). */
+  maxQueue?: number;
+  /**
+   * Called once when the queue overflows. The consumer may be stuck (e.g. waiting for a socket that is not being
+   * read) and never ask for the next event, so this is where the transport should be closed.
+   */
+  onOverflow?: () => void;
 }
 
 export class SlowConsumerError extends Error {
@@ -29,6 +40,7 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
   constructor(
     private maxQueue: number,
     private onEnd: () => void,
+    private onOverflow?: () => void,
   ) {}
 
   push(value: T): void {
@@ -41,6 +53,7 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
     }
     if (this.queue.length >= this.maxQueue) {
       this.fail(new SlowConsumerError(this.maxQueue));
+      this.onOverflow?.();
       return;
     }
     this.queue.push(value);
@@ -103,17 +116,21 @@ export class LocalPubSub implements PubSub {
     this.deliver(topic, payload);
   }
 
-  subscribe<T = unknown>(topic: string, opts: { signal?: AbortSignal; maxQueue?: number } = {}): AsyncIterableIterator<T> {
+  subscribe<T = unknown>(topic: string, opts: SubscribeOptions = {}): AsyncIterableIterator<T> {
     let subs = this.topics.get(topic);
     if (!subs) {
       subs = new Set();
       this.topics.set(topic, subs);
     }
     const set = subs;
-    const sub: Subscriber<unknown> = new Subscriber<unknown>(opts.maxQueue ?? this.defaultMaxQueue, () => {
-      set.delete(sub);
-      if (set.size === 0) this.topics.delete(topic);
-    });
+    const sub: Subscriber<unknown> = new Subscriber<unknown>(
+      opts.maxQueue ?? this.defaultMaxQueue,
+      () => {
+        set.delete(sub);
+        if (set.size === 0) this.topics.delete(topic);
+      },
+      opts.onOverflow,
+    );
     set.add(sub);
     opts.signal?.addEventListener('abort', () => void sub.return(), { once: true });
     return sub as AsyncIterableIterator<T>;
@@ -211,7 +228,7 @@ export class PgPubSub implements PubSub {
     await this.pool.query('select pg_notify($1, $2)', [CHANNEL, text]);
   }
 
-  subscribe<T = unknown>(topic: string, opts?: { signal?: AbortSignal; maxQueue?: number }): AsyncIterableIterator<T> {
+  subscribe<T = unknown>(topic: string, opts?: SubscribeOptions): AsyncIterableIterator<T> {
     return this.local.subscribe<T>(topic, opts);
   }
 

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { migrationsApplied } from '../db/client.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
+import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import type { Context } from './context.ts';
 import { requestPrincipals, useAuditLog, useCostLimit, useAuthentication, useNoIntrospection, usePersistedOperationsFile, useQueryLimits } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
@@ -54,18 +55,25 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     context: (initial) => {
       const principal = (initial as { principal?: Principal }).principal ?? requestPrincipals.get(initial.request);
       if (!principal) throw new Error('request reached execution without a principal');
-      const socket = (initial as { socket?: { close(code: number, reason: string): void } }).socket;
+      const socket = (initial as { socket?: import('ws').WebSocket }).socket;
       return {
         db: services.database.db,
         services,
         auth: principal,
         outcomes: [],
         request: initial.request,
-        closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
+        closeConnection: socket ? (code, reason) => closeSocket(socket, code, reason) : undefined,
       };
     },
     plugins,
   });
+}
+
+/** Sends a close frame, and drops the connection if the peer has not completed the close within a second. */
+function closeSocket(socket: import('ws').WebSocket, code: number, reason: string): void {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), 1_000).unref();
 }
 
 export interface RunningServer {
@@ -76,7 +84,18 @@ export interface RunningServer {
 }
 
 /** HTTP (GraphQL, GraphiQL, health, readiness, metrics) and graphql-ws on one port and path. */
-export async function startServer(services: Services, opts: { port: number; host: string }): Promise<RunningServer> {
+export { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
+
+export interface ServerOptions {
+  port: number;
+  host: string;
+  /** Ping every WebSocket this often; one that has not answered the previous ping is terminated. */
+  wsPingMs?: number;
+  /** Close a WebSocket with 4008 when this many bytes are waiting to be sent to it. */
+  wsMaxBufferedBytes?: number;
+}
+
+export async function startServer(services: Services, opts: ServerOptions): Promise<RunningServer> {
   const yoga = createYogaApp(services);
   const { metrics, database } = services;
 
@@ -126,7 +145,27 @@ export async function startServer(services: Services, opts: { port: number; host
     }
   });
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: 1024 * 1024 });
+  // Keep-alive: a peer that does not answer a ping within one interval is gone; terminate it so its
+  // subscriptions end and nothing more is buffered for it.
+  const alive = new WeakMap<object, boolean>();
+  wsServer.on('connection', (socket) => {
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+  });
+  const heartbeat = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      if (alive.get(socket) === false) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, opts.wsPingMs ?? 15_000);
+  heartbeat.unref();
+  const maxBuffered = opts.wsMaxBufferedBytes ?? 4 * 1024 * 1024;
+  const closeSlow = (socket: import('ws').WebSocket) => closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
   const limits = services.config.limits;
   type WsExtra = { socket: unknown; request: http.IncomingMessage; principal?: Principal; subscriptions?: Set<string> };
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
@@ -147,6 +186,11 @@ export async function startServer(services: Services, opts: { port: number; host
       onClose: (ctx) => {
         if (ctx.extra.principal) metrics.wsConnections.dec();
         metrics.subscriptions.dec(ctx.extra.subscriptions?.size ?? 0);
+      },
+      // A client that does not read its socket fast enough is closed instead of buffering without bound.
+      onNext: (ctx) => {
+        const socket = ctx.extra.socket as import('ws').WebSocket;
+        if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
       },
       onComplete: (ctx, id) => {
         if (ctx.extra.subscriptions?.delete(id)) metrics.subscriptions.dec();
@@ -202,6 +246,7 @@ export async function startServer(services: Services, opts: { port: number; host
     (closing ??= (async () => {
       // Stop accepting, tell WebSocket clients we are going away, let in-flight HTTP requests finish.
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      clearInterval(heartbeat);
       await wsCleanup.dispose();
       wsServer.close();
       httpServer.closeIdleConnections();

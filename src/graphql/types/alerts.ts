@@ -7,6 +7,7 @@ import { SlowConsumerError } from '../../pubsub.ts';
 import { requirePlant, requireRow } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
 import type { Context } from '../context.ts';
+import { CLOSE_SLOW_CONSUMER } from '../close-codes.ts';
 import { decodeId } from '../ids.ts';
 import { MachineStatusEnum } from './twin.ts';
 
@@ -39,28 +40,31 @@ builder.drizzleNode('alertRules', {
   }),
 });
 
+// Alert scalars are read straight off the row (the type's default selection loads every column) rather than through
+// column selections: subscription events carry whole rows, and a column selection on a row that did not come from a
+// planned query would cost a fallback query per subscriber per event.
 builder.drizzleNode('alerts', {
   name: 'Alert',
   id: { column: (a) => a.id },
   authScopes: (a) => ({ plant: a.plantId }),
   fields: (t) => ({
-    status: t.expose('status', { type: AlertStatusEnum }),
-    severity: t.expose('severity', { type: AlertSeverityEnum }),
-    message: t.exposeString('message'),
-    value: t.exposeFloat('value', { nullable: true, description: 'The value that breached (THRESHOLD and PREDICTION rules).' }),
-    occurrences: t.exposeInt('occurrences', { description: 'Breaches folded into this alert.' }),
+    status: t.field({ type: AlertStatusEnum, resolve: (a) => a.status }),
+    severity: t.field({ type: AlertSeverityEnum, resolve: (a) => a.severity }),
+    message: t.string({ resolve: (a) => a.message }),
+    value: t.float({ nullable: true, description: 'The value that breached (THRESHOLD and PREDICTION rules).', resolve: (a) => a.value }),
+    occurrences: t.int({ description: 'Breaches folded into this alert.', resolve: (a) => a.occurrences }),
     machine: t.relation('machine', { nullable: true }),
     order: t.relation('order', { nullable: true }),
     rule: t.relation('rule'),
     plant: t.relation('plant'),
-    openedAt: t.expose('openedAt', { type: 'DateTime' }),
-    lastSeenAt: t.expose('lastSeenAt', { type: 'DateTime' }),
-    acknowledgedAt: t.expose('acknowledgedAt', { type: 'DateTime', nullable: true }),
-    acknowledgedBy: t.exposeString('acknowledgedBy', { nullable: true }),
-    acknowledgeNote: t.exposeString('acknowledgeNote', { nullable: true }),
-    resolvedAt: t.expose('resolvedAt', { type: 'DateTime', nullable: true }),
-    resolvedBy: t.exposeString('resolvedBy', { nullable: true, description: 'Key name, or "auto" when the condition cleared.' }),
-    resolveNote: t.exposeString('resolveNote', { nullable: true }),
+    openedAt: t.field({ type: 'DateTime', resolve: (a) => a.openedAt }),
+    lastSeenAt: t.field({ type: 'DateTime', resolve: (a) => a.lastSeenAt }),
+    acknowledgedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.acknowledgedAt }),
+    acknowledgedBy: t.string({ nullable: true, resolve: (a) => a.acknowledgedBy }),
+    acknowledgeNote: t.string({ nullable: true, resolve: (a) => a.acknowledgeNote }),
+    resolvedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.resolvedAt }),
+    resolvedBy: t.string({ nullable: true, description: 'Key name, or "auto" when the condition cleared.', resolve: (a) => a.resolvedBy }),
+    resolveNote: t.string({ nullable: true, resolve: (a) => a.resolveNote }),
   }),
 });
 
@@ -283,14 +287,16 @@ builder.subscriptionFields((t) => ({
         throw err;
       }
       const min = SEVERITY_RANK[(args.minSeverity ?? 'INFO') as Severity];
-      const source = ctx.services.pubsub.subscribe<AlertEvent>(`alerts:${plantId}`);
+      const source = ctx.services.pubsub.subscribe<AlertEvent>(`alerts:${plantId}`, {
+        onOverflow: () => ctx.closeConnection?.(CLOSE_SLOW_CONSUMER, 'Slow consumer'),
+      });
       try {
         for await (const event of source) {
           if (SEVERITY_RANK[event.alert.severity] >= min) yield event;
         }
       } catch (err) {
         if (err instanceof SlowConsumerError) {
-          ctx.closeConnection?.(4008, 'Slow consumer');
+          ctx.closeConnection?.(CLOSE_SLOW_CONSUMER, 'Slow consumer');
           return;
         }
         throw err;

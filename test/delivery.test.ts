@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { startServer, type RunningServer } from '../src/graphql/server.ts';
+import { createTestApp, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+
+const backend = testBackends()[0];
+describe(`subscription delivery under load [${backend}]`, () => {
+  let app: TestApp;
+  let server: RunningServer;
+  let plantId: string;
+  let plantNum: number;
+  before(async () => {
+    app = await createTestApp(backend);
+    server = await startServer(app.services, { port: 0, host: '127.0.0.1', wsMaxBufferedBytes: 256 * 1024 });
+    plantId = (await app.gql(`{ plants { edges { node { id } } } }`)).body.data.plants.edges[0].node.id;
+    plantNum = Number(Buffer.from(plantId, 'base64').toString().split(':')[1]);
+  });
+  after(async () => {
+    await server.close();
+    await app.close();
+  });
+
+  function fakeEvent(i: number) {
+    const now = new Date().toISOString();
+    return {
+      kind: 'UPDATED',
+      alert: { id: 1, plantId: plantNum, ruleId: 1, subject: 'machine:1', machineId: null, orderId: null, status: 'OPEN', severity: 'CRITICAL', message: `event ${i} ${'x'.repeat(40_000)}`, value: i, occurrences: i, seq: i, openedAt: now, lastSeenAt: now, acknowledgedAt: null, acknowledgedBy: null, acknowledgeNote: null, resolvedAt: null, resolvedBy: null, resolveNote: null },
+    };
+  }
+
+  it('closes a subscriber that stops reading with 4008, while a healthy subscriber gets every event and publishing never blocks', async () => {
+    const url = `${server.url.replace('http', 'ws')}/graphql`;
+    const query = `subscription($p: ID!) { alerts(plantId: $p) { kind alert { message value } } }`;
+
+    // The slow one: a raw graphql-transport-ws client whose TCP socket stops being read after subscribing.
+    const slow = new WebSocket(url, 'graphql-transport-ws');
+    const slowClosed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => slow.on('open', () => resolve()));
+    slow.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }));
+    await new Promise<void>((resolve) => slow.once('message', () => resolve()));
+    slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { p: plantId } } }));
+
+    const healthy = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+    let received = 0;
+    healthy.subscribe({ query, variables: { p: plantId } }, { next: () => received++, error: () => {}, complete: () => {} });
+    await new Promise((r) => setTimeout(r, 300));
+    (slow as any)._socket.pause();
+
+    const N = 3000;
+    const started = Date.now();
+    let slowestPublishMs = 0;
+    for (let i = 1; i <= N; i++) {
+      const t = Date.now();
+      await app.services.pubsub.publish(`alerts:${plantNum}`, fakeEvent(i));
+      slowestPublishMs = Math.max(slowestPublishMs, Date.now() - t);
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const deadline = Date.now() + 30_000;
+    while (received < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(received, N, 'the healthy subscriber got every event');
+    assert.equal((app.services.pubsub as any).subscriberCount(`alerts:${plantNum}`), 1, 'the slow subscription was dropped on the server');
+    (slow as any)._socket.resume();
+    const code = await Promise.race([slowClosed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
+    assert.ok(code === 4008 || code === 1006, `closed with ${code}`);
+    assert.ok(slowestPublishMs < 1_000, `publishing took up to ${slowestPublishMs} ms`);
+    assert.ok(Date.now() - started < 60_000);
+    await healthy.dispose();
+  });
+
+  it('terminates a peer that stops answering pings', async () => {
+    const pinging = await startServer(app.services, { port: 0, host: '127.0.0.1', wsPingMs: 300 });
+    after(() => pinging.close());
+    const url = `${pinging.url.replace('http', 'ws')}/graphql`;
+    const ws = new WebSocket(url, 'graphql-transport-ws', { autoPong: false } as never);
+    await new Promise<void>((resolve) => ws.on('open', () => resolve()));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }));
+    const code = await Promise.race([new Promise<number>((resolve) => ws.on('close', (c) => resolve(c))), new Promise<number>((r) => setTimeout(() => r(-1), 5_000))]);
+    assert.equal(code, 1006, 'the server terminated the connection');
+  });
+});
