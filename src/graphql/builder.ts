@@ -13,6 +13,8 @@ import './outcome-plugin.ts';
 
 export interface PothosTypes {
   Context: Context;
+  // Fields are non-null unless they say `nullable: true` (the contract in ../shared/API.md marks them with !).
+  DefaultFieldNullability: false;
   DrizzleRelations: Relations;
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
@@ -35,6 +37,7 @@ export interface PothosTypes {
 export const builder = new SchemaBuilder<PothosTypes>({
   // Relay before scope-auth so scope checks see parsed global IDs; outcomes inside errors so it sees domain errors.
   plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, 'outcomes', DrizzlePlugin],
+  defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
     authScopes: (ctx) => ({

@@ -76,13 +76,13 @@ builder.queryFields((t) => ({
           orderBy: { id: 'asc' },
         }),
       ),
-  }),
+  }, { name: 'ApiKeyConnection' }, { name: 'ApiKeyEdge' }),
   auditLog: t.drizzleConnection({
     type: 'auditLog',
     description: 'ADMIN only (unscoped): every mutation, newest first.',
     authScopes: { globalAdmin: true },
     resolve: (query, _r, _a, ctx) => ctx.db.query.auditLog.findMany(query({ orderBy: { id: 'desc' } })),
-  }),
+  }, { name: 'AuditEntryConnection' }, { name: 'AuditEntryEdge' }),
 }));
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {

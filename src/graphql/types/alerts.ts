@@ -111,7 +111,7 @@ builder.queryFields((t) => ({
         }),
       );
     },
-  }),
+  }, { name: 'AlertConnection' }, { name: 'AlertEdge' }),
   alertRules: t.drizzleConnection({
     type: 'alertRules',
     args: { plantId: t.arg.id({ required: true }) },
@@ -120,7 +120,7 @@ builder.queryFields((t) => ({
       if (plantId === null || (ctx.auth.plantIds !== null && !ctx.auth.plantIds.includes(plantId))) return [];
       return ctx.db.query.alertRules.findMany(query({ where: { plantId }, orderBy: { id: 'asc' } }));
     },
-  }),
+  }, { name: 'AlertRuleConnection' }, { name: 'AlertRuleEdge' }),
 }));
 
 const AlertRuleInput = builder.inputType('AlertRuleInput', {

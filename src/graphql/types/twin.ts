@@ -32,7 +32,7 @@ export const Plant = builder.drizzleNode('plants', {
         orderBy: { dueAt: 'asc', id: 'asc' },
       }),
       totalCount: true,
-    }),
+    }, { name: 'OrderConnection' }, { name: 'OrderEdge' }),
   }),
 });
 
@@ -104,7 +104,7 @@ builder.queryFields((t) => ({
     type: 'plants',
     totalCount: (_p, _a, ctx) => ctx.db.$count(plants, visiblePlantsSql(ctx, plants.id)),
     resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } })),
-  }),
+  }, { name: 'PlantConnection' }, { name: 'PlantEdge' }),
   plant: t.drizzleField({
     type: 'plants',
     nullable: true,
