@@ -96,6 +96,32 @@ for (const backend of testBackends()) {
       assert.deepEqual(a.map((r) => [new Date(r.ts).getTime(), r.value]), [...pts].sort((x, y) => x.ts - y.ts).map((p) => [p.ts, p.value]));
     });
 
+    it('stores the same through every insert method (binary COPY on PostgreSQL, unnest), odd values and names included', async () => {
+      const m = machines[9].rowId;
+      const values = [0, -0.5, 1e-300, -1.7976931348623157e308, 123456.789, Number.MIN_VALUE, 42];
+      const names = ['odd\\name', 'ünïcödé °C', 'tab\tless'.replace('\t', ' ')];
+      const methods = backend === 'postgres' ? (['copy', 'unnest'] as const) : (['unnest'] as const);
+      const stored: unknown[] = [];
+      for (const method of methods) {
+        const pts = names.flatMap((metric, k) => values.map((value, i) => ({ machineId: m, metric: `${method}:${metric}`, ts: new Date(BASE + k * 60_000 + i * 1_001), value })));
+        const r = await ingestTelemetry(app.services, { plantIds: null }, { points: pts }, { method });
+        assert.deepEqual(r, { accepted: pts.length, duplicates: 0 });
+        const rows = await app.database.query<{ metric: string; ts: Date; value: number }>(
+          `select substr(metric, length($2) + 2) as metric, ts, value from telemetry where machine_id = $1 and metric like $2 || ':%' order by metric, ts`,
+          [m, method],
+        );
+        const order = (a: unknown[], b: unknown[]) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : Number(a[1]) - Number(b[1]));
+        assert.deepEqual(
+          rows.map((r) => [r.metric, new Date(r.ts).getTime(), r.value]).sort(order),
+          pts.map((p) => [p.metric.slice(method.length + 1), p.ts.getTime(), p.value]).sort(order),
+        );
+        stored.push(rows.map((r) => [r.metric, new Date(r.ts).getTime(), r.value]).sort(order));
+        const rollup = await app.database.query<{ n: number }>(`select sum(count)::int as n from telemetry_1m where machine_id = $1 and metric like $2 || ':%'`, [m, method]);
+        assert.equal(Number(rollup[0].n), pts.length);
+      }
+      if (stored.length === 2) assert.deepEqual(stored[0], stored[1]);
+    });
+
     it('computes bucket aggregates equal to the test, on the rollup path and the raw path', async () => {
       const m = machines[1];
       const pts = series(400, BASE, 3); // ~47 minutes

@@ -9,8 +9,9 @@ import type { Database } from '../db/client.ts';
  */
 export interface RawTx {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
-  /** COPY ... FROM STDIN with the given text-format data (PostgreSQL only; undefined on PGlite). */
-  copyFrom?: (text: string, data: string) => Promise<void>;
+  /** COPY ... FROM STDIN with the data whole or as chunks produced while earlier ones are sent
+   * (PostgreSQL only; undefined on PGlite). */
+  copyFrom?: (text: string, data: string | Buffer | Iterable<string | Buffer>) => Promise<void>;
 }
 
 export async function withTransaction<T>(database: Database, fn: (tx: RawTx) => Promise<T>): Promise<T> {
@@ -37,7 +38,7 @@ export async function withTransaction<T>(database: Database, fn: (tx: RawTx) => 
       },
       async copyFrom(text, data) {
         counter.record(text);
-        await pipeline(Readable.from([data]), client.query(copyFromStdin(text)));
+        await pipeline(Readable.from(typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data), client.query(copyFromStdin(text)));
       },
     };
     const result = await fn(tx);
