@@ -126,7 +126,10 @@ export class AlertEvaluator {
           message: `${rule.name}: ${rule.metric} on ${name} is ${fire.value} (${OPS[rule.comparator!]} ${rule.threshold}${rule.forSeconds ? ` for ${rule.forSeconds} s` : ''})`,
         });
       }
-      if (state && touched) upserts.push({ ruleId: rule.id, subject, plantId: rule.plantId, machineId, since: state.since, value: state.value, fired: state.fired });
+      // The pending row only matters for its start time and whether it fired; a breach that simply goes on (same
+      // start, already fired) needs no write, which keeps a sustained breach at one statement per batch.
+      const changed = !before || before.since.getTime() !== state?.since.getTime() || before.fired !== state?.fired;
+      if (state && touched && changed) upserts.push({ ruleId: rule.id, subject, plantId: rule.plantId, machineId, since: state.since, value: state.value, fired: state.fired });
       if (!state && (before || touched)) {
         if (before) deletes.push({ ruleId: rule.id, subject });
         if (rule.autoResolve) clears.push({ ruleId: rule.id, subject });
@@ -167,7 +170,9 @@ export class AlertEvaluator {
           state.fired = true;
           breaches.push(this.stateBreach(rule, machineId, names.get(machineId), state.since));
         }
-        upserts.push({ ruleId: rule.id, subject, plantId: rule.plantId, machineId, since: state.since, value: null, fired: state.fired });
+        if (!before || before.since.getTime() !== state.since.getTime() || before.fired !== state.fired) {
+          upserts.push({ ruleId: rule.id, subject, plantId: rule.plantId, machineId, since: state.since, value: null, fired: state.fired });
+        }
       } else if (before) {
         deletes.push({ ruleId: rule.id, subject });
         if (rule.autoResolve) clears.push({ ruleId: rule.id, subject });
@@ -248,27 +253,33 @@ export class AlertEvaluator {
     return new Map(rows.map((r) => [keyOf(r.ruleId, r.subject), r]));
   }
 
+  /** Writes the outcome of one evaluation in a single transaction (one commit), then publishes the events. */
   private async apply(
     breaches: Breach[],
     upserts: (typeof alertPending.$inferInsert)[],
     deletes: { ruleId: number; subject: string }[],
     clears: { ruleId: number; subject: string }[],
   ): Promise<AlertEvent[]> {
-    if (upserts.length > 0) {
-      await this.db
-        .insert(alertPending)
-        .values(upserts)
-        .onConflictDoUpdate({
-          target: [alertPending.ruleId, alertPending.subject],
-          set: { since: sql`excluded.since`, value: sql`excluded.value`, fired: sql`excluded.fired` },
-        });
-    }
-    if (deletes.length > 0) {
-      await this.db
-        .delete(alertPending)
-        .where(sql`(${alertPending.ruleId}, ${alertPending.subject}) in (${sql.join(deletes.map((d) => sql`(${d.ruleId}, ${d.subject})`), sql`, `)})`);
-    }
-    const events = [...(await raiseAlerts(this.db, breaches)), ...(await autoResolve(this.db, clears, this.now()))];
+    const statements = (upserts.length > 0 ? 1 : 0) + (deletes.length > 0 ? 1 : 0) + (breaches.length > 0 ? 1 : 0) + (clears.length > 0 ? 1 : 0);
+    if (statements === 0) return [];
+    const write = async (db: Db): Promise<AlertEvent[]> => {
+      if (upserts.length > 0) {
+        await db
+          .insert(alertPending)
+          .values(upserts)
+          .onConflictDoUpdate({
+            target: [alertPending.ruleId, alertPending.subject],
+            set: { since: sql`excluded.since`, value: sql`excluded.value`, fired: sql`excluded.fired` },
+          });
+      }
+      if (deletes.length > 0) {
+        await db
+          .delete(alertPending)
+          .where(sql`(${alertPending.ruleId}, ${alertPending.subject}) in (${sql.join(deletes.map((d) => sql`(${d.ruleId}, ${d.subject})`), sql`, `)})`);
+      }
+      return [...(await raiseAlerts(db, breaches)), ...(await autoResolve(db, clears, this.now()))];
+    };
+    const events = statements === 1 ? await write(this.db) : await this.db.transaction((tx) => write(tx as unknown as Db));
     if (events.length > 0) await this.publish(events);
     return events;
   }

@@ -1,7 +1,18 @@
 import fs from 'node:fs';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema, NoSchemaIntrospectionCustomRule, type OperationDefinitionNode } from 'graphql';
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionResult,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  type GraphQLSchema,
+  NoSchemaIntrospectionCustomRule,
+  type OperationDefinitionNode,
+  print,
+} from 'graphql';
 import { costError, estimateCost, PageSizeError } from './cost.ts';
 import type { Plugin } from 'graphql-yoga';
 import { writeAudit } from '../auth/audit.ts';
@@ -127,6 +138,61 @@ export function useCostLimit(services: Services): Plugin<Context> {
     onSubscribe({ args, setResultAndStopExecution }) {
       const err = check(args);
       if (err) setResultAndStopExecution({ errors: [err] });
+    },
+  };
+}
+
+/**
+ * Subscription fan-out: every local subscriber of a topic receives the same event object, and subscribers with the
+ * same operation, variables and access (role and plants) would compute the same result. The first of them executes
+ * the selection on the event; the others reuse that result. With 1,000 subscribers to a plant's alerts this turns
+ * 1,000 executions per event into one per distinct operation.
+ */
+export function useSharedSubscriptionExecution(): Plugin<Context> {
+  const results = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+  const docKeys = new WeakMap<DocumentNode, string>();
+  const docKey = (doc: DocumentNode) => {
+    let k = docKeys.get(doc);
+    if (k === undefined) docKeys.set(doc, (k = print(doc)));
+    return k;
+  };
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args) => {
+        const stream = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+        const ctx = args.contextValue as Context;
+        const key = `${docKey(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}|${ctx.auth.role}|${ctx.auth.plantIds?.join(',') ?? '*'}`;
+        const source = stream as AsyncIterableIterator<unknown>;
+        const mapped: AsyncIterableIterator<ExecutionResult> = {
+          async next() {
+            const r = await source.next();
+            if (r.done) return { done: true, value: undefined };
+            const payload = r.value;
+            if (payload === null || typeof payload !== 'object') return { done: false, value: await execute({ ...args, rootValue: payload }) };
+            let perEvent = results.get(payload);
+            if (!perEvent) results.set(payload, (perEvent = new Map()));
+            let result = perEvent.get(key);
+            if (!result) {
+              result = execute({ ...args, rootValue: payload });
+              perEvent.set(key, result);
+            }
+            return { done: false, value: await result };
+          },
+          async return() {
+            await source.return?.();
+            return { done: true, value: undefined };
+          },
+          async throw(err?: unknown) {
+            if (source.throw) await source.throw(err);
+            throw err;
+          },
+          [Symbol.asyncIterator]() {
+            return this;
+          },
+        };
+        return mapped;
+      });
     },
   };
 }

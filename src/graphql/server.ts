@@ -9,7 +9,7 @@ import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import type { Context } from './context.ts';
-import { requestPrincipals, useAuditLog, useCostLimit, useAuthentication, useNoIntrospection, usePersistedOperationsFile, useQueryLimits } from './plugins.ts';
+import { requestPrincipals, useAuditLog, useCostLimit, useSharedSubscriptionExecution, useAuthentication, useNoIntrospection, usePersistedOperationsFile, useQueryLimits } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -36,7 +36,7 @@ function useOperationMetrics(services: Services): Plugin<Context> {
 
 export function createYogaApp(services: Services, schema: GraphQLSchema = defaultSchema): YogaServerInstance<Record<string, unknown>, Context> {
   const { config } = services;
-  const plugins: Plugin<Context>[] = [useAuthentication(services), useQueryLimits(services), useCostLimit(services), useOperationMetrics(services), useAuditLog(services)];
+  const plugins: Plugin<Context>[] = [useAuthentication(services), useQueryLimits(services), useCostLimit(services), useOperationMetrics(services), useAuditLog(services), useSharedSubscriptionExecution()];
   if (!config.introspection) plugins.push(useNoIntrospection());
   if (config.persistedOperationsFile) plugins.push(usePersistedOperationsFile(config.persistedOperationsFile));
   return createYoga<Record<string, unknown>, Context>({

@@ -1,0 +1,101 @@
+// Fan-out latency from ingest to delivery: one server process on a fresh PostgreSQL database, N WebSocket
+// subscribers (default 1,000) in a second process, and M breaching ingest calls through the GraphQL API. Each
+// delivery's latency is its arrival time minus the moment the ingest request was sent.
+// Usage: npm run bench:fanout [-- <subscribers> <events>]
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase } from '../test/helpers.ts';
+import { startServerProcess } from '../test/process.ts';
+
+const N = Number(process.argv[2] ?? 1000);
+const M = Number(process.argv[3] ?? 40);
+const KEY = 'bench-fanout-admin-key-0123456789';
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const db = await createTestDatabase('postgres');
+await db.database.query('drop schema public cascade');
+await db.database.query('create schema public');
+await db.database.query('drop schema if exists drizzle cascade');
+await db.database.close();
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-bench-'));
+const server = await startServerProcess({
+  DATABASE_URL: db.url!,
+  PLANTGRAPH_ADMIN_KEY: KEY,
+  PLANTGRAPH_DATA_DIR: dataDir,
+  PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0',
+  PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
+  LOG_LEVEL: 'error',
+});
+try {
+  const gql = async (query: string, variables?: unknown) =>
+    (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ query, variables }) })).json()) as any;
+  const plant = (await gql(`{ plants { edges { node { id machines { id } } } } }`)).data.plants.edges[0].node;
+  const rule = await gql(`mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename } }`, {
+    input: { plantId: plant.id, name: 'Bench', kind: 'THRESHOLD', severity: 'CRITICAL', metric: 'bench', comparator: 'GT', threshold: 100, autoResolve: false },
+  });
+  if (rule.data?.createAlertRule?.__typename !== 'CreateAlertRuleSuccess') throw new Error(JSON.stringify(rule));
+
+  const t0 = Date.now();
+  const clients = fork(path.join(here, 'fanout-clients.ts'), [`${server.url.replace('http', 'ws')}/graphql`, KEY, plant.id, String(N)], { execArgv: ['--import', 'tsx'] });
+  const errors: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    clients.on('message', (m: any) => {
+      if (m.type === 'ready') resolve();
+      if (m.type === 'error') errors.push(m.error);
+    });
+    clients.on('exit', (code) => reject(new Error(`clients exited with ${code}`)));
+  });
+  console.log(`${N} subscribers connected and subscribed in ${Date.now() - t0} ms`);
+
+  const sentAt = new Map<string, number>();
+  for (let i = 1; i <= M; i++) {
+    const value = 100 + i;
+    sentAt.set(String(value), Date.now());
+    const r = await gql(`mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename } }`, {
+      input: { points: [{ machineId: plant.machines[0].id, metric: 'bench', ts: new Date().toISOString(), value }] },
+    });
+    if (r.data?.ingestTelemetry?.__typename !== 'IngestTelemetrySuccess') throw new Error(JSON.stringify(r));
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, 2_000));
+  const report: any = await new Promise((resolve) => {
+    clients.on('message', (m: any) => m.type === 'report' && resolve(m));
+    clients.send({ type: 'report' });
+  });
+  clients.send({ type: 'exit' });
+
+  const latencies: number[] = [];
+  for (const [value, times] of Object.entries(report.arrivals as Record<string, number[]>)) {
+    const sent = sentAt.get(value);
+    if (sent === undefined) continue;
+    for (const t of times) latencies.push(t - sent);
+  }
+  latencies.sort((a, b) => a - b);
+  const firsts: number[] = [];
+  const spreads: number[] = [];
+  for (const [value, times] of Object.entries(report.arrivals as Record<string, number[]>)) {
+    const sent = sentAt.get(value);
+    if (sent === undefined || times.length === 0) continue;
+    const first = Math.min(...times) - sent;
+    firsts.push(first);
+    spreads.push(Math.max(...times) - sent - first);
+  }
+  firsts.sort((a, b) => a - b);
+  spreads.sort((a, b) => a - b);
+  console.log(`per event: first delivery p50 ${pct(firsts, 50)} ms / max ${firsts[firsts.length - 1]} ms; first-to-last spread p50 ${pct(spreads, 50)} ms / max ${spreads[spreads.length - 1]} ms`);
+  const expected = N * M;
+  console.log(`deliveries: ${latencies.length} of ${expected} expected (${M} events x ${N} subscribers); subscription errors: ${errors.length}`);
+  console.log(`fan-out latency ingest -> delivery: p50 ${pct(latencies, 50)} ms, p90 ${pct(latencies, 90)} ms, p99 ${pct(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`);
+  console.log(`goal: p99 < 100 ms -> ${pct(latencies, 99) < 100 ? 'met' : 'NOT met'}`);
+} finally {
+  await server.stop('SIGTERM');
+  await db.drop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
