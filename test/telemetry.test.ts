@@ -303,7 +303,9 @@ for (const backend of testBackends()) {
       const day = dayOf(BASE);
       const name = partitionName(day);
       const parts = await app.database.query<{ p: string }>(`select distinct tableoid::regclass::text as p from telemetry where metric = 'temp'`);
-      assert.deepEqual(parts.map((r) => r.p), [...new Set([name, partitionName(dayOf(BASE + 47 * MIN))])].sort());
+      const names = parts.map((r) => r.p);
+      assert.ok(names.includes(name), JSON.stringify(names));
+      assert.ok(names.every((p) => p === name || p === partitionName(day + 1)), JSON.stringify(names));
       // A point that reached the default partition (its day had no partition) moves when that day gets one.
       const lateDay = dayOf(Date.now()) - 20;
       const ts = new Date(lateDay * 86_400_000 + 3_600_000);

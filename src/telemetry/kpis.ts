@@ -155,7 +155,8 @@ export async function machineKpis(database: Database, machineIds: readonly numbe
         downSeconds: down,
         maintenanceSeconds: maintenance,
         offlineSeconds: offline,
-        unknownSeconds: Math.max(0, windowSeconds - known),
+        // Times are exact to the microsecond; round away the float noise of the subtraction.
+        unknownSeconds: Math.max(0, Math.round((windowSeconds - known) * 1e6) / 1e6),
         plannedSeconds: running + idle + down,
         failures: t?.failures ?? 0,
         repairs: t?.repairs ?? 0,
