@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { decodeId } from '../src/graphql/ids.ts';
+import { currentStatus, machineStateHistory } from '../src/telemetry/states.ts';
 import { createTestApp, testBackends, type TestApp } from './helpers.ts';
 
 const H = 3_600_000;
@@ -131,6 +133,14 @@ for (const backend of testBackends()) {
       assert.equal(sub.runningSeconds, 1800);
       assert.equal(sub.failures, 0);
       assert.equal(sub.repairs, 1);
+    });
+
+    it('reads the state history of a window with the state in force at its start, and the current status', async () => {
+      const id = decodeId('Machine', m.Mill)!;
+      const h = await machineStateHistory(app.database, id, new Date(T0 + 2 * H), new Date(T0 + 5 * H));
+      assert.deepEqual(h.map((s) => [s.status, s.at.getTime() - T0]), [['RUNNING', H], ['IDLE', 3 * H], ['RUNNING', 4 * H]]);
+      assert.deepEqual(await currentStatus(app.database, id), { status: 'OFFLINE', since: new Date(T0 + 8 * H) });
+      assert.equal(await currentStatus(app.database, 999_999), null);
     });
 
     it('rolls plant KPIs up over machines: times and counts summed, then the ratios', async () => {
