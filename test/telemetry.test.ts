@@ -253,6 +253,22 @@ for (const backend of testBackends()) {
       assert.deepEqual(r.body.data.ingestTelemetry, { __typename: 'IngestTelemetrySuccess', accepted: n, duplicates: 0 });
       assert.equal(await count(app, `select count(*)::int as n from telemetry where metric like 'big-%'`), n);
       assert.equal(await count(app, `select sum(count)::int as n from telemetry_1m where metric like 'big-%'`), n);
+      // The same points again, plus 10 new ones: only those are stored (on PostgreSQL the COPY fails on the first
+      // duplicate and the careful path takes over).
+      const k = n - ids.length;
+      const c = input.columns;
+      const retry = {
+        columns: {
+          machineIds: [...c.machineIds.slice(0, k), ...ids],
+          metrics: [...c.metrics.slice(0, k), ...ids.map(() => 'big-0')],
+          ts: [...c.ts.slice(0, k), ...ids.map(() => iso(BASE + 2_000_000))],
+          values: [...c.values.slice(0, k), ...ids.map(() => 1)],
+        },
+      };
+      const r2 = await app.gql(INGEST, { input: retry });
+      assert.deepEqual(r2.body.data.ingestTelemetry, { __typename: 'IngestTelemetrySuccess', accepted: ids.length, duplicates: k });
+      assert.equal(await count(app, `select count(*)::int as n from telemetry where metric like 'big-%'`), n + ids.length);
+      assert.equal(await count(app, `select sum(count)::int as n from telemetry_1m where metric like 'big-%'`), n + ids.length);
     });
 
     it('answers Machine.latest with the newest point, in a bounded number of statements for many machines', async () => {
