@@ -155,6 +155,10 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
   });
   const heartbeat = setInterval(() => {
     for (const socket of wsServer.clients) {
+      // graphql-ws waits for each message to be written before sending the next, so a socket's own buffer stays
+      // small and a slow reader shows up as an overflowing event queue (closed with 4008 by the pub/sub); this
+      // catches whatever else piles up.
+      if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
       if (alive.get(socket) === false) {
         socket.terminate();
         continue;
@@ -186,11 +190,6 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       onClose: (ctx) => {
         if (ctx.extra.principal) metrics.wsConnections.dec();
         metrics.subscriptions.dec(ctx.extra.subscriptions?.size ?? 0);
-      },
-      // A client that does not read its socket fast enough is closed instead of buffering without bound.
-      onNext: (ctx) => {
-        const socket = ctx.extra.socket as import('ws').WebSocket;
-        if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
       },
       onComplete: (ctx, id) => {
         if (ctx.extra.subscriptions?.delete(id)) metrics.subscriptions.dec();
