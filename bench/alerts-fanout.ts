@@ -1,7 +1,7 @@
 // Fan-out latency from ingest to delivery: one server process on a fresh PostgreSQL database, N WebSocket
 // subscribers (default 1,000) in a second process, and M breaching ingest calls through the GraphQL API. Each
 // delivery's latency is its arrival time minus the moment the ingest request was sent.
-// Usage: npm run bench:fanout [-- <subscribers> <events>]
+// Usage: npm run bench:fanout [-- <subscribers> <events> <subscriber processes>]
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,8 @@ import { startServerProcess } from '../test/process.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const M = Number(process.argv[3] ?? 40);
+/** Subscriber processes (the subscribers are split evenly between them). */
+const P = Number(process.argv[4] ?? 1);
 const KEY = 'bench-fanout-admin-key-0123456789';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -43,15 +45,22 @@ try {
   if (rule.data?.createAlertRule?.__typename !== 'CreateAlertRuleSuccess') throw new Error(JSON.stringify(rule));
 
   const t0 = Date.now();
-  const clients = fork(path.join(here, 'fanout-clients.ts'), [`${server.url.replace('http', 'ws')}/graphql`, KEY, plant.id, String(N)], { execArgv: ['--import', 'tsx'] });
   const errors: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    clients.on('message', (m: any) => {
-      if (m.type === 'ready') resolve();
-      if (m.type === 'error') errors.push(m.error);
-    });
-    clients.on('exit', (code) => reject(new Error(`clients exited with ${code}`)));
-  });
+  const procs = Array.from({ length: P }, (_, k) =>
+    fork(path.join(here, 'fanout-clients.ts'), [`${server.url.replace('http', 'ws')}/graphql`, KEY, plant.id, String(Math.floor(N / P) + (k < N % P ? 1 : 0))], { execArgv: ['--import', 'tsx'] }),
+  );
+  await Promise.all(
+    procs.map(
+      (clients) =>
+        new Promise<void>((resolve, reject) => {
+          clients.on('message', (m: any) => {
+            if (m.type === 'ready') resolve();
+            if (m.type === 'error') errors.push(m.error);
+          });
+          clients.on('exit', (code) => reject(new Error(`clients exited with ${code}`)));
+        }),
+    ),
+  );
   console.log(`${N} subscribers connected and subscribed in ${Date.now() - t0} ms`);
 
   const sentAt = new Map<string, number>();
@@ -65,11 +74,18 @@ try {
     await new Promise((r) => setTimeout(r, 250));
   }
   await new Promise((r) => setTimeout(r, 2_000));
-  const report: any = await new Promise((resolve) => {
-    clients.on('message', (m: any) => m.type === 'report' && resolve(m));
-    clients.send({ type: 'report' });
-  });
-  clients.send({ type: 'exit' });
+  const reports: any[] = await Promise.all(
+    procs.map(
+      (clients) =>
+        new Promise((resolve) => {
+          clients.on('message', (m: any) => m.type === 'report' && resolve(m));
+          clients.send({ type: 'report' });
+        }),
+    ),
+  );
+  for (const c of procs) c.send({ type: 'exit' });
+  const report = { arrivals: {} as Record<string, number[]> };
+  for (const r of reports) for (const [v, times] of Object.entries(r.arrivals as Record<string, number[]>)) (report.arrivals[v] ??= []).push(...times);
 
   const latencies: number[] = [];
   for (const [value, times] of Object.entries(report.arrivals as Record<string, number[]>)) {
