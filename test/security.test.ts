@@ -241,6 +241,96 @@ for (const backend of testBackends()) {
       assert.equal(code, 4408);
     });
 
+    it('attack: cross-plant subscriptions (alerts, machineStatus, telemetry) are refused like unknown IDs', async () => {
+      const url = `${server.url.replace('http', 'ws')}/graphql`;
+      const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${keys.viewerA}` } });
+      const outcome = (query: string, variables: Record<string, unknown>) =>
+        new Promise<any>((resolve) => {
+          let last: unknown = null;
+          client.subscribe({ query, variables }, { next: (v) => (last = v), error: (e) => resolve({ errors: e }), complete: () => resolve(last) });
+        });
+      const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+        ['subscription($id: ID!) { alerts(plantId: $id) { kind } }', { id: ids.B }, { id: b64('Plant:987654') }],
+        ['subscription($id: ID!) { machineStatus(plantId: $id) { status } }', { id: ids.B }, { id: b64('Plant:987654') }],
+        ['subscription($id: ID!) { telemetry(machineId: $id) { value } }', { id: ids.machineB }, { id: b64('Machine:987654') }],
+      ];
+      try {
+        for (const [query, foreign, unknown] of cases) {
+          const f = await outcome(query, foreign);
+          const u = await outcome(query, unknown);
+          assert.equal(f?.data ?? null, null, `${query}: ${JSON.stringify(f)}`);
+          const code = (r: any) => (Array.isArray(r.errors) ? r.errors : [r.errors])[0]?.extensions?.code;
+          assert.equal(code(f), 'NOT_FOUND', JSON.stringify(f));
+          assert.equal(code(u), code(f));
+          assert.equal(JSON.stringify(f).replaceAll(String(Object.values(foreign)[0]), 'ID'), JSON.stringify(u).replaceAll(String(Object.values(unknown)[0]), 'ID'));
+        }
+      } finally {
+        await client.dispose();
+      }
+    });
+
+    it('attack: more subscriptions on one WebSocket than allowed are refused', async () => {
+      const limited = await createTestApp(backend, { seed: false, env: { PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' } });
+      const plant = await limited.gql(`mutation { importPlant(input: { name: "S", lines: [{ name: "L", machines: [{ name: "M" }] }] }) { ... on ImportPlantSuccess { plant { id } } } }`);
+      const pid = plant.body.data.importPlant.plant.id;
+      const srv = await startServer(limited.services, { port: 0, host: '127.0.0.1' });
+      const client = createClient({ url: `${srv.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      try {
+        const results: any[] = [];
+        for (let i = 0; i < 5; i++) {
+          client.subscribe({ query: `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, variables: { p: pid } }, { next: () => {}, error: (e) => results.push(e), complete: () => {} });
+        }
+        const deadline = Date.now() + 5_000;
+        while (results.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(results.length, 2, JSON.stringify(results));
+        for (const r of results) assert.equal(r[0].extensions.code, 'TOO_MANY_SUBSCRIPTIONS');
+      } finally {
+        await client.dispose();
+        await srv.close();
+        await limited.close();
+      }
+    });
+
+    it('attack: injection strings in telemetry and alert arguments are data, never SQL', async () => {
+      const operator = as(app, keys.operatorA);
+      for (const s of injections) {
+        const r = await unchanged(() =>
+          operator(`query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { value } telemetry(metric: $m, from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", bucketSeconds: 3600) { count } } } }`, { id: ids.machineA, m: s }),
+        );
+        if (/[\u0000-\u001f]/.test(s)) {
+          assert.equal(r.body.errors[0].extensions.code, 'VALIDATION_FAILED', JSON.stringify(r.body));
+        } else {
+          assert.equal(r.body.errors, undefined, JSON.stringify(r.body));
+          assert.equal(r.body.data.node.latest, null);
+        }
+        const a = await operator(`query($p: ID!) { alerts(plantId: $p) { edges { node { id } } } }`, { p: s });
+        assert.deepEqual(a.body.data.alerts.edges, []);
+      }
+      const evilMetric = `temp'); DELETE FROM telemetry; --`;
+      const ok = await operator(`mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted } } }`, {
+        input: { points: [{ machineId: ids.machineA, metric: evilMetric, ts: new Date().toISOString(), value: 1 }] },
+      });
+      assert.equal(ok.body.data.ingestTelemetry.accepted, 1);
+      const back = await operator(`query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { metric value } } } }`, { id: ids.machineA, m: evilMetric });
+      assert.deepEqual(back.body.data.node.latest, { metric: evilMetric, value: 1 });
+    });
+
+    it('attack: VIEWER ingest and a plant-scoped OPERATOR writing to another plant change nothing', async () => {
+      const point = (machineId: string) => ({ input: { points: [{ machineId, metric: 'x', ts: new Date().toISOString(), value: 1 }] } });
+      const M = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } } }`;
+      const v = await unchanged(() => as(app, keys.viewerA)(M, point(ids.machineA)));
+      assert.equal(v.body.errors[0].extensions.code, 'FORBIDDEN');
+      const foreign = await unchanged(() => as(app, keys.operatorA)(M, point(ids.machineB)));
+      const unknown = await unchanged(() => as(app, keys.operatorA)(M, point(b64('Machine:987654'))));
+      assert.equal(foreign.body.data.ingestTelemetry.__typename, 'ValidationError');
+      assert.deepEqual(
+        JSON.stringify(foreign.body).replaceAll(ids.machineB, 'ID'),
+        JSON.stringify(unknown.body).replaceAll(b64('Machine:987654'), 'ID'),
+      );
+      const s = await unchanged(() => as(app, keys.operatorA)(`mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename } }`, { input: { machineId: ids.machineB, status: 'DOWN', at: new Date().toISOString() } }));
+      assert.notEqual(s.body.data?.recordMachineState?.__typename, 'RecordMachineStateSuccess');
+    });
+
     it('attack: a rate-limit flood gets 429 with Retry-After, per key', async () => {
       const limited = await createTestApp(backend, { seed: false, env: { PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '60', PLANTGRAPH_RATE_LIMIT_BURST: '5' } });
       try {
