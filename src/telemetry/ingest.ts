@@ -70,6 +70,8 @@ interface Columns {
   machineIds: (number | null)[];
   metrics: string[];
   ms: Float64Array;
+  /** The timestamps as given (Date objects are reused for the after-commit rows). */
+  ts: readonly (Date | number)[];
   values: number[];
   path(i: number, field: 'machineId' | 'metric' | 'ts' | 'value'): string;
 }
@@ -104,6 +106,7 @@ function normalise(batch: TelemetryBatchIn, p: Problems): Columns | null {
       machineIds: new Array(n),
       metrics: new Array(n),
       ms: new Float64Array(n),
+      ts: new Array(n),
       values: new Array(n),
       path: (i, f) => `points[${i}].${f}`,
     };
@@ -112,6 +115,7 @@ function normalise(batch: TelemetryBatchIn, p: Problems): Columns | null {
       out.machineIds[i] = pt.machineId;
       out.metrics[i] = pt.metric;
       out.ms[i] = toMs(pt.ts);
+      (out.ts as (Date | number)[])[i] = pt.ts;
       out.values[i] = pt.value;
     }
     return out;
@@ -133,6 +137,7 @@ function normalise(batch: TelemetryBatchIn, p: Problems): Columns | null {
     machineIds: c.machineIds as (number | null)[],
     metrics: c.metrics as string[],
     ms,
+    ts: c.ts,
     values: c.values as number[],
     path: (i, f) => `columns.${COLUMN_NAMES[f]}[${i}]`,
   };
@@ -240,11 +245,11 @@ interface Aggregates {
 function aggregate(cols: Columns): Aggregates {
   const roll: Aggregates['roll'] = { machineIds: [], metrics: [], minutes: [], counts: [], sums: [], mins: [], maxs: [] };
   const latest: Aggregates['latest'] = { machineIds: [], metrics: [], ms: [], values: [] };
-  // Numeric keys: series index (machine, metric) and minute offset from the batch's first minute.
   const seriesOf = new Map<number, Map<string, number>>();
-  let baseMinute = Infinity;
-  for (let i = 0; i < cols.n; i++) baseMinute = Math.min(baseMinute, Math.floor(cols.ms[i] / 60_000));
-  const rollIndex = new Map<number, number>();
+  // Per series: minute -> rollup row, with the last one remembered (a series' points usually come in time order).
+  const minutesOf: Map<number, number>[] = [];
+  const lastMinute: number[] = [];
+  const lastRow: number[] = [];
   for (let i = 0; i < cols.n; i++) {
     const m = cols.machineIds[i]!;
     const metric = cols.metrics[i];
@@ -259,15 +264,18 @@ function aggregate(cols: Columns): Aggregates {
       latest.metrics.push(metric);
       latest.ms.push(ms);
       latest.values.push(v);
+      minutesOf.push(new Map());
+      lastMinute.push(NaN);
+      lastRow.push(-1);
     } else if (ms > latest.ms[series]) {
       latest.ms[series] = ms;
       latest.values[series] = v;
     }
     const minute = Math.floor(ms / 60_000);
-    const key = series * 134_217_728 + (minute - baseMinute);
-    const r = rollIndex.get(key);
+    let r: number | undefined = lastMinute[series] === minute ? lastRow[series] : minutesOf[series].get(minute);
     if (r === undefined) {
-      rollIndex.set(key, roll.counts.length);
+      r = roll.counts.length;
+      minutesOf[series].set(minute, r);
       roll.machineIds.push(m);
       roll.metrics.push(metric);
       roll.minutes.push(minute * 60_000);
@@ -281,6 +289,8 @@ function aggregate(cols: Columns): Aggregates {
       if (v < roll.mins[r]) roll.mins[r] = v;
       if (v > roll.maxs[r]) roll.maxs[r] = v;
     }
+    lastMinute[series] = minute;
+    lastRow[series] = r;
   }
   return { roll, latest };
 }
@@ -394,7 +404,11 @@ export async function ingestTelemetry(
   if (c.n === 0) return { accepted: 0, duplicates: 0 };
 
   const days = new Set<number>();
-  for (let i = 0; i < c.n; i++) days.add(dayOf(c.ms[i]));
+  let lastDay = NaN;
+  for (let i = 0; i < c.n; i++) {
+    const d = dayOf(c.ms[i]);
+    if (d !== lastDay) days.add((lastDay = d));
+  }
   await ensurePartitions(database, days);
 
   const method = opts.method === 'copy' || (opts.method !== 'unnest' && database.kind === 'postgres' && c.n >= COPY_THRESHOLD) ? 'copy' : 'unnest';
@@ -427,7 +441,8 @@ export async function ingestTelemetry(
     rows = new Array(c.n);
     for (let i = 0; i < c.n; i++) {
       const machineId = c.machineIds[i]!;
-      rows[i] = { machineId, plantId: plantOf.get(machineId)!, metric: c.metrics[i], ts: new Date(c.ms[i]), value: c.values[i] };
+      const t = c.ts[i];
+      rows[i] = { machineId, plantId: plantOf.get(machineId)!, metric: c.metrics[i], ts: t instanceof Date ? t : new Date(c.ms[i]), value: c.values[i] };
     }
   }
   await deps.events.emitTelemetry(rows);
