@@ -1,7 +1,9 @@
 // Ingest benchmark: points per second through the GraphQL API (ingestTelemetry, columnar form, in-process through
 // yoga.fetch) next to raw COPY (text and binary format) of the same points into the same table, in the same run, on a
-// fresh PostgreSQL database. Request bodies and COPY data are prepared before timing; the table is emptied before each
-// run. Usage: npm run bench:ingest [-- --rounds 10 --batch 50000 --machines 100 --trials 2]
+// fresh PostgreSQL database. Request bodies and COPY data are prepared before timing; each batch goes in by each
+// method in turn, into the emptied table. `npm run bench:ingest` runs it as the server runs in production
+// (NODE_ENV=production): graphql-js is markedly slower at coercing large variable lists in development mode.
+// Usage: npm run bench:ingest [-- --rounds 10 --batch 50000 --machines 100 --trials 2]
 // Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), like the tests.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -108,34 +110,29 @@ try {
 
   const reset = async () => {
     await database.query('truncate telemetry, telemetry_1m, telemetry_latest, telemetry_batches');
-    await database.query('vacuum analyze telemetry');
     await database.query('checkpoint');
   };
 
-  async function viaApi(): Promise<number> {
+  async function apiBatch(r: number): Promise<number> {
     const t0 = performance.now();
-    for (const body of bodies) {
-      const res = await yoga.fetch('http://localhost/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-        body,
-      });
-      const json = (await res.json()) as { data?: { ingestTelemetry?: { __typename: string; accepted?: number; message?: string } }; errors?: unknown };
-      const r = json.data?.ingestTelemetry;
-      if (r?.__typename !== 'IngestTelemetrySuccess' || r.accepted !== batch) throw new Error(`ingest failed: ${JSON.stringify(json).slice(0, 500)}`);
-    }
-    return performance.now() - t0;
+    const res = await yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: bodies[r],
+    });
+    const json = (await res.json()) as { data?: { ingestTelemetry?: { __typename: string; accepted?: number; message?: string } }; errors?: unknown };
+    const ms = performance.now() - t0;
+    const out = json.data?.ingestTelemetry;
+    if (out?.__typename !== 'IngestTelemetrySuccess' || out.accepted !== batch) throw new Error(`ingest failed: ${JSON.stringify(json).slice(0, 500)}`);
+    return ms;
   }
 
-  async function viaCopy(format: 'text' | 'binary'): Promise<number> {
+  async function copyBatch(r: number, format: 'text' | 'binary'): Promise<number> {
     const client = await database.pool!.connect();
     try {
       const t0 = performance.now();
-      if (format === 'text') {
-        for (const text of copyTexts) await pipeline(Readable.from([text]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin')));
-      } else {
-        for (const buf of copyBinaries) await pipeline(Readable.from([buf]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin (format binary)')));
-      }
+      if (format === 'text') await pipeline(Readable.from([copyTexts[r]]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin')));
+      else await pipeline(Readable.from([copyBinaries[r]]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin (format binary)')));
       return performance.now() - t0;
     } finally {
       client.release();
@@ -143,31 +140,36 @@ try {
   }
 
   const count = async () => Number((await database.query<{ n: number }>('select count(*)::int as n from telemetry'))[0].n);
-  console.log(`PostgreSQL ${database.location}; ${rounds} batches x ${batch.toLocaleString('en-US')} points (${ids.length} machines x ${METRICS.length} metrics), ${trials} trial(s), alternating order`);
+  console.log(`PostgreSQL ${database.location}; NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}`);
+  console.log(`${rounds} batches x ${batch.toLocaleString('en-US')} points (${ids.length} machines x ${METRICS.length} metrics), ${trials} trial(s)`);
+  console.log('Each batch is stored by each method in turn (order alternating), each time into the emptied table, so that load');
+  console.log('from elsewhere on the machine hits all methods alike.');
   // Warm-up: one batch each way, not counted (JIT, plans, partitions created).
   await reset();
-  await yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: bodies[0] });
+  await apiBatch(0);
   await reset();
-  const times: Record<'api' | 'text' | 'binary', number[]> = { api: [], text: [], binary: [] };
+  await copyBatch(0, 'binary');
+  const times: Record<'api' | 'text' | 'binary', number> = { api: 0, text: 0, binary: 0 };
   for (let trial = 0; trial < trials; trial++) {
-    const order = trial % 2 === 0 ? (['api', 'text', 'binary'] as const) : (['binary', 'text', 'api'] as const);
-    for (const which of order) {
-      await reset();
-      const ms = which === 'api' ? await viaApi() : await viaCopy(which);
-      const n = await count();
-      if (n !== total) throw new Error(`${which}: ${n} rows stored, expected ${total}`);
-      times[which].push(ms);
-      console.log(`  trial ${trial + 1} ${which === 'api' ? 'API' : `COPY ${which}`}: ${Math.round(ms)} ms, ${Math.round((total / ms) * 1000).toLocaleString('en-US')} points/s`);
+    for (let r = 0; r < rounds; r++) {
+      const order = (r + trial) % 2 === 0 ? (['api', 'text', 'binary'] as const) : (['binary', 'text', 'api'] as const);
+      for (const which of order) {
+        await reset();
+        times[which] += which === 'api' ? await apiBatch(r) : await copyBatch(r, which);
+        const n = await count();
+        if (n !== batch) throw new Error(`${which}: ${n} rows stored, expected ${batch}`);
+      }
     }
   }
-  const rate = (xs: number[]) => (total / Math.min(...xs)) * 1000;
+  const points = rounds * batch * trials;
+  const rate = (ms: number) => (points / ms) * 1000;
   const api = rate(times.api);
   const text = rate(times.text);
   const binary = rate(times.binary);
   const copy = Math.max(text, binary);
   const fmt = (x: number) => `${Math.round(x).toLocaleString('en-US')} points/s`;
   console.log('');
-  console.log(`GraphQL API (ingestTelemetry, columnar, in-process): ${fmt(api)} (best of ${trials})`);
+  console.log(`GraphQL API (ingestTelemetry, columnar, in-process): ${fmt(api)}`);
   console.log(`raw COPY into telemetry, text format:              ${fmt(text)}`);
   console.log(`raw COPY into telemetry, binary format:            ${fmt(binary)}`);
   console.log(`API / fastest raw COPY: ${((api / copy) * 100).toFixed(1)}% (goal: at least 40%); API / text COPY: ${((api / text) * 100).toFixed(1)}%`);
