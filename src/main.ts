@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { GRAPHQL_PATH, startServer } from './graphql/server.ts';
 import { createLogger } from './logger.ts';
 import { startMqttBridge } from './telemetry/mqtt.ts';
+import { registerMqttMetrics } from './metrics.ts';
 import { startTelemetryMaintenance } from './telemetry/partitions.ts';
 
 async function main(): Promise<void> {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   services.alerts.start();
   const telemetryMaintenance = startTelemetryMaintenance(services.database, config.telemetry, logger);
   const mqttBridge = config.mqttUrl ? startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
+  if (mqttBridge) registerMqttMetrics(services.metrics, () => ({ ...mqttBridge.stats }));
 
   const db = services.database;
   logger.info({ url: `${server.url}${GRAPHQL_PATH}`, database: db.kind, location: db.location }, 'PlantGraph listening');

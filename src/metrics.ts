@@ -50,3 +50,17 @@ export function createMetrics(sql: SqlCounter) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Exposes the MQTT bridge's counters (received, accepted, duplicates, rejected, failed, flushes) on /metrics. */
+export function registerMqttMetrics(metrics: Metrics, stats: () => Record<string, number>): void {
+  new Counter({
+    name: 'plantgraph_mqtt_messages_total',
+    help: 'MQTT bridge messages and points by outcome (received, accepted, duplicates, rejected, failed, flushes)',
+    labelNames: ['outcome'] as const,
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const [outcome, value] of Object.entries(stats())) this.inc({ outcome }, value);
+    },
+  });
+}
