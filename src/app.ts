@@ -9,6 +9,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import type { Services } from './services.ts';
 import { seedDemo } from './twin/seed.ts';
+import { seedDemoHistory } from './twin/demo-history.ts';
 import { maintainTelemetry } from './telemetry/partitions.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
@@ -18,9 +19,10 @@ export async function createServices(
 ): Promise<Services & { bootstrapKey: string | null }> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let bootstrapKey: string | null = null;
+  let demoPlantId: number | null = null;
   try {
     await migrateDatabase(database);
-    if (config.seed === 'demo' && (await seedDemo(database.db))) logger.info('loaded the demo plant into the empty database');
+    if (config.seed === 'demo') demoPlantId = await seedDemo(database.db);
     bootstrapKey = await bootstrapAdminKey(database.db, config.adminKey !== undefined);
     // Telemetry partitions for the days around today, and retention, before the first request.
     await maintainTelemetry(database, config.telemetry);
@@ -43,7 +45,16 @@ export async function createServices(
       throw err;
     }
   }
-  return { ...wireServices(config, database, logger, pubsub), bootstrapKey };
+  const services = wireServices(config, database, logger, pubsub);
+  if (demoPlantId !== null) {
+    try {
+      await seedDemoHistory(services, demoPlantId);
+      logger.info('loaded the demo plant and its last 24 hours (states, production, telemetry, alerts) into the empty database');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'the demo plant is loaded but its history could not be');
+    }
+  }
+  return { ...services, bootstrapKey };
 }
 
 /** Services over an open, migrated database. */

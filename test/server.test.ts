@@ -77,6 +77,21 @@ for (const backend of testBackends()) {
       assert.deepEqual(JSON.parse(data!.slice(6)).data, body.data);
     });
 
+    it('the demo plant comes with 24 hours of history: states, telemetry, production, alerts', async () => {
+      const post = async (query: string) => (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query }) })).json()) as any;
+      const from = new Date(Date.now() - 24 * 3600_000).toISOString();
+      const to = new Date().toISOString();
+      const r = await post(`{ plants { edges { node { id kpis(from: "${from}", to: "${to}") { availability performance quality oee } machines { status latest(metric: "temperature") { value } } } } } }`);
+      const plant = r.body ?? r.data.plants.edges[0].node;
+      assert.ok(plant.machines.every((m: any) => typeof m.latest?.value === 'number'), JSON.stringify(plant.machines));
+      assert.ok(plant.machines.some((m: any) => m.status === 'DOWN'));
+      for (const k of ['availability', 'performance', 'quality', 'oee']) assert.ok(plant.kpis[k] > 0.5 && plant.kpis[k] <= 1, `${k} = ${plant.kpis[k]}`);
+      const alerts = await post(`{ alerts(plantId: "${plant.id}", first: 100) { edges { node { status rule { name } } } } }`);
+      const nodes = alerts.data.alerts.edges.map((e: any) => e.node);
+      assert.ok(nodes.some((n: any) => n.status === 'OPEN' && n.rule.name === 'Machine down'));
+      assert.ok(nodes.some((n: any) => n.status === 'RESOLVED'));
+    });
+
     it('exposes Prometheus metrics for requests, operations and SQL statements', async () => {
       await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: 'query MetricsProbe { plants { totalCount } }' }) });
       await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: 'query Broken { plants { nope } }' }) });

@@ -3,16 +3,15 @@ import { plants } from '../db/schema/index.ts';
 import { demoPlant } from './demo.ts';
 import { importPlant } from './import.ts';
 
-/** Loads the demo plant into an empty database. Returns true when it did. */
-export async function seedDemo(db: Db, now = new Date()): Promise<boolean> {
+/** Loads the demo plant into an empty database. Returns its ID when it did, null when the database had plants. */
+export async function seedDemo(db: Db, now = new Date()): Promise<number | null> {
   const n = await db.$count(plants);
-  if (n > 0) return false;
+  if (n > 0) return null;
   try {
-    await importPlant(db, demoPlant(now));
-    return true;
+    return (await importPlant(db, demoPlant(now))).id;
   } catch (err) {
     // Another process seeding the same empty database at the same moment wins the unique index; that is fine.
-    if ((await db.$count(plants)) > 0) return false;
+    if ((await db.$count(plants)) > 0) return null;
     throw err;
   }
 }
