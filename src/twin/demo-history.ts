@@ -5,17 +5,8 @@ import { machines } from '../db/schema/index.ts';
 import type { Services } from '../services.ts';
 import { ingestTelemetry } from '../telemetry/ingest.ts';
 import { recordMachineStates, recordProduction } from '../telemetry/states.ts';
+import { seededRandom } from './random.ts';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -27,7 +18,7 @@ const HOUR = 60 * MINUTE;
  * through the same functions as live data, so the alert rules raise (and auto-resolve) alerts along the way.
  */
 export async function seedDemoHistory(services: Services, plantId: number, now = new Date()): Promise<void> {
-  const rand = mulberry32(424242);
+  const rand = seededRandom(424242);
   const scope = { plantIds: null };
   const deps = { ...services, config: services.config };
   const list = await services.database.db.select().from(machines).where(eq(machines.plantId, plantId)).orderBy(machines.id);

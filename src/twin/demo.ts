@@ -1,23 +1,12 @@
 import type { PlantImport } from './import.ts';
-
-/** A small deterministic pseudo-random generator, so the demo plant is the same on every start. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './random.ts';
 
 /**
  * The demo plant: a gearbox and pump plant with three lines and ten machines, six products with two- to four-step
  * routings (some steps can run on either of two machines), and 36 orders released over the coming week.
  */
 export function demoPlant(now: Date = new Date()): PlantImport {
-  const rand = mulberry32(20261128);
+  const rand = seededRandom(20261128);
   const hour = 3_600_000;
   const start = new Date(Math.ceil(now.getTime() / hour) * hour);
 
