@@ -99,6 +99,16 @@ for (const backend of testBackends()) {
       assert.equal(l.n, s.n, `statements: small ${s.n}, large ${l.n}`);
     });
 
+    it('per-machine telemetry fields (latest, oee, buckets) are batched: the same statements at 6 and 900 machines', async () => {
+      const q = `{ plants(first: 50) { edges { node { machines { name status latest(metric: "temperature") { value } oee(from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z") { availability oee } telemetry(metric: "temperature", from: "2026-11-01T00:00:00Z", to: "2026-11-01T06:00:00Z", bucketSeconds: 3600) { count } } } } } }`;
+      const s1 = await statementsFor(small, q);
+      const l1 = await statementsFor(large, q);
+      assert.equal(s1.body.data.plants.edges.flatMap((e: any) => e.node.machines).length, 6);
+      assert.equal(l1.body.data.plants.edges.flatMap((e: any) => e.node.machines).length, 900);
+      assert.equal(l1.n, s1.n, `statements: small ${s1.n}, large ${l1.n}`);
+      assert.ok(s1.n <= 12, `small plant took ${s1.n} statements`);
+    });
+
     it('node(id) refetches of many machines are batched, not one statement per ID', async () => {
       const ids = (await large.gql(`{ plants(first: 1) { edges { node { machines { id } } } } }`)).body.data.plants.edges[0].node.machines.map((m: any) => m.id);
       const q = (n: number) => `{ ${ids.slice(0, n).map((id: string, i: number) => `m${i}: node(id: "${id}") { id ... on Machine { name line { name } } }`).join(' ')} }`;
