@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { LocalPubSub, PgPubSub, SlowConsumerError } from '../src/pubsub.ts';
+import { createTestDatabase, testBackends } from './helpers.ts';
+
+async function take<T>(it: AsyncIterableIterator<T>, n: number, ms = 5_000): Promise<T[]> {
+  const out: T[] = [];
+  const deadline = Date.now() + ms;
+  while (out.length < n && Date.now() < deadline) {
+    const r = await Promise.race([it.next(), new Promise<null>((res) => setTimeout(() => res(null), Math.max(1, deadline - Date.now())))]);
+    if (r === null || r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+describe('LocalPubSub', () => {
+  it('delivers in order to every subscriber of a topic and ends a subscriber that falls behind', async () => {
+    const ps = new LocalPubSub(3);
+    const a = ps.subscribe<number>('t');
+    const b = ps.subscribe<number>('t');
+    let overflowed = 0;
+    const slow = ps.subscribe<number>('t', { onOverflow: () => overflowed++ });
+    for (let i = 1; i <= 3; i++) await ps.publish('t', i);
+    assert.deepEqual(await take(a, 3), [1, 2, 3]);
+    assert.deepEqual(await take(b, 3), [1, 2, 3]);
+    await ps.publish('t', 4);
+    assert.equal(overflowed, 1);
+    await assert.rejects(slow.next(), SlowConsumerError);
+    assert.deepEqual(await take(a, 1), [4]);
+    assert.equal(ps.subscriberCount('t'), 2);
+    await a.return!();
+    assert.equal(ps.subscriberCount('t'), 1);
+    await ps.close();
+  });
+});
+
+if (testBackends().includes('postgres')) {
+  describe('PgPubSub [postgres]', () => {
+    let url: string;
+    let drop: () => Promise<void>;
+    let poolA: pg.Pool;
+    let poolB: pg.Pool;
+    let A: PgPubSub;
+    let B: PgPubSub;
+    before(async () => {
+      const t = await createTestDatabase('postgres');
+      url = t.url!;
+      drop = t.drop;
+      poolA = new pg.Pool({ connectionString: url, max: 2 });
+      poolB = new pg.Pool({ connectionString: url, max: 2 });
+      const shared = (topic: string) => topic.startsWith('alerts:');
+      A = await PgPubSub.connect({ url, pool: poolA, shared });
+      B = await PgPubSub.connect({ url, pool: poolB, shared });
+    });
+    after(async () => {
+      await A.close();
+      await B.close();
+      await poolA.end();
+      await poolB.end();
+      await drop();
+    });
+
+    it('shares the configured topics across processes exactly once, keeps the others local', async () => {
+      const onA = A.subscribe<{ n: number }>('alerts:1');
+      const onB = B.subscribe<{ n: number }>('alerts:1');
+      const localOnB = B.subscribe('telemetry:1');
+      await A.publish('alerts:1', { n: 1 });
+      await A.publish('telemetry:1', { n: 2 });
+      assert.deepEqual(await take(onA, 1), [{ n: 1 }]);
+      assert.deepEqual(await take(onB, 1), [{ n: 1 }]);
+      assert.deepEqual(await take(localOnB, 1, 500), [], 'telemetry stays in its process');
+      assert.deepEqual(await take(onA, 1, 300), [], 'A does not get its own event twice');
+      for (const it of [onA, onB, localOnB]) await it.return!();
+    });
+
+    it('re-establishes LISTEN after the connection is killed and delivers again', async () => {
+      const onB = B.subscribe<{ n: number }>('alerts:2');
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()`);
+      await admin.end();
+      assert.ok(killed.rowCount! >= 1);
+      let got: { n: number }[] = [];
+      const deadline = Date.now() + 10_000;
+      for (let n = 1; got.length === 0 && Date.now() < deadline; n++) {
+        await new Promise((r) => setTimeout(r, 300));
+        await A.publish('alerts:2', { n });
+        got = await take(onB, 1, 300);
+      }
+      assert.equal(got.length, 1, 'B receives again after reconnecting');
+      await onB.return!();
+    });
+  });
+}
