@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { sql } from 'drizzle-orm';
 import { createTestApp, createTestDatabase, testBackends, type TestApp } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
@@ -40,6 +41,24 @@ for (const backend of testBackends()) {
         { status: 'OPEN', severity: 'CRITICAL', occurrences: 2, value: 90, rule: { name: 'Hot' } },
         { status: 'OPEN', severity: 'WARNING', occurrences: 1, value: null, rule: { name: 'Down' } },
       ]);
+    });
+
+    it('alerts commit with the telemetry that raised them; a failing listener is rolled back and the points are kept', async () => {
+      const count = async (sql: string) => Number((await app.database.query<{ n: number }>(sql))[0].n);
+      const off = app.services.events.onTelemetryInTransaction(async (_rows, db) => {
+        await db.execute(sql`update alert_rules set name = 'tampered'`);
+        throw new Error('listener broke');
+      });
+      try {
+        const before = await count(`select count(*)::int as n from telemetry where metric = 'temp'`);
+        const r = await app.gql(INGEST, { input: { points: [{ machineId, metric: 'temp', ts: new Date(Date.now() - 1000).toISOString(), value: 95 }] } });
+        assert.equal(r.body.data.ingestTelemetry.__typename, 'IngestTelemetrySuccess');
+        assert.equal(await count(`select count(*)::int as n from telemetry where metric = 'temp'`), before + 1);
+        assert.equal(await count(`select count(*)::int as n from alert_rules where name = 'tampered'`), 0, 'the failing listener\'s write was rolled back');
+        assert.equal(await count(`select occurrences as n from alerts where status = 'OPEN' and value = 95`), 3, 'the evaluator (registered first) still raised the update');
+      } finally {
+        off();
+      }
     });
   });
 }

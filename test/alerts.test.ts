@@ -53,9 +53,9 @@ for (const backend of testBackends()) {
     }
     const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000);
     const point = (m: number, metric: string, value: number, secondsAgo: number): TelemetryRow => ({ machineId: machines[m].num, plantId: plantNum, metric, ts: at(secondsAgo), value });
-    const ingest = (rows: TelemetryRow[]) => app.services.events.emitTelemetry(rows);
+    const ingest = (rows: TelemetryRow[]) => app.services.alerts.evaluator.onTelemetry(rows);
     const state = (m: number, status: MachineStatus, secondsAgo: number, previous: MachineStatus | null = null) =>
-      app.services.events.emitMachineStates([{ machineId: machines[m].num, plantId: plantNum, status, previous, at: at(secondsAgo) }]);
+      app.services.alerts.evaluator.onMachineStates([{ machineId: machines[m].num, plantId: plantNum, status, previous, at: at(secondsAgo) }]);
     const kinds = () => events.map((e) => e.kind);
     const settle = () => new Promise((r) => setTimeout(r, 20));
 

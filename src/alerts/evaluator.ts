@@ -53,9 +53,14 @@ export class AlertEvaluator {
     this.names = new MachineNames(db);
   }
 
-  async onTelemetry(rows: TelemetryRow[]): Promise<AlertEvent[]> {
+  /**
+   * With `inTransaction`, everything is read and written through that handle (the writer's open transaction) and
+   * nothing is published: the caller publishes the returned events once the transaction has committed.
+   */
+  async onTelemetry(rows: TelemetryRow[], inTransaction?: Db): Promise<AlertEvent[]> {
+    const db = inTransaction ?? this.db;
     const plantIds = [...new Set(rows.map((r) => r.plantId))];
-    const rules = (await this.rules.forPlants(plantIds)).filter((r) => r.kind === 'THRESHOLD' && r.metric && r.comparator && r.threshold !== null);
+    const rules = (await this.rules.forPlants(plantIds, db)).filter((r) => r.kind === 'THRESHOLD' && r.metric && r.comparator && r.threshold !== null);
     if (rules.length === 0) return [];
 
     // Points by machine and metric, in time order.
@@ -87,8 +92,8 @@ export class AlertEvaluator {
     }
     if (work.length === 0) return [];
 
-    const pending = await this.loadPending(work.map((w) => ({ ruleId: w.rule.id, subject: machineSubject(w.machineId) })));
-    const names = await this.names.load([...new Set(work.map((w) => w.machineId))]);
+    const pending = await this.loadPending(work.map((w) => ({ ruleId: w.rule.id, subject: machineSubject(w.machineId) })), db);
+    const names = await this.names.load([...new Set(work.map((w) => w.machineId))], db);
     const breaches: Breach[] = [];
     const upserts: (typeof alertPending.$inferInsert)[] = [];
     const deletes: { ruleId: number; subject: string }[] = [];
@@ -135,20 +140,21 @@ export class AlertEvaluator {
         if (rule.autoResolve) clears.push({ ruleId: rule.id, subject });
       }
     }
-    return this.apply(breaches, upserts, deletes, clears);
+    return this.apply(breaches, upserts, deletes, clears, inTransaction);
   }
 
-  async onMachineStates(changes: MachineStateChange[]): Promise<AlertEvent[]> {
+  async onMachineStates(changes: MachineStateChange[], inTransaction?: Db): Promise<AlertEvent[]> {
+    const db = inTransaction ?? this.db;
     const plantIds = [...new Set(changes.map((c) => c.plantId))];
-    const rules = (await this.rules.forPlants(plantIds)).filter((r) => r.kind === 'MACHINE_STATE');
+    const rules = (await this.rules.forPlants(plantIds, db)).filter((r) => r.kind === 'MACHINE_STATE');
     if (rules.length === 0) return [];
     const sorted = [...changes].sort((a, b) => a.at.getTime() - b.at.getTime());
     const work = rules.flatMap((rule) =>
       [...new Set(sorted.filter((c) => c.plantId === rule.plantId && (rule.machineId === null || rule.machineId === c.machineId)).map((c) => c.machineId))].map((machineId) => ({ rule, machineId })),
     );
     if (work.length === 0) return [];
-    const pending = await this.loadPending(work.map((w) => ({ ruleId: w.rule.id, subject: machineSubject(w.machineId) })));
-    const names = await this.names.load([...new Set(work.map((w) => w.machineId))]);
+    const pending = await this.loadPending(work.map((w) => ({ ruleId: w.rule.id, subject: machineSubject(w.machineId) })), db);
+    const names = await this.names.load([...new Set(work.map((w) => w.machineId))], db);
     const now = this.now();
     const breaches: Breach[] = [];
     const upserts: (typeof alertPending.$inferInsert)[] = [];
@@ -178,7 +184,7 @@ export class AlertEvaluator {
         if (rule.autoResolve) clears.push({ ruleId: rule.id, subject });
       }
     }
-    return this.apply(breaches, upserts, deletes, clears);
+    return this.apply(breaches, upserts, deletes, clears, inTransaction);
   }
 
   /**
@@ -243,22 +249,26 @@ export class AlertEvaluator {
     };
   }
 
-  private async loadPending(pairs: { ruleId: number; subject: string }[]): Promise<Map<string, PendingRow>> {
+  private async loadPending(pairs: { ruleId: number; subject: string }[], db: Db = this.db): Promise<Map<string, PendingRow>> {
     const ruleIds = [...new Set(pairs.map((p) => p.ruleId))];
     const subjects = [...new Set(pairs.map((p) => p.subject))];
-    const rows = await this.db
+    const rows = await db
       .select()
       .from(alertPending)
       .where(and(inArray(alertPending.ruleId, ruleIds), inArray(alertPending.subject, subjects)));
     return new Map(rows.map((r) => [keyOf(r.ruleId, r.subject), r]));
   }
 
-  /** Writes the outcome of one evaluation in a single transaction (one commit), then publishes the events. */
+  /**
+   * Writes the outcome of one evaluation in a single transaction (one commit), then publishes the events; within
+   * the caller's transaction (`inTransaction`) it writes there and leaves publishing to the caller.
+   */
   private async apply(
     breaches: Breach[],
     upserts: (typeof alertPending.$inferInsert)[],
     deletes: { ruleId: number; subject: string }[],
     clears: { ruleId: number; subject: string }[],
+    inTransaction?: Db,
   ): Promise<AlertEvent[]> {
     const statements = (upserts.length > 0 ? 1 : 0) + (deletes.length > 0 ? 1 : 0) + (breaches.length > 0 ? 1 : 0) + (clears.length > 0 ? 1 : 0);
     if (statements === 0) return [];
@@ -279,6 +289,7 @@ export class AlertEvaluator {
       }
       return [...(await raiseAlerts(db, breaches)), ...(await autoResolve(db, clears, this.now()))];
     };
+    if (inTransaction) return write(inTransaction);
     const events = statements === 1 ? await write(this.db) : await this.db.transaction((tx) => write(tx as unknown as Db));
     if (events.length > 0) await this.publish(events);
     return events;

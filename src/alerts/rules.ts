@@ -153,14 +153,15 @@ export class RuleCache {
     private ttlMs = 2_000,
   ) {}
 
-  async forPlants(plantIds: number[]): Promise<AlertRule[]> {
+  /** `db` may be the caller's open transaction (on PGlite a query outside it would wait for it). */
+  async forPlants(plantIds: number[], db: Db = this.db): Promise<AlertRule[]> {
     const now = Date.now();
     const missing = plantIds.filter((id) => {
       const e = this.byPlant.get(id);
       return !e || now - e.at > this.ttlMs;
     });
     if (missing.length > 0) {
-      const rows = await this.db
+      const rows = await db
         .select()
         .from(alertRules)
         .where(and(inArray(alertRules.plantId, missing), eq(alertRules.enabled, true)));

@@ -21,8 +21,16 @@ export class AlertService {
     events: EventHub,
   ) {
     this.evaluator = new AlertEvaluator(db, (e) => this.publish(e), logger);
-    events.onTelemetry((rows) => this.evaluator.onTelemetry(rows).then(() => {}));
-    events.onMachineStates((changes) => this.evaluator.onMachineStates(changes).then(() => {}));
+    // Telemetry is evaluated inside the ingest transaction: the points and the alerts they raise commit together, in
+    // one commit, and the events are published once it has.
+    events.onTelemetryInTransaction(async (rows, db) => {
+      const raised = await this.evaluator.onTelemetry(rows, db);
+      return raised.length > 0 ? () => this.publish(raised) : undefined;
+    });
+    events.onMachineStatesInTransaction(async (changes, db) => {
+      const raised = await this.evaluator.onMachineStates(changes, db);
+      return raised.length > 0 ? () => this.publish(raised) : undefined;
+    });
   }
 
   async publish(events: AlertEvent[]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { TelemetryConfig } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { isUniqueViolation, Problems } from '../errors.ts';
-import type { EventHub, TelemetryRow } from '../events.ts';
+import type { AfterCommit, EventHub, TelemetryRow } from '../events.ts';
 import type { PubSub } from '../pubsub.ts';
 import { dayOf, ensurePartitions, retentionCutoffDay } from './partitions.ts';
 import { DAY_MS, floatArray, intArray, type RawTx, textArray, withTransaction } from './sql.ts';
@@ -421,30 +421,37 @@ export async function ingestTelemetry(
   };
   // Fast path: all points are new (the usual case), stored by COPY or one plain insert. If any point is already
   // stored the transaction fails on the unique index, and the careful path inserts only the new points.
-  let inserted: { machine_id: number; metric: string; ts: Date; value: number }[] | 'all' | null;
-  try {
-    inserted = await withTransaction(database, async (tx) => {
-      if (!(await claimBatch(tx))) return null;
-      await insertAll(tx, c, method);
-      return 'all' as const;
-    });
-  } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
-    inserted = await withTransaction(database, async (tx) => ((await claimBatch(tx)) ? insertNew(tx, c) : null));
-  }
-  if (inserted === null) return { accepted: 0, duplicates: c.n };
-
-  let rows: TelemetryRow[];
-  if (inserted !== 'all') {
-    rows = inserted.map((r) => ({ machineId: r.machine_id, plantId: plantOf.get(r.machine_id)!, metric: r.metric, ts: new Date(r.ts), value: r.value }));
-  } else {
-    rows = new Array(c.n);
+  // Transactional listeners (the alert evaluator) run inside the same transaction, so the points and the alerts they
+  // raise commit together; their after-commit work (publishing alert events) runs once it has.
+  const allRows = (): TelemetryRow[] => {
+    const out: TelemetryRow[] = new Array(c.n);
     for (let i = 0; i < c.n; i++) {
       const machineId = c.machineIds[i]!;
       const t = c.ts[i];
-      rows[i] = { machineId, plantId: plantOf.get(machineId)!, metric: c.metrics[i], ts: t instanceof Date ? t : new Date(c.ms[i]), value: c.values[i] };
+      out[i] = { machineId, plantId: plantOf.get(machineId)!, metric: c.metrics[i], ts: t instanceof Date ? t : new Date(c.ms[i]), value: c.values[i] };
     }
+    return out;
+  };
+  let result: { rows: TelemetryRow[]; after: AfterCommit[] } | null;
+  try {
+    result = await withTransaction(database, async (tx) => {
+      if (!(await claimBatch(tx))) return null;
+      await insertAll(tx, c, method);
+      const rows = allRows();
+      return { rows, after: await deps.events.runTelemetryInTransaction(rows, tx) };
+    });
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    result = await withTransaction(database, async (tx) => {
+      if (!(await claimBatch(tx))) return null;
+      const inserted = await insertNew(tx, c);
+      const rows = inserted.map((r) => ({ machineId: r.machine_id, plantId: plantOf.get(r.machine_id)!, metric: r.metric, ts: new Date(r.ts), value: r.value }));
+      return { rows, after: await deps.events.runTelemetryInTransaction(rows, tx) };
+    });
   }
+  if (result === null) return { accepted: 0, duplicates: c.n };
+  const rows = result.rows;
+  await deps.events.afterCommit(result.after);
   await deps.events.emitTelemetry(rows);
   await publishPoints(deps.pubsub, rows);
   return { accepted: rows.length, duplicates: c.n - rows.length };

@@ -1,7 +1,10 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFromStdin } from 'pg-copy-streams';
-import type { Database } from '../db/client.ts';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { Database, Db } from '../db/client.ts';
+import { relations } from '../db/relations.ts';
 
 /**
  * Raw SQL within one transaction on either driver. Telemetry code writes set-based SQL (unnest, CTEs, COPY) that
@@ -12,26 +15,32 @@ export interface RawTx {
   /** COPY ... FROM STDIN with the data whole or as chunks produced while earlier ones are sent
    * (PostgreSQL only; undefined on PGlite). */
   copyFrom?: (text: string, data: string | Buffer | Iterable<string | Buffer>) => Promise<void>;
+  /** A drizzle handle on this same transaction (created on first use). */
+  db(): Db;
 }
 
 export async function withTransaction<T>(database: Database, fn: (tx: RawTx) => Promise<T>): Promise<T> {
   const counter = database.sql;
   if (database.kind === 'pglite') {
-    return database.pglite!.transaction(async (t) =>
-      fn({
+    return database.pglite!.transaction(async (t) => {
+      let db: Db | undefined;
+      return fn({
         async query(text, params) {
           counter.record(text);
           return (await t.query(text, params as unknown[])).rows as never[];
         },
-      }),
-    );
+        db: () => (db ??= drizzlePglite({ client: t as never, relations, logger: { logQuery: (q) => counter.record(q) } }) as unknown as Db),
+      });
+    });
   }
   const client = await database.pool!.connect();
   let broken = false;
   try {
     counter.record('begin');
     await client.query('begin');
+    let db: Db | undefined;
     const tx: RawTx = {
+      db: () => (db ??= drizzlePg({ client, relations, logger: { logQuery: (q) => counter.record(q) } }) as unknown as Db),
       async query(text, params) {
         counter.record(text);
         return (await client.query(text, params as unknown[])).rows;

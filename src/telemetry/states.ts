@@ -67,7 +67,7 @@ export async function recordMachineStates(
   const ids = intArray(states.map((s) => s.machineId!));
   const statuses = textArray(states.map((s) => s.status));
   const ats = textArray(states.map((s) => s.at.toISOString()));
-  const events = await withTransaction(database, async (tx) => {
+  const result = await withTransaction(database, async (tx) => {
     await tx.query(
       `insert into machine_states (machine_id, status, at)
        select machine_id, status, at from unnest($1::text::int[], $2::text::machine_status[], $3::text::timestamptz[]) as u(machine_id, status, at)
@@ -93,7 +93,7 @@ export async function recordMachineStates(
       [ids, ats],
     );
     const prev = new Map(previous.map((r) => [Number(r.i) - 1, r.status]));
-    return states.map<MachineStatusEvent>((s, i) => ({
+    const changes = states.map<MachineStatusEvent>((s, i) => ({
       machineId: s.machineId!,
       plantId: plantOf.get(s.machineId!)!,
       status: s.status,
@@ -101,7 +101,11 @@ export async function recordMachineStates(
       at: new Date(s.at.getTime()),
       current: currentAt.get(s.machineId!) === s.at.getTime(),
     }));
+    // Alert rules on machine states write in this transaction: the state and the alert commit together.
+    return { changes, after: await deps.events.runMachineStatesInTransaction(changes, tx) };
   });
+  const events = result.changes;
+  await deps.events.afterCommit(result.after);
   await deps.events.emitMachineStates(events);
   await Promise.all(events.map((e) => deps.pubsub.publish(machineStatusTopic(e.plantId), e)));
   return events;
