@@ -32,8 +32,9 @@ export interface TxHandle {
 }
 
 /**
- * In-process hooks that run after a write has committed (telemetry stored, a machine state recorded). The alert
- * evaluator listens here. A listener's failure is logged and never undoes or fails the write that caused it.
+ * In-process hooks on writes (telemetry stored, machine states recorded): transactional listeners run inside the
+ * writing transaction under a savepoint and return work for after the commit (the alert evaluator); plain listeners
+ * run after the commit. A listener's failure is logged and never undoes or fails the write that caused it.
  */
 export class EventHub {
   private telemetry = new Set<Listener<TelemetryRow[]>>();
