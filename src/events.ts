@@ -19,8 +19,6 @@ export interface MachineStateChange {
   at: Date;
 }
 
-type Listener<T> = (event: T) => void | Promise<void>;
-
 /** Work to do once the transaction that a transactional listener wrote in has committed (e.g. publish). */
 export type AfterCommit = () => Promise<void>;
 type TxListener<T> = (event: T, db: Db) => Promise<AfterCommit | void>;
@@ -32,13 +30,11 @@ export interface TxHandle {
 }
 
 /**
- * In-process hooks on writes (telemetry stored, machine states recorded): transactional listeners run inside the
- * writing transaction under a savepoint and return work for after the commit (the alert evaluator); plain listeners
- * run after the commit. A listener's failure is logged and never undoes or fails the write that caused it.
+ * In-process hooks on writes (telemetry stored, machine states recorded): listeners run inside the writing
+ * transaction under a savepoint and return work for after the commit (the alert evaluator publishes its events
+ * there). A listener's failure is logged and rolled back; it never undoes or fails the write that caused it.
  */
 export class EventHub {
-  private telemetry = new Set<Listener<TelemetryRow[]>>();
-  private states = new Set<Listener<MachineStateChange[]>>();
   private telemetryTx = new Set<TxListener<TelemetryRow[]>>();
   private statesTx = new Set<TxListener<MachineStateChange[]>>();
   constructor(private logger: Logger) {}
@@ -92,33 +88,6 @@ export class EventHub {
         await w();
       } catch (err) {
         this.logger.error({ err: (err as Error).message }, 'after-commit work failed');
-      }
-    }
-  }
-
-  onTelemetry(fn: Listener<TelemetryRow[]>): () => void {
-    this.telemetry.add(fn);
-    return () => this.telemetry.delete(fn);
-  }
-  onMachineStates(fn: Listener<MachineStateChange[]>): () => void {
-    this.states.add(fn);
-    return () => this.states.delete(fn);
-  }
-
-  /** Runs every listener and waits for them (so a caller can rely on alerts being evaluated when it returns). */
-  async emitTelemetry(rows: TelemetryRow[]): Promise<void> {
-    if (rows.length > 0) await this.run(this.telemetry, rows, 'telemetry');
-  }
-  async emitMachineStates(changes: MachineStateChange[]): Promise<void> {
-    if (changes.length > 0) await this.run(this.states, changes, 'machine-state');
-  }
-
-  private async run<T>(listeners: Set<Listener<T>>, event: T, kind: string): Promise<void> {
-    for (const fn of listeners) {
-      try {
-        await fn(event);
-      } catch (err) {
-        this.logger.error({ err: (err as Error).message, kind }, 'event listener failed');
       }
     }
   }

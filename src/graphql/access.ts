@@ -16,9 +16,10 @@ export function visiblePlantsWhere(ctx: Context): { id?: { in: number[] } } {
   return ctx.auth.plantIds === null ? {} : { id: { in: [...ctx.auth.plantIds] } };
 }
 
-/** RQB `where` for any table with a plantId column. */
-export function visibleRowsWhere(ctx: Context): { plantId?: { in: number[] } } {
-  return ctx.auth.plantIds === null ? {} : { plantId: { in: [...ctx.auth.plantIds] } };
+/** The numeric ID of a Plant global ID the caller may see; null when malformed, of another type or out of scope. */
+export function visiblePlantId(ctx: Context, globalId: string): number | null {
+  const id = decodeId('Plant', globalId);
+  return id === null || !canSeePlant(ctx.auth, id) ? null : id;
 }
 
 /** SQL condition `column in (caller's plants)`, or undefined for an unscoped caller. */
@@ -28,8 +29,8 @@ export function visiblePlantsSql(ctx: Context, column: PgColumn): SQL | undefine
 
 /** Decodes a Plant ID the caller may see, or throws NotFoundError (also for plants that exist elsewhere). */
 export async function requirePlant(ctx: Context, globalId: string, what = 'Plant'): Promise<number> {
-  const id = decodeId('Plant', globalId);
-  if (id === null || !canSeePlant(ctx.auth, id)) throw new NotFoundError(what, globalId);
+  const id = visiblePlantId(ctx, globalId);
+  if (id === null) throw new NotFoundError(what, globalId);
   const rows = await ctx.db.select({ id: plants.id }).from(plants).where(eq(plants.id, id)).limit(1);
   if (rows.length === 0) throw new NotFoundError(what, globalId);
   return id;

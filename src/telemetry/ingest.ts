@@ -452,7 +452,6 @@ export async function ingestTelemetry(
   if (result === null) return { accepted: 0, duplicates: c.n };
   const rows = result.rows;
   await deps.events.afterCommit(result.after);
-  await deps.events.emitTelemetry(rows);
   await publishPoints(deps.pubsub, rows);
   return { accepted: rows.length, duplicates: c.n - rows.length };
 }

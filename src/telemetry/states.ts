@@ -106,7 +106,6 @@ export async function recordMachineStates(
   });
   const events = result.changes;
   await deps.events.afterCommit(result.after);
-  await deps.events.emitMachineStates(events);
   await Promise.all(events.map((e) => deps.pubsub.publish(machineStatusTopic(e.plantId), e)));
   return events;
 }

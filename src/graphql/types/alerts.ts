@@ -1,11 +1,10 @@
 import { GraphQLError } from 'graphql';
-import { acknowledgeAlert, type AlertEvent, type AlertRow, resolveAlert } from '../../alerts/lifecycle.ts';
+import { acknowledgeAlert, type AlertEvent, resolveAlert } from '../../alerts/lifecycle.ts';
 import { createAlertRule, SEVERITY_RANK, type Severity, updateAlertRule } from '../../alerts/rules.ts';
 import { alertRules, alerts } from '../../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
-import { requirePlant, requireRow } from '../access.ts';
+import { requirePlant, requireRow, visiblePlantId } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
-import type { Context } from '../context.ts';
 import { CLOSE_SLOW_CONSUMER } from '../close-codes.ts';
 import { decodeId } from '../ids.ts';
 import { MachineStatusEnum } from './twin.ts';
@@ -112,8 +111,8 @@ builder.queryFields((t) => ({
       minSeverity: t.arg({ type: AlertSeverityEnum }),
     },
     resolve: async (query, _r, args, ctx) => {
-      const plantId = decodeId('Plant', String(args.plantId));
-      if (plantId === null || (ctx.auth.plantIds !== null && !ctx.auth.plantIds.includes(plantId))) return [];
+      const plantId = visiblePlantId(ctx, String(args.plantId));
+      if (plantId === null) return [];
       const severities = args.minSeverity ? (['INFO', 'WARNING', 'CRITICAL'] as const).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[args.minSeverity!]) : undefined;
       return ctx.db.query.alerts.findMany(
         query({
@@ -131,8 +130,8 @@ builder.queryFields((t) => ({
     type: 'alertRules',
     args: { plantId: t.arg.id({ required: true }) },
     resolve: async (query, _r, args, ctx) => {
-      const plantId = decodeId('Plant', String(args.plantId));
-      if (plantId === null || (ctx.auth.plantIds !== null && !ctx.auth.plantIds.includes(plantId))) return [];
+      const plantId = visiblePlantId(ctx, String(args.plantId));
+      if (plantId === null) return [];
       return ctx.db.query.alertRules.findMany(query({ where: { plantId }, orderBy: { id: 'asc' } }));
     },
   }, { name: 'AlertRuleConnection' }, { name: 'AlertRuleEdge' }),
@@ -195,7 +194,7 @@ const AlertSuccess = builder.objectRef<{ id: number }>('AlertSuccess').implement
 });
 
 /** Machine IDs in rule inputs must belong to the rule's plant; anything else reads as unknown. */
-function machineArg(ctx: Context, raw: string | number | null | undefined, path: string): number | null | undefined {
+function machineArg(raw: string | number | null | undefined, path: string): number | null | undefined {
   if (raw === undefined) return undefined;
   if (raw === null) return null;
   const id = decodeId('Machine', String(raw));
@@ -203,9 +202,6 @@ function machineArg(ctx: Context, raw: string | number | null | undefined, path:
   return id;
 }
 
-async function publishAlertEvents(ctx: Context, events: AlertEvent[]): Promise<void> {
-  await ctx.services.alerts.publish(events);
-}
 
 builder.mutationFields((t) => ({
   createAlertRule: t.field({
@@ -220,7 +216,7 @@ builder.mutationFields((t) => ({
       const rule = await createAlertRule(ctx.db, {
         ...input,
         plantId,
-        machineId: machineArg(ctx, input.machineId, 'machineId'),
+        machineId: machineArg(input.machineId, 'machineId'),
       });
       ctx.services.alerts.evaluator.rules.invalidate();
       return { id: rule.id };
@@ -236,7 +232,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { id, input }, ctx) => {
       const row = await requireRow(ctx, 'AlertRule', alertRules, String(id));
       const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Record<string, unknown>;
-      if ('machineId' in patch) patch.machineId = machineArg(ctx, input.machineId, 'input.machineId');
+      if ('machineId' in patch) patch.machineId = machineArg(input.machineId, 'input.machineId');
       for (const k of ['name', 'severity', 'forSeconds', 'autoResolve', 'enabled']) if (patch[k] === null) delete patch[k];
       await updateAlertRule(ctx.db, row.id, patch);
       ctx.services.alerts.evaluator.rules.invalidate();
@@ -267,7 +263,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { id, note }, ctx) => {
       const row = await requireRow(ctx, 'Alert', alerts, String(id));
       const event = await acknowledgeAlert(ctx.db, row.id, ctx.auth.name, note);
-      await publishAlertEvents(ctx, [event]);
+      await ctx.services.alerts.publish([event]);
       return { id: row.id };
     },
   }),
@@ -281,7 +277,7 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { id, note }, ctx) => {
       const row = await requireRow(ctx, 'Alert', alerts, String(id));
       const event = await resolveAlert(ctx.db, row.id, ctx.auth.name, note);
-      await publishAlertEvents(ctx, [event]);
+      await ctx.services.alerts.publish([event]);
       return { id: row.id };
     },
   }),
@@ -311,4 +307,3 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
-export type { AlertRow };

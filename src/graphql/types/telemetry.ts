@@ -10,6 +10,7 @@ import { machineStatusTopic, type MachineStatusEvent, recordMachineState, record
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../ids.ts';
+import { visiblePlantId } from '../access.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
 
 type MachineRow = typeof machines.$inferSelect;
@@ -440,8 +441,8 @@ builder.subscriptionFields((t) => ({
     description: 'Every machine state recorded in a plant.',
     args: { plantId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
-      const id = decodeId('Plant', String(args.plantId));
-      const plant = id === null || !canSeePlant(ctx.auth, id) ? undefined : await ctx.db.query.plants.findFirst({ where: { id } });
+      const id = visiblePlantId(ctx, String(args.plantId));
+      const plant = id === null ? undefined : await ctx.db.query.plants.findFirst({ where: { id } });
       if (!plant) throw notFound('Plant', args.plantId);
       return mapIterator(ctx.services.pubsub.subscribe<MachineStatusEvent>(machineStatusTopic(plant.id)), (e) => ({ ...e, at: new Date(e.at) }));
     },

@@ -2,9 +2,7 @@ import { plants } from '../../db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import { importPlant } from '../../twin/import.ts';
 import { builder } from '../builder.ts';
-import { decodeId } from '../ids.ts';
-import { visiblePlantsSql, visiblePlantsWhere } from '../access.ts';
-import { canSeePlant } from '../../auth/roles.ts';
+import { visiblePlantId, visiblePlantsSql, visiblePlantsWhere } from '../access.ts';
 
 export const MachineStatusEnum = builder.enumType('MachineStatus', {
   values: ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE'] as const,
@@ -110,8 +108,8 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
-      const id = decodeId('Plant', String(args.id));
-      if (id === null || !canSeePlant(ctx.auth, id)) return null;
+      const id = visiblePlantId(ctx, String(args.id));
+      if (id === null) return null;
       return ctx.db.query.plants.findFirst(query({ where: { id } }));
     },
   }),
