@@ -1,51 +1,49 @@
+import { AlertService } from './alerts/service.ts';
 import { AuthService, bootstrapAdminKey } from './auth/service.ts';
 import type { Config } from './config.ts';
-import { EventHub } from './events.ts';
-import { LocalPubSub, PgPubSub, type PubSub } from './pubsub.ts';
-import { AlertService } from './alerts/service.ts';
-import { decodeId } from './graphql/ids.ts';
+import { type Clock, systemClock } from './core/clock.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
+import { EventHub } from './events/hub.ts';
+import { decodeId } from './graphql/ids.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { LocalPubSub, PgPubSub, type PubSub } from './pubsub/index.ts';
 import type { Services } from './services.ts';
-import { seedDemo } from './twin/seed.ts';
-import { seedDemoHistory } from './twin/demo-history.ts';
+import { seedDemoHistory } from './sim/demo-history.ts';
+import { seedDemo } from './sim/seed.ts';
 import { maintainTelemetry } from './telemetry/partitions.ts';
+import { MachineDirectory } from './twin/directory.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
 export async function createServices(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
+  clock: Clock = systemClock,
 ): Promise<Services & { bootstrapKey: string | null }> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   let bootstrapKey: string | null = null;
   let demoPlantId: number | null = null;
   try {
     await migrateDatabase(database);
-    if (config.seed === 'demo') demoPlantId = await seedDemo(database.db);
+    if (config.seed === 'demo') demoPlantId = await seedDemo(database.db, clock.now());
     bootstrapKey = await bootstrapAdminKey(database.db, config.adminKey !== undefined);
     // Telemetry partitions for the days around today, and retention, before the first request.
-    await maintainTelemetry(database, config.telemetry);
+    await maintainTelemetry(database, config.telemetry, clock.now());
   } catch (err) {
     await database.close().catch(() => {});
     throw err;
   }
-  // With PostgreSQL, alert and machine-status events reach subscribers of every server process on the database.
+  // With PostgreSQL, the events of shared topics (alerts, machine status) reach subscribers of every server process.
   let pubsub: PubSub | undefined;
   if (database.kind === 'postgres') {
     try {
-      pubsub = await PgPubSub.connect({
-        url: config.databaseUrl!,
-        pool: database.pool!,
-        shared: (topic) => topic.startsWith('alerts:') || topic.startsWith('machineStatus:'),
-        onError: (msg) => logger.warn(msg),
-      });
+      pubsub = await PgPubSub.connect({ url: config.databaseUrl!, pool: database.pool!, onError: (msg) => logger.warn(msg) });
     } catch (err) {
       await database.close().catch(() => {});
       throw err;
     }
   }
-  const services = wireServices(config, database, logger, pubsub);
+  const services = wireServices(config, database, logger, pubsub, clock);
   if (demoPlantId !== null) {
     try {
       await seedDemoHistory(services, demoPlantId);
@@ -57,17 +55,24 @@ export async function createServices(
   return { ...services, bootstrapKey };
 }
 
+/** A Plant ID as a JWT `plants` claim carries it: a global ID, a numeric string or a number. */
+function decodePlantClaim(raw: string | number): number | null {
+  if (typeof raw === 'number') return Number.isInteger(raw) && raw > 0 ? raw : null;
+  return decodeId('Plant', raw) ?? (/^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null);
+}
+
 /** Services over an open, migrated database. */
-export function wireServices(config: Config, database: Database, logger: Logger, pubsub: PubSub = new LocalPubSub()): Services {
+export function wireServices(config: Config, database: Database, logger: Logger, pubsub: PubSub = new LocalPubSub(), clock: Clock = systemClock): Services {
   const metrics = createMetrics(database.sql);
   const events = new EventHub(logger);
-  const auth = new AuthService(database.db, config, (raw) => (typeof raw === 'number' ? (Number.isInteger(raw) && raw > 0 ? raw : null) : decodeId('Plant', raw) ?? (/^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null)));
-  const alerts = new AlertService(database.db, pubsub, metrics, logger, events);
-  return { config, database, logger, metrics, auth, events, pubsub, alerts };
+  const machineNames = new MachineDirectory(database, clock);
+  const auth = new AuthService(database.db, config, decodePlantClaim);
+  const alerts = new AlertService({ database, pubsub, metrics, logger, events, clock, machineNames });
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts };
 }
 
 export async function closeServices(services: Services): Promise<void> {
-  services.alerts.stop();
+  await services.alerts.stop();
   await services.pubsub.close();
   await services.database.close();
 }

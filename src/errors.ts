@@ -65,13 +65,3 @@ export class Problems {
     if (!this.empty) throw new ValidationError(this.list);
   }
 }
-
-/** PostgreSQL unique_violation, from either driver. */
-export function isUniqueViolation(err: unknown): boolean {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
-    if ((e as { code?: string }).code === '23505') return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}

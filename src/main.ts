@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const services = await createServices(config, logger);
   const server = await startServer(services, { port: config.port, host: config.host });
   services.alerts.start();
-  const telemetryMaintenance = startTelemetryMaintenance(services.database, config.telemetry, logger);
+  const telemetryMaintenance = startTelemetryMaintenance(services.database, config.telemetry, services.clock, logger);
   const mqttBridge = config.mqttUrl ? startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
   if (mqttBridge) registerMqttMetrics(services.metrics, () => ({ ...mqttBridge.stats }));
 

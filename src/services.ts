@@ -1,22 +1,27 @@
 import type { AlertService } from './alerts/service.ts';
 import type { AuthService } from './auth/service.ts';
 import type { Config } from './config.ts';
+import type { Clock } from './core/clock.ts';
 import type { Database } from './db/client.ts';
-import type { EventHub } from './events.ts';
-import type { PubSub } from './pubsub.ts';
+import type { EventHub } from './events/hub.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { PubSub } from './pubsub/index.ts';
+import type { MachineDirectory } from './twin/directory.ts';
 
 /** Everything a request or a background task may need, built once at start-up and passed down explicitly. */
 export interface Services {
   config: Config;
   database: Database;
+  clock: Clock;
   logger: Logger;
   metrics: Metrics;
   auth: AuthService;
-  /** After-commit hooks (telemetry stored, machine states recorded). */
+  /** Write events, raised inside the writers' transactions (telemetry stored, machine states recorded). */
   events: EventHub;
   /** Topics for GraphQL subscriptions. */
   pubsub: PubSub;
+  /** Machine names, cached for every capability that needs them. */
+  machineNames: MachineDirectory;
   alerts: AlertService;
 }

@@ -2,7 +2,7 @@ import { and, eq, getColumns, inArray, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { alerts } from '../db/schema/index.ts';
 import { ConflictError, NotFoundError, Problems } from '../errors.ts';
-import type { AlertRule } from './rules.ts';
+import type { AlertRule } from './kinds/index.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;
 export type AlertEventKind = 'OPENED' | 'UPDATED' | 'ACKNOWLEDGED' | 'RESOLVED';
@@ -87,11 +87,11 @@ function checkNote(note: string | null | undefined): string | null {
 }
 
 /** OPEN → ACKNOWLEDGED. Acknowledging twice or acknowledging a resolved alert is a ConflictError. */
-export async function acknowledgeAlert(db: Db, id: number, by: string, note?: string | null): Promise<AlertEvent> {
+export async function acknowledgeAlert(db: Db, id: number, by: string, note: string | null | undefined, now: Date): Promise<AlertEvent> {
   const n = checkNote(note);
   const [row] = await db
     .update(alerts)
-    .set({ status: 'ACKNOWLEDGED', acknowledgedAt: new Date(), acknowledgedBy: by, acknowledgeNote: n, seq: sql`nextval('alert_seq')` })
+    .set({ status: 'ACKNOWLEDGED', acknowledgedAt: now, acknowledgedBy: by, acknowledgeNote: n, seq: sql`nextval('alert_seq')` })
     .where(and(eq(alerts.id, id), eq(alerts.status, 'OPEN')))
     .returning();
   if (row) return { kind: 'ACKNOWLEDGED', alert: row };
@@ -101,11 +101,11 @@ export async function acknowledgeAlert(db: Db, id: number, by: string, note?: st
 }
 
 /** OPEN or ACKNOWLEDGED → RESOLVED. Resolving a resolved alert is a ConflictError. */
-export async function resolveAlert(db: Db, id: number, by: string, note?: string | null): Promise<AlertEvent> {
+export async function resolveAlert(db: Db, id: number, by: string, note: string | null | undefined, now: Date): Promise<AlertEvent> {
   const n = checkNote(note);
   const [row] = await db
     .update(alerts)
-    .set({ status: 'RESOLVED', resolvedAt: new Date(), resolvedBy: by, resolveNote: n, seq: sql`nextval('alert_seq')` })
+    .set({ status: 'RESOLVED', resolvedAt: now, resolvedBy: by, resolveNote: n, seq: sql`nextval('alert_seq')` })
     .where(and(eq(alerts.id, id), inArray(alerts.status, ['OPEN', 'ACKNOWLEDGED'])))
     .returning();
   if (row) return { kind: 'RESOLVED', alert: row };

@@ -1,77 +1,31 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { alertRules, machines } from '../db/schema/index.ts';
-import { ConflictError, isUniqueViolation, NotFoundError, Problems } from '../errors.ts';
-import type { MachineStatus } from '../events.ts';
-import { checkName } from '../twin/validate.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Queryable } from '../db/client.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { alertRules, type Severity } from '../db/schema/index.ts';
+import { ConflictError, NotFoundError, Problems } from '../errors.ts';
+import { checkName } from '../core/validate.ts';
+import { liveTwin } from '../twin/snapshot.ts';
+import { type AlertRule, type AlertRuleInput, RULE_KINDS } from './kinds/index.ts';
 
-export type AlertRuleKind = 'THRESHOLD' | 'PREDICTION' | 'MACHINE_STATE' | 'ORDER_LATE';
-export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';
-export type Comparator = 'GT' | 'GTE' | 'LT' | 'LTE';
-export type AlertRule = typeof alertRules.$inferSelect;
+export type { AlertRule, AlertRuleInput } from './kinds/index.ts';
 
 export const SEVERITY_RANK: Record<Severity, number> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
 export const MAX_FOR_SECONDS = 7 * 24 * 3600;
 
-export interface AlertRuleInput {
-  plantId: number;
-  name: string;
-  kind: AlertRuleKind;
-  severity: Severity;
-  machineId?: number | null;
-  metric?: string | null;
-  comparator?: Comparator | null;
-  threshold?: number | null;
-  forSeconds?: number | null;
-  status?: MachineStatus | null;
-  model?: string | null;
-  autoResolve?: boolean | null;
-  enabled?: boolean | null;
-}
-
-export function compare(value: number, comparator: Comparator, threshold: number): boolean {
-  switch (comparator) {
-    case 'GT':
-      return value > threshold;
-    case 'GTE':
-      return value >= threshold;
-    case 'LT':
-      return value < threshold;
-    case 'LTE':
-      return value <= threshold;
-  }
-}
-
-/** Checks what each kind of rule needs; `machineOk` says whether a given machine belongs to the rule's plant. */
+/** What every rule needs, then what its kind needs. */
 function validateRule(input: AlertRuleInput, p: Problems): void {
   checkName(p, 'name', input.name);
   const fs = input.forSeconds ?? 0;
   if (!Number.isInteger(fs) || fs < 0 || fs > MAX_FOR_SECONDS) p.add('forSeconds', `must be a whole number from 0 to ${MAX_FOR_SECONDS}`);
-  switch (input.kind) {
-    case 'THRESHOLD':
-      if (!input.metric?.trim()) p.add('metric', 'a THRESHOLD rule needs a metric');
-      if (!input.comparator) p.add('comparator', 'a THRESHOLD rule needs a comparator');
-      if (input.threshold === null || input.threshold === undefined) p.add('threshold', 'a THRESHOLD rule needs a threshold');
-      else if (!Number.isFinite(input.threshold)) p.add('threshold', 'must be a finite number');
-      break;
-    case 'MACHINE_STATE':
-      if (input.metric || input.comparator || input.threshold != null) p.add('kind', 'a MACHINE_STATE rule takes status and forSeconds, not metric/comparator/threshold');
-      break;
-    case 'PREDICTION':
-      if (!input.model?.trim()) p.add('model', 'a PREDICTION rule needs a model name');
-      if (!input.comparator) p.add('comparator', 'a PREDICTION rule needs a comparator');
-      if (input.threshold === null || input.threshold === undefined || !Number.isFinite(input.threshold)) p.add('threshold', 'a PREDICTION rule needs a finite threshold');
-      break;
-    case 'ORDER_LATE':
-      if (input.machineId != null) p.add('machineId', 'an ORDER_LATE rule applies to orders, not machines');
-      break;
-  }
+  RULE_KINDS[input.kind].validate(input, p);
 }
 
-async function checkMachine(db: Db, p: Problems, plantId: number, machineId: number | null | undefined): Promise<void> {
+/** A machine named by a rule must belong to the rule's plant. */
+async function checkMachine(q: Queryable, p: Problems, plantId: number, machineId: number | null | undefined): Promise<void> {
   if (machineId == null) return;
-  const rows = await db.select({ id: machines.id }).from(machines).where(and(eq(machines.id, machineId), eq(machines.plantId, plantId))).limit(1);
-  if (rows.length === 0) p.add('machineId', 'unknown machine in this plant');
+  const [m] = await liveTwin(q).machines({ ids: [machineId], plantIds: [plantId] });
+  if (!m) p.add('machineId', 'unknown machine in this plant');
 }
 
 function toRow(input: AlertRuleInput) {
@@ -92,23 +46,25 @@ function toRow(input: AlertRuleInput) {
   };
 }
 
-export async function createAlertRule(db: Db, input: AlertRuleInput): Promise<AlertRule> {
+const duplicate = (name: string) => new ConflictError(`an alert rule named "${name.trim()}" already exists in this plant`);
+
+export async function insertAlertRule(q: Queryable, input: AlertRuleInput): Promise<AlertRule> {
   const p = new Problems();
   validateRule(input, p);
-  await checkMachine(db, p, input.plantId, input.machineId);
+  await checkMachine(q, p, input.plantId, input.machineId);
   p.throwIfAny();
   try {
-    const [row] = await db.insert(alertRules).values(toRow(input)).returning();
+    const [row] = await q.db.insert(alertRules).values(toRow(input)).returning();
     return row;
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(`an alert rule named "${input.name.trim()}" already exists in this plant`);
+    if (isUniqueViolation(err)) throw duplicate(input.name);
     throw err;
   }
 }
 
 /** Changes a rule; fields left undefined keep their value. The rule's plant cannot change. */
-export async function updateAlertRule(db: Db, id: number, patch: Partial<Omit<AlertRuleInput, 'plantId'>>): Promise<AlertRule> {
-  const [current] = await db.select().from(alertRules).where(eq(alertRules.id, id)).limit(1);
+export async function changeAlertRule(q: Queryable, id: number, patch: Partial<Omit<AlertRuleInput, 'plantId'>>, now: Date): Promise<AlertRule> {
+  const [current] = await q.db.select().from(alertRules).where(eq(alertRules.id, id)).limit(1);
   if (!current) throw new NotFoundError('AlertRule', String(id));
   const merged: AlertRuleInput = {
     plantId: current.plantId,
@@ -127,41 +83,41 @@ export async function updateAlertRule(db: Db, id: number, patch: Partial<Omit<Al
   };
   const p = new Problems();
   validateRule(merged, p);
-  await checkMachine(db, p, merged.plantId, merged.machineId);
+  await checkMachine(q, p, merged.plantId, merged.machineId);
   p.throwIfAny();
   try {
-    const [row] = await db
+    const [row] = await q.db
       .update(alertRules)
-      .set({ ...toRow(merged), updatedAt: new Date() })
+      .set({ ...toRow(merged), updatedAt: now })
       .where(eq(alertRules.id, id))
       .returning();
     return row;
   } catch (err) {
-    if (isUniqueViolation(err)) throw new ConflictError(`an alert rule named "${merged.name.trim()}" already exists in this plant`);
+    if (isUniqueViolation(err)) throw duplicate(merged.name);
     throw err;
   }
 }
 
 /**
  * Enabled rules per plant, cached briefly: the evaluator runs on every ingest and must not cost a query per batch.
- * Changing a rule through this process invalidates at once; other processes see changes within `ttlMs`.
+ * Changing a rule through the AlertService invalidates at once; other processes see changes within `ttlMs`.
  */
 export class RuleCache {
   private byPlant = new Map<number, { rules: AlertRule[]; at: number }>();
   constructor(
-    private db: Db,
+    private clock: Clock,
     private ttlMs = 2_000,
   ) {}
 
-  /** `db` may be the caller's open transaction (on PGlite a query outside it would wait for it). */
-  async forPlants(plantIds: number[], db: Db = this.db): Promise<AlertRule[]> {
-    const now = Date.now();
+  /** `q` is the caller's open transaction (on PGlite a query outside it would wait for it). */
+  async forPlants(q: Queryable, plantIds: number[]): Promise<AlertRule[]> {
+    const now = this.clock.now().getTime();
     const missing = plantIds.filter((id) => {
       const e = this.byPlant.get(id);
       return !e || now - e.at > this.ttlMs;
     });
     if (missing.length > 0) {
-      const rows = await db
+      const rows = await q.db
         .select()
         .from(alertRules)
         .where(and(inArray(alertRules.plantId, missing), eq(alertRules.enabled, true)));

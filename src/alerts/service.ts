@@ -1,57 +1,113 @@
-import type { Db } from '../db/client.ts';
-import type { EventHub } from '../events.ts';
+import type { Clock } from '../core/clock.ts';
+import { type PeriodicTask, startPeriodic } from '../core/periodic.ts';
+import type { Database } from '../db/client.ts';
+import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { PubSub } from '../pubsub.ts';
-import { AlertEvaluator, startSweeper } from './evaluator.ts';
-import type { AlertEvent } from './lifecycle.ts';
+import { defineTopic, type PubSub, reviveDates } from '../pubsub/index.ts';
+import type { MachineDirectory } from '../twin/directory.ts';
+import { AlertEvaluator } from './evaluator.ts';
+import { type AlertRule, type AlertRuleInput, RULE_KINDS } from './kinds/index.ts';
+import { type AlertEvent, type AlertRow, acknowledgeAlert, resolveAlert } from './lifecycle.ts';
+import { changeAlertRule, insertAlertRule, RuleCache } from './rules.ts';
 
-export const alertTopic = (plantId: number) => `alerts:${plantId}`;
+const ALERT_DATES = ['openedAt', 'lastSeenAt', 'acknowledgedAt', 'resolvedAt'] as const satisfies readonly (keyof AlertRow)[];
 
-/** Alert evaluation wired to the after-commit hooks, and delivery of alert events to subscribers. */
+/** Alert events of a plant (key: plant ID); reaches every server process. */
+export const alertTopic = defineTopic<AlertEvent>('alerts', {
+  shared: true,
+  revive: (e: AlertEvent) => ({ ...e, alert: reviveDates(e.alert, ALERT_DATES) }),
+});
+
+export interface AlertServiceDeps {
+  database: Database;
+  pubsub: PubSub;
+  metrics: Metrics;
+  logger: Logger;
+  events: EventHub;
+  clock: Clock;
+  machineNames: MachineDirectory;
+}
+
+/**
+ * Alerts as a service: rules (changes invalidate the rule cache at once), evaluation inside the transactions that
+ * store telemetry and machine states (registered on the EventHub, so the writers know nothing of alerts), the
+ * lifecycle (acknowledge, resolve), the sweeper, and publishing every alert event once it is committed. Every caller
+ * (GraphQL, the demo seed, tests) goes through here, so none can skip a side effect.
+ */
 export class AlertService {
+  readonly rules: RuleCache;
   readonly evaluator: AlertEvaluator;
-  private stopSweeper: (() => void) | null = null;
+  private sweeper: PeriodicTask | null = null;
 
-  constructor(
-    db: Db,
-    private pubsub: PubSub,
-    private metrics: Metrics,
-    private logger: Logger,
-    events: EventHub,
-  ) {
-    this.evaluator = new AlertEvaluator(db, (e) => this.publish(e), logger);
-    // Telemetry is evaluated inside the ingest transaction: the points and the alerts they raise commit together, in
-    // one commit, and the events are published once it has.
-    events.onTelemetryInTransaction(async (rows, db) => {
-      const raised = await this.evaluator.onTelemetry(rows, db);
-      return raised.length > 0 ? () => this.publish(raised) : undefined;
-    });
-    events.onMachineStatesInTransaction(async (changes, db) => {
-      const raised = await this.evaluator.onMachineStates(changes, db);
-      return raised.length > 0 ? () => this.publish(raised) : undefined;
-    });
+  constructor(private deps: AlertServiceDeps) {
+    this.rules = new RuleCache(deps.clock);
+    this.evaluator = new AlertEvaluator(deps.database, this.rules, deps.machineNames, deps.clock);
+    // One listener per write event that some rule kind reacts to.
+    const events = new Set(Object.values(RULE_KINDS).flatMap((k) => (k.trigger ? [k.trigger.event] : [])));
+    for (const event of events) {
+      deps.events.on(event, async (payload, tx) => {
+        const plantIds = [...new Set((payload as { plantId: number }[]).map((x) => x.plantId))];
+        const raised = await this.evaluator.evaluate(event, payload, plantIds, tx);
+        return raised.length > 0 ? () => this.publish(raised) : undefined;
+      });
+    }
   }
 
-  async publish(events: AlertEvent[]): Promise<void> {
+  async createRule(input: AlertRuleInput): Promise<AlertRule> {
+    const rule = await insertAlertRule(this.deps.database, input);
+    this.rules.invalidate();
+    return rule;
+  }
+
+  async updateRule(id: number, patch: Partial<Omit<AlertRuleInput, 'plantId'>>): Promise<AlertRule> {
+    const rule = await changeAlertRule(this.deps.database, id, patch, this.deps.clock.now());
+    this.rules.invalidate();
+    return rule;
+  }
+
+  disableRule(id: number): Promise<AlertRule> {
+    return this.updateRule(id, { enabled: false });
+  }
+
+  async acknowledge(id: number, by: string, note?: string | null): Promise<AlertEvent> {
+    const event = await acknowledgeAlert(this.deps.database.db, id, by, note, this.deps.clock.now());
+    await this.publish([event]);
+    return event;
+  }
+
+  async resolve(id: number, by: string, note?: string | null): Promise<AlertEvent> {
+    const event = await resolveAlert(this.deps.database.db, id, by, note, this.deps.clock.now());
+    await this.publish([event]);
+    return event;
+  }
+
+  /** Raises the forSeconds breaches that are due, and publishes them. */
+  async sweep(): Promise<AlertEvent[]> {
+    const events = await this.evaluator.sweep();
+    await this.publish(events);
+    return events;
+  }
+
+  private async publish(events: AlertEvent[]): Promise<void> {
     for (const e of events) {
-      this.metrics.alerts.inc({ kind: e.kind, severity: e.alert.severity });
+      this.deps.metrics.alerts.inc({ kind: e.kind, severity: e.alert.severity });
       try {
-        await this.pubsub.publish(alertTopic(e.alert.plantId), e);
+        await this.deps.pubsub.publish(alertTopic, e.alert.plantId, e);
       } catch (err) {
         // The alert is stored; subscribers that miss the event catch up through Query.alerts.
-        this.logger.error({ err: (err as Error).message }, 'could not publish alert event');
+        this.deps.logger.error({ err: (err as Error).message }, 'could not publish alert event');
       }
     }
   }
 
   /** Raises forSeconds breaches when due, every second, until stop(). */
   start(intervalMs = 1_000): void {
-    this.stopSweeper ??= startSweeper(this.evaluator, this.logger, intervalMs);
+    this.sweeper ??= startPeriodic(() => this.sweep(), intervalMs, (err) => this.deps.logger.error({ err: (err as Error).message }, 'alert sweep failed'));
   }
 
-  stop(): void {
-    this.stopSweeper?.();
-    this.stopSweeper = null;
+  async stop(): Promise<void> {
+    await this.sweeper?.stop();
+    this.sweeper = null;
   }
 }

@@ -3,7 +3,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { apiKeys } from '../db/schema/index.ts';
 import { NotFoundError, Problems } from '../errors.ts';
-import { checkName } from '../twin/validate.ts';
+import { checkName } from '../core/validate.ts';
 import { type Principal, ROLES, type Role } from './roles.ts';
 
 const KEY_PREFIX = 'pgk_';

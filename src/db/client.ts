@@ -1,21 +1,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import type { Logger as DrizzleLogger } from 'drizzle-orm';
+import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { relations, type Relations } from './relations.ts';
 
 export type Db = PgAsyncDatabase<PgQueryResultHKT, Relations>;
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-/** Counts every SQL statement sent through drizzle; tests and /metrics read it. */
+/** Counts every SQL statement sent (drizzle and raw); tests and /metrics read it. */
 export class SqlCounter {
   count = 0;
   private listeners = new Set<(sql: string) => void>();
@@ -29,18 +31,31 @@ export class SqlCounter {
   }
 }
 
-export interface Database {
-  db: Db;
+/** What both the whole database and an open transaction offer: drizzle and raw SQL on the same counted connection. */
+export interface Queryable {
+  /** drizzle-orm (query builder and relational queries). */
+  readonly db: Db;
+  /** Raw SQL with positional parameters; rows come back as plain objects. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
+/** An open transaction. Everything sent through it (drizzle, raw SQL, COPY) runs on its one connection. */
+export interface Tx extends Queryable {
+  /** COPY ... FROM STDIN with the data whole or as chunks produced while earlier ones are sent (PostgreSQL only). */
+  readonly copyFrom: ((text: string, data: string | Buffer | Iterable<string | Buffer>) => Promise<void>) | undefined;
+  /** Runs `fn` under a savepoint: if it throws, its writes are rolled back and the error is rethrown. */
+  savepoint<T>(fn: () => Promise<T>, name?: string): Promise<T>;
+}
+
+export interface Database extends Queryable {
   kind: 'pglite' | 'postgres';
   /** Where the data lives, safe to print (no password). */
   location: string;
   sql: SqlCounter;
-  /** The pg pool when on PostgreSQL (for LISTEN/NOTIFY, COPY). */
+  /** The pg pool when on PostgreSQL (for LISTEN/NOTIFY). */
   pool?: pg.Pool;
-  /** The embedded PGlite instance when embedded. */
-  pglite?: PGlite;
-  /** Run raw SQL with positional parameters; rows come back as plain objects. */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,10 +65,6 @@ export interface OpenOptions {
   /** PGlite data directory; 'memory://' keeps everything in memory. */
   dataDir?: string;
   poolSize?: number;
-}
-
-function counterLogger(counter: SqlCounter): DrizzleLogger {
-  return { logQuery: (query) => counter.record(query) };
 }
 
 export function redactUrl(url: string): string {
@@ -66,23 +77,94 @@ export function redactUrl(url: string): string {
   }
 }
 
+type Client = PGlite | PGliteTransaction | pg.Pool | pg.PoolClient;
+/** The query method all four clients share. */
+type QueryClient = { query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }> };
+
+/** The one place drizzle is constructed: on a PGlite instance or transaction, a pg pool or a pooled client. */
+function drizzleOn(client: Client, counter?: SqlCounter): Db {
+  const logger = counter ? { logQuery: (q: string) => counter.record(q) } : undefined;
+  const db = client instanceof pg.Pool || client instanceof pg.Client ? drizzlePg({ client, relations, logger }) : drizzlePglite({ client: client as PGlite, relations, logger });
+  return db as unknown as Db;
+}
+
+/** Raw queries through a client, counted. */
+function rawQuery(client: Client, counter: SqlCounter) {
+  return async <T>(text: string, params?: unknown[]): Promise<T[]> => {
+    counter.record(text);
+    return ((await (client as QueryClient).query(text, params)).rows) as T[];
+  };
+}
+
+function makeTx(client: PGliteTransaction | pg.PoolClient, counter: SqlCounter): Tx {
+  let db: Db | undefined;
+  const query = rawQuery(client, counter);
+  let depth = 0;
+  return {
+    // Created on first use: most transactions only send raw SQL.
+    get db() {
+      return (db ??= drizzleOn(client, counter));
+    },
+    query,
+    copyFrom:
+      client instanceof pg.Client
+        ? async (text, data) => {
+            counter.record(text);
+            const source = Readable.from(typeof data === 'string' || Buffer.isBuffer(data) ? [data] : data);
+            await pipeline(source, (client as pg.PoolClient).query(copyFromStdin(text)));
+          }
+        : undefined,
+    async savepoint(fn, name = 'plantgraph_sp') {
+      const sp = depth === 0 ? name : `${name}_${depth}`;
+      depth++;
+      await query(`savepoint ${sp}`);
+      try {
+        const result = await fn();
+        await query(`release savepoint ${sp}`);
+        return result;
+      } catch (err) {
+        await query(`rollback to savepoint ${sp}`);
+        throw err;
+      } finally {
+        depth--;
+      }
+    },
+  };
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const sql = new SqlCounter();
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
     // An idle client that loses its connection emits 'error' on the pool; without a handler the process dies.
     pool.on('error', () => {});
-    const db = drizzlePg({ client: pool, relations, logger: counterLogger(sql) }) as unknown as Db;
     return {
-      db,
+      db: drizzleOn(pool, sql),
       kind: 'postgres',
       location: redactUrl(options.databaseUrl),
       sql,
       pool,
-      async query(text, params) {
-        sql.record(text);
-        const r = await pool.query(text, params as unknown[]);
-        return r.rows;
+      query: rawQuery(pool, sql),
+      async transaction(fn) {
+        const client = await pool.connect();
+        let broken = false;
+        try {
+          sql.record('begin');
+          await client.query('begin');
+          const result = await fn(makeTx(client, sql));
+          sql.record('commit');
+          await client.query('commit');
+          return result;
+        } catch (err) {
+          try {
+            await client.query('rollback');
+          } catch {
+            broken = true;
+          }
+          throw err;
+        } finally {
+          client.release(broken);
+        }
       },
       async ping() {
         await pool.query('select 1');
@@ -96,18 +178,14 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
   const pglite = new PGlite(dataDir);
   await pglite.waitReady;
-  const db = drizzlePglite({ client: pglite, relations, logger: counterLogger(sql) }) as unknown as Db;
   return {
-    db,
+    db: drizzleOn(pglite, sql),
     kind: 'pglite',
     location: dataDir,
     sql,
-    pglite,
-    async query(text, params) {
-      sql.record(text);
-      const r = await pglite.query(text, params as unknown[]);
-      return r.rows as never[];
-    },
+    query: rawQuery(pglite, sql),
+    // PGlite has one connection: while a transaction is open, queries outside it wait for it to end.
+    transaction: (fn) => pglite.transaction((t) => fn(makeTx(t, sql))),
     async ping() {
       await pglite.query('select 1');
     },
@@ -127,7 +205,7 @@ export async function migrateDatabase(database: Database): Promise<void> {
   try {
     await client.query('select pg_advisory_lock(7215001)');
     try {
-      await migratePg(drizzlePg({ client, relations }) as never, { migrationsFolder });
+      await migratePg(drizzleOn(client) as never, { migrationsFolder });
     } finally {
       await client.query('select pg_advisory_unlock(7215001)');
     }

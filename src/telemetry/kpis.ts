@@ -1,6 +1,7 @@
-import type { Database } from '../db/client.ts';
+import { intArray } from '../db/arrays.ts';
+import type { Queryable } from '../db/client.ts';
 import { Problems } from '../errors.ts';
-import { intArray } from './sql.ts';
+import { liveTwin, type MachineInfo } from '../twin/snapshot.ts';
 
 /**
  * KPIs from the machine state history and production counts over a window [from, to).
@@ -108,44 +109,49 @@ select machine_id,
 from seg group by machine_id`;
 
 const COUNTS = `
-select m.id as machine_id, m.ideal_cycle_seconds, coalesce(c.good, 0)::float8 as good, coalesce(c.scrap, 0)::float8 as scrap
-from machines m
-left join (
-  select machine_id, sum(good) as good, sum(scrap) as scrap from production_counts
-  where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $3::timestamptz group by machine_id
-) c on c.machine_id = m.id
-where m.id = any($1::text::int[])`;
+select machine_id, sum(good)::float8 as good, sum(scrap)::float8 as scrap from production_counts
+where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $3::timestamptz group by machine_id`;
 
-/** KPIs of each machine over [from, to), in two statements whatever the number of machines. */
-export async function machineKpis(database: Database, machineIds: readonly number[], from: Date, to: Date, now: Date = new Date()): Promise<Map<number, MachineKpis>> {
+/** A machine as the KPIs need it: its ID and ideal cycle. */
+export type KpiMachine = Pick<MachineInfo, 'id' | 'idealCycleSeconds'>;
+
+/**
+ * KPIs of each machine over [from, to), in two statements whatever the number of machines, plus one to read the
+ * machines' ideal cycles from the twin when given IDs only. Unknown IDs are left out.
+ */
+export async function machineKpis(q: Queryable, machines: readonly number[] | readonly KpiMachine[], from: Date, to: Date, now: Date): Promise<Map<number, MachineKpis>> {
   checkWindow(from, to);
   const out = new Map<number, MachineKpis>();
-  if (machineIds.length === 0) return out;
-  const ids = intArray([...new Set(machineIds)]);
+  if (machines.length === 0) return out;
+  const idList = [...new Set(machines.map((m) => (typeof m === 'number' ? m : m.id)))];
+  const ids = intArray(idList);
   const end = new Date(Math.max(from.getTime(), Math.min(to.getTime(), now.getTime())));
   const windowSeconds = (end.getTime() - from.getTime()) / 1000;
-  const [times, counts] = await Promise.all([
-    database.query<{ machine_id: number; running: number; idle: number; down: number; maintenance: number; offline: number; failures: number; repairs: number }>(
+  const [infos, times, counts] = await Promise.all([
+    typeof machines[0] === 'number' ? liveTwin(q).machines({ ids: idList }) : (machines as readonly KpiMachine[]),
+    q.query<{ machine_id: number; running: number; idle: number; down: number; maintenance: number; offline: number; failures: number; repairs: number }>(
       STATE_TIMES,
       [ids, from.toISOString(), end.toISOString()],
     ),
-    database.query<{ machine_id: number; ideal_cycle_seconds: number | null; good: number; scrap: number }>(COUNTS, [ids, from.toISOString(), to.toISOString()]),
+    q.query<{ machine_id: number; good: number; scrap: number }>(COUNTS, [ids, from.toISOString(), to.toISOString()]),
   ]);
   const timeOf = new Map(times.map((r) => [r.machine_id, r]));
-  for (const c of counts) {
-    const t = timeOf.get(c.machine_id);
+  const countOf = new Map(counts.map((r) => [r.machine_id, r]));
+  for (const machine of infos) {
+    const t = timeOf.get(machine.id);
+    const c = countOf.get(machine.id);
     const running = t?.running ?? 0;
     const idle = t?.idle ?? 0;
     const down = t?.down ?? 0;
     const maintenance = t?.maintenance ?? 0;
     const offline = t?.offline ?? 0;
     const known = running + idle + down + maintenance + offline;
-    const good = Number(c.good);
-    const scrap = Number(c.scrap);
-    const ideal = c.ideal_cycle_seconds;
+    const good = Number(c?.good ?? 0);
+    const scrap = Number(c?.scrap ?? 0);
+    const ideal = machine.idealCycleSeconds;
     const hasIdeal = ideal !== null && ideal > 0;
-    out.set(c.machine_id, {
-      machineId: c.machine_id,
+    out.set(machine.id, {
+      machineId: machine.id,
       idealCycleSeconds: ideal,
       ...kpisFrom({
         from,
@@ -195,14 +201,14 @@ export function rollUp(from: Date, to: Date, machines: readonly MachineKpis[]): 
 }
 
 /** KPIs of each plant (its machines rolled up), in three statements whatever the number of plants and machines. */
-export async function plantKpis(database: Database, plantIds: readonly number[], from: Date, to: Date, now: Date = new Date()): Promise<Map<number, PlantKpis>> {
+export async function plantKpis(q: Queryable, plantIds: readonly number[], from: Date, to: Date, now: Date): Promise<Map<number, PlantKpis>> {
   checkWindow(from, to);
   const out = new Map<number, PlantKpis>();
   if (plantIds.length === 0) return out;
-  const rows = await database.query<{ id: number; plant_id: number }>('select id, plant_id from machines where plant_id = any($1::text::int[]) order by id', [intArray([...new Set(plantIds)])]);
-  const perMachine = await machineKpis(database, rows.map((r) => r.id), from, to, now);
+  const rows = await liveTwin(q).machines({ plantIds: [...new Set(plantIds)] });
+  const perMachine = await machineKpis(q, rows, from, to, now);
   for (const plantId of plantIds) {
-    const list = rows.filter((r) => r.plant_id === plantId).map((r) => perMachine.get(r.id)!).filter(Boolean);
+    const list = rows.filter((r) => r.plantId === plantId).map((r) => perMachine.get(r.id)!).filter(Boolean);
     out.set(plantId, { plantId, machines: list, ...rollUp(from, to, list) });
   }
   return out;

@@ -1,7 +1,9 @@
 import type { TelemetryConfig } from '../config.ts';
-import type { Database } from '../db/client.ts';
+import type { Clock } from '../core/clock.ts';
+import { type PeriodicTask, startPeriodic } from '../core/periodic.ts';
+import type { Database, Queryable, Tx } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { DAY_MS, type RawTx, withTransaction } from './sql.ts';
+import { DAY_MS, dayOf, retentionCutoffDay } from './timestamps.ts';
 
 /**
  * Daily partitions of `telemetry` (UTC days, named telemetry_pYYYYMMDD), created ahead of time and on demand, and
@@ -15,10 +17,6 @@ const NAME = /^telemetry_p(\d{4})(\d{2})(\d{2})$/;
 export const DAYS_BACK = 7;
 export const DAYS_AHEAD = 3;
 
-export function dayOf(ms: number): number {
-  return Math.floor(ms / DAY_MS);
-}
-
 export function partitionName(day: number): string {
   const d = new Date(day * DAY_MS);
   const p = (n: number) => String(n).padStart(2, '0');
@@ -29,12 +27,7 @@ function dayLiteral(day: number): string {
   return `'${new Date(day * DAY_MS).toISOString()}'`;
 }
 
-/** The first UTC day whose raw points are kept; older ones are refused at ingest and dropped by retention. */
-export function retentionCutoffDay(config: TelemetryConfig, now: Date): number {
-  return dayOf(now.getTime()) - config.retentionDays;
-}
-
-async function listPartitionDays(q: Pick<RawTx, 'query'>): Promise<Set<number>> {
+async function listPartitionDays(q: Queryable): Promise<Set<number>> {
   const rows = await q.query<{ name: string }>(
     `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'telemetry'::regclass`,
   );
@@ -65,7 +58,7 @@ function serialise<T>(s: PartitionState, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-async function createPartition(tx: RawTx, day: number): Promise<void> {
+async function createPartition(tx: Tx, day: number): Promise<void> {
   const name = partitionName(day);
   const from = dayLiteral(day);
   const to = dayLiteral(day + 1);
@@ -87,7 +80,7 @@ export async function ensurePartitions(database: Database, days: Iterable<number
   if (wanted.length === 0) return 0;
   return serialise(s, async () => {
     const created: number[] = [];
-    const existing = await withTransaction(database, async (tx) => {
+    const existing = await database.transaction(async (tx) => {
       await tx.query(`select pg_advisory_xact_lock(${ADVISORY_LOCK})`);
       const have = await listPartitionDays(tx);
       for (const day of wanted) {
@@ -118,7 +111,7 @@ export interface MaintenanceResult {
  * drops whole partitions older than the retention cutoff, and deletes expired rows from the default partition, the
  * rollup and the batch IDs.
  */
-export async function maintainTelemetry(database: Database, config: TelemetryConfig, now: Date = new Date()): Promise<MaintenanceResult> {
+export async function maintainTelemetry(database: Database, config: TelemetryConfig, now: Date): Promise<MaintenanceResult> {
   const today = dayOf(now.getTime());
   const cutoff = retentionCutoffDay(config, now);
   const days: number[] = [];
@@ -126,7 +119,7 @@ export async function maintainTelemetry(database: Database, config: TelemetryCon
   const created = await ensurePartitions(database, days);
   const s = stateOf(database);
   const dropped = await serialise(s, () =>
-    withTransaction(database, async (tx) => {
+    database.transaction(async (tx) => {
       await tx.query(`select pg_advisory_xact_lock(${ADVISORY_LOCK})`);
       const have = await listPartitionDays(tx);
       const old = [...have].filter((d) => d < cutoff).sort((a, b) => a - b);
@@ -144,26 +137,14 @@ export async function maintainTelemetry(database: Database, config: TelemetryCon
 }
 
 /** Runs maintainTelemetry every `intervalMs` (default one hour) until stopped; start-up runs it once itself. */
-export function startTelemetryMaintenance(
-  database: Database,
-  config: TelemetryConfig,
-  logger: Logger,
-  intervalMs = 3_600_000,
-): { stop(): Promise<void> } {
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = maintainTelemetry(database, config)
-      .then((r) => {
-        if (r.created > 0 || r.dropped.length > 0) logger.info({ created: r.created, dropped: r.dropped }, 'telemetry partitions maintained');
-      })
-      .catch((err) => logger.error({ err: (err as Error).message }, 'telemetry maintenance failed'));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+/** Maintains partitions and retention every `intervalMs` (hourly) until stopped. */
+export function startTelemetryMaintenance(database: Database, config: TelemetryConfig, clock: Clock, logger: Logger, intervalMs = 3_600_000): PeriodicTask {
+  return startPeriodic(
+    async () => {
+      const r = await maintainTelemetry(database, config, clock.now());
+      if (r.created > 0 || r.dropped.length > 0) logger.info({ created: r.created, dropped: r.dropped }, 'telemetry partitions maintained');
     },
-  };
+    intervalMs,
+    (err) => logger.error({ err: (err as Error).message }, 'telemetry maintenance failed'),
+  );
 }

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.ts';
 import { Problems } from '../errors.ts';
-import { metricProblem } from './ingest.ts';
-import { intArray, textArray } from './sql.ts';
+import { metricProblem } from './input.ts';
+import { intArray, textArray } from '../db/arrays.ts';
 
 export interface TelemetryPointOut {
   machineId: number;

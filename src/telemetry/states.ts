@@ -1,14 +1,16 @@
-import type { Database } from '../db/client.ts';
+import type { PlantScope } from '../core/scope.ts';
+import { intArray, textArray } from '../db/arrays.ts';
+import type { Queryable } from '../db/client.ts';
+import { type MachineStatus, machineStatus } from '../db/schema/index.ts';
 import { Problems } from '../errors.ts';
-import type { MachineStateChange, MachineStatus } from '../events.ts';
-import { INGEST_LIMITS, type PlantScope, type TelemetryDeps, visibleMachines } from './ingest.ts';
-import { intArray, textArray, withTransaction } from './sql.ts';
+import { applyCurrentStatus } from '../twin/status.ts';
+import { liveTwin } from '../twin/snapshot.ts';
+import { type MachineStatusEvent, machineStatusTopic } from './events.ts';
+import type { TelemetryDeps } from './ingest.ts';
+import { INGEST_LIMITS, visibleMachines } from './input.ts';
+import { timestampProblem } from './timestamps.ts';
 
-export const MACHINE_STATUSES: readonly MachineStatus[] = ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE'];
-
-export function machineStatusTopic(plantId: number): string {
-  return `machineStatus:${plantId}`;
-}
+export const MACHINE_STATUSES: readonly MachineStatus[] = machineStatus.enumValues;
 
 export interface MachineStateIn {
   /** Decoded machine ID; null for an ID that could not be decoded (reported as an unknown machine). */
@@ -17,18 +19,12 @@ export interface MachineStateIn {
   at: Date;
 }
 
-/** What `machineStatus:<plantId>` subscribers receive. */
-export interface MachineStatusEvent extends MachineStateChange {
-  /** True when this state is now the machine's current status (it is the newest by `at`). */
-  current: boolean;
-}
-
 type PathOf = (i: number, field: string) => string;
 
 function checkAt(p: Problems, path: string, at: Date, now: Date): number {
   const ms = at instanceof Date ? at.getTime() : NaN;
-  if (!Number.isFinite(ms)) p.add(path, 'not a valid timestamp');
-  else if (ms > now.getTime() + INGEST_LIMITS.futureMs) p.add(path, 'is more than a day in the future');
+  const problem = timestampProblem(ms, now);
+  if (problem) p.add(path, problem);
   return ms;
 }
 
@@ -41,10 +37,10 @@ export async function recordMachineStates(
   deps: TelemetryDeps,
   scope: PlantScope,
   states: readonly MachineStateIn[],
-  opts: { now?: Date; pathOf?: PathOf } = {},
+  opts: { pathOf?: PathOf } = {},
 ): Promise<MachineStatusEvent[]> {
   const { database } = deps;
-  const now = opts.now ?? new Date();
+  const now = deps.clock.now();
   const pathOf: PathOf = opts.pathOf ?? ((i, f) => `states[${i}].${f}`);
   const p = new Problems();
   if (states.length > INGEST_LIMITS.points) {
@@ -67,25 +63,14 @@ export async function recordMachineStates(
   const ids = intArray(states.map((s) => s.machineId!));
   const statuses = textArray(states.map((s) => s.status));
   const ats = textArray(states.map((s) => s.at.toISOString()));
-  const result = await withTransaction(database, async (tx) => {
+  const result = await database.transaction(async (tx) => {
     await tx.query(
       `insert into machine_states (machine_id, status, at)
        select machine_id, status, at from unnest($1::text::int[], $2::text::machine_status[], $3::text::timestamptz[]) as u(machine_id, status, at)
        on conflict (machine_id, at) do update set status = excluded.status, recorded_at = now()`,
       [ids, statuses, ats],
     );
-    // Newest input state per machine becomes current unless the machine already has a newer one. The row lock taken
-    // by the update makes concurrent writers agree.
-    const current = await tx.query<{ id: number; status_since: Date }>(
-      `update machines m set status = x.status, status_since = x.at
-       from (select distinct on (machine_id) machine_id, status, at
-             from unnest($1::text::int[], $2::text::machine_status[], $3::text::timestamptz[]) as u(machine_id, status, at)
-             order by machine_id, at desc) x
-       where m.id = x.machine_id and (m.status_since is null or m.status_since <= x.at)
-       returning m.id, m.status_since`,
-      [ids, statuses, ats],
-    );
-    const currentAt = new Map(current.map((r) => [r.id, new Date(r.status_since).getTime()]));
+    const currentAt = await applyCurrentStatus(tx, ids, statuses, ats);
     // The state in force just before each recorded one.
     const previous = await tx.query<{ i: number; status: MachineStatus | null }>(
       `select u.i::int as i, (select s.status from machine_states s where s.machine_id = u.machine_id and s.at < u.at order by s.at desc limit 1) as status
@@ -102,17 +87,17 @@ export async function recordMachineStates(
       current: currentAt.get(s.machineId!) === s.at.getTime(),
     }));
     // Alert rules on machine states write in this transaction: the state and the alert commit together.
-    return { changes, after: await deps.events.runMachineStatesInTransaction(changes, tx) };
+    return { changes, after: await deps.events.run('machineStatesRecorded', changes, tx) };
   });
   const events = result.changes;
   await deps.events.afterCommit(result.after);
-  await Promise.all(events.map((e) => deps.pubsub.publish(machineStatusTopic(e.plantId), e)));
+  await Promise.all(events.map((e) => deps.pubsub.publish(machineStatusTopic, e.plantId, e)));
   return events;
 }
 
 /** One state, with error paths named after the single input's fields (machineId, status, at). */
-export async function recordMachineState(deps: TelemetryDeps, scope: PlantScope, state: MachineStateIn, opts: { now?: Date } = {}): Promise<MachineStatusEvent> {
-  const [event] = await recordMachineStates(deps, scope, [state], { ...opts, pathOf: (_i, f) => f });
+export async function recordMachineState(deps: TelemetryDeps, scope: PlantScope, state: MachineStateIn): Promise<MachineStatusEvent> {
+  const [event] = await recordMachineStates(deps, scope, [state], { pathOf: (_i, f) => f });
   return event;
 }
 
@@ -123,7 +108,7 @@ export interface MachineStateRow {
 }
 
 /** States of one machine in [from, to), oldest first, preceded by the state in force at `from` (if any). */
-export async function machineStateHistory(database: Database, machineId: number, from: Date, to: Date): Promise<MachineStateRow[]> {
+export async function machineStateHistory(database: Queryable, machineId: number, from: Date, to: Date): Promise<MachineStateRow[]> {
   const rows = await database.query<{ status: MachineStatus; at: Date }>(
     `(select status, at from machine_states where machine_id = $1 and at <= $2::timestamptz order by at desc limit 1)
      union all
@@ -134,11 +119,10 @@ export async function machineStateHistory(database: Database, machineId: number,
   return rows.map((r) => ({ machineId, status: r.status, at: new Date(r.at) }));
 }
 
-/** The machine's current status and since when (null since: never recorded). */
-export async function currentStatus(database: Database, machineId: number): Promise<{ status: MachineStatus; since: Date | null } | null> {
-  const rows = await database.query<{ status: MachineStatus; status_since: Date | null }>('select status, status_since from machines where id = $1', [machineId]);
-  if (rows.length === 0) return null;
-  return { status: rows[0].status, since: rows[0].status_since ? new Date(rows[0].status_since) : null };
+/** The machine's current status and since when (null since: never recorded); null for an unknown machine. */
+export async function currentStatus(q: Queryable, machineId: number): Promise<{ status: MachineStatus; since: Date | null } | null> {
+  const [m] = await liveTwin(q).machines({ ids: [machineId] });
+  return m ? { status: m.status, since: m.statusSince } : null;
 }
 
 export interface ProductionCountIn {
@@ -156,13 +140,13 @@ export const PRODUCTION_LIMITS = { maxCount: 1_000_000_000 } as const;
  * report is not counted twice. Returns how many records were stored.
  */
 export async function recordProduction(
-  deps: Pick<TelemetryDeps, 'database'>,
+  deps: Pick<TelemetryDeps, 'database' | 'clock'>,
   scope: PlantScope,
   counts: readonly ProductionCountIn[],
-  opts: { now?: Date; pathOf?: PathOf } = {},
+  opts: { pathOf?: PathOf } = {},
 ): Promise<number> {
   const { database } = deps;
-  const now = opts.now ?? new Date();
+  const now = deps.clock.now();
   const pathOf: PathOf = opts.pathOf ?? ((i, f) => `counts[${i}].${f}`);
   const p = new Problems();
   if (counts.length > INGEST_LIMITS.points) {

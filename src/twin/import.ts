@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { lines, machines, orders, plants, products, routingStepMachines, routingSteps } from '../db/schema/index.ts';
-import { isUniqueViolation, Problems, ValidationError } from '../errors.ts';
-import { checkName, checkPositive, checkTimezone, checkUnique, checkValidDate } from './validate.ts';
+import { checkName, checkPositive, checkTimezone, checkUnique, checkValidDate } from '../core/validate.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { Problems, ValidationError } from '../errors.ts';
 
 export interface MachineImport {
   name: string;

@@ -6,6 +6,10 @@ export const alertRuleKind = pgEnum('alert_rule_kind', ['THRESHOLD', 'PREDICTION
 export const alertSeverity = pgEnum('alert_severity', ['INFO', 'WARNING', 'CRITICAL']);
 export const comparator = pgEnum('comparator', ['GT', 'GTE', 'LT', 'LTE']);
 export const alertStatus = pgEnum('alert_status', ['OPEN', 'ACKNOWLEDGED', 'RESOLVED']);
+export type AlertRuleKind = (typeof alertRuleKind.enumValues)[number];
+export type Severity = (typeof alertSeverity.enumValues)[number];
+export type Comparator = (typeof comparator.enumValues)[number];
+export type AlertStatus = (typeof alertStatus.enumValues)[number];
 
 /** Every change to an alert takes the next value: the alerts connection is ordered by it, so clients resume by cursor. */
 export const alertSeq = pgSequence('alert_seq');

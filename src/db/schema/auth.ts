@@ -1,6 +1,7 @@
 import { bigserial, index, integer, jsonb, pgEnum, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const role = pgEnum('role', ['VIEWER', 'OPERATOR', 'PLANNER', 'ENGINEER', 'ADMIN']);
+export type Role = (typeof role.enumValues)[number];
 
 export const apiKeys = pgTable(
   'api_keys',

@@ -15,6 +15,8 @@ const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull(
 
 export const machineStatus = pgEnum('machine_status', ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE']);
 export const orderStatus = pgEnum('order_status', ['PLANNED', 'RELEASED', 'IN_PROGRESS', 'DONE', 'CANCELLED']);
+export type MachineStatus = (typeof machineStatus.enumValues)[number];
+export type OrderStatus = (typeof orderStatus.enumValues)[number];
 
 export const plants = pgTable(
   'plants',

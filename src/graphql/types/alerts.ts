@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
-import { acknowledgeAlert, type AlertEvent, resolveAlert } from '../../alerts/lifecycle.ts';
-import { createAlertRule, SEVERITY_RANK, type Severity, updateAlertRule } from '../../alerts/rules.ts';
-import { alertRules, alerts } from '../../db/schema/index.ts';
+import type { AlertEvent } from '../../alerts/lifecycle.ts';
+import { SEVERITY_RANK } from '../../alerts/rules.ts';
+import { alertTopic } from '../../alerts/service.ts';
+import { alertRuleKind, alertRules, alertSeverity, alertStatus, alerts, comparator, type Severity } from '../../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import { requirePlant, requireRow, visiblePlantId } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
@@ -9,10 +10,10 @@ import { CLOSE_SLOW_CONSUMER } from '../close-codes.ts';
 import { decodeId } from '../ids.ts';
 import { MachineStatusEnum } from './twin.ts';
 
-export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', { values: ['THRESHOLD', 'PREDICTION', 'MACHINE_STATE', 'ORDER_LATE'] as const });
-export const ComparatorEnum = builder.enumType('Comparator', { values: ['GT', 'GTE', 'LT', 'LTE'] as const });
-export const AlertSeverityEnum = builder.enumType('AlertSeverity', { values: ['INFO', 'WARNING', 'CRITICAL'] as const });
-export const AlertStatusEnum = builder.enumType('AlertStatus', { values: ['OPEN', 'ACKNOWLEDGED', 'RESOLVED'] as const });
+export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', { values: alertRuleKind.enumValues });
+export const ComparatorEnum = builder.enumType('Comparator', { values: comparator.enumValues });
+export const AlertSeverityEnum = builder.enumType('AlertSeverity', { values: alertSeverity.enumValues });
+export const AlertStatusEnum = builder.enumType('AlertStatus', { values: alertStatus.enumValues });
 export const AlertEventKindEnum = builder.enumType('AlertEventKind', { values: ['OPENED', 'UPDATED', 'ACKNOWLEDGED', 'RESOLVED'] as const });
 
 builder.drizzleNode('alertRules', {
@@ -213,12 +214,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, ConflictError], directResult: true, union: { name: 'CreateAlertRuleResult' } },
     resolve: async (_r, { input }, ctx) => {
       const plantId = await requirePlant(ctx, String(input.plantId));
-      const rule = await createAlertRule(ctx.db, {
-        ...input,
-        plantId,
-        machineId: machineArg(input.machineId, 'machineId'),
-      });
-      ctx.services.alerts.evaluator.rules.invalidate();
+      const rule = await ctx.services.alerts.createRule({ ...input, plantId, machineId: machineArg(input.machineId, 'machineId') });
       return { id: rule.id };
     },
   }),
@@ -234,8 +230,7 @@ builder.mutationFields((t) => ({
       const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Record<string, unknown>;
       if ('machineId' in patch) patch.machineId = machineArg(input.machineId, 'input.machineId');
       for (const k of ['name', 'severity', 'forSeconds', 'autoResolve', 'enabled']) if (patch[k] === null) delete patch[k];
-      await updateAlertRule(ctx.db, row.id, patch);
-      ctx.services.alerts.evaluator.rules.invalidate();
+      await ctx.services.alerts.updateRule(row.id, patch);
       return { id: row.id };
     },
   }),
@@ -248,8 +243,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError], directResult: true, union: { name: 'DisableAlertRuleResult' } },
     resolve: async (_r, { id }, ctx) => {
       const row = await requireRow(ctx, 'AlertRule', alertRules, String(id));
-      await updateAlertRule(ctx.db, row.id, { enabled: false });
-      ctx.services.alerts.evaluator.rules.invalidate();
+      await ctx.services.alerts.disableRule(row.id);
       return { id: row.id };
     },
   }),
@@ -262,8 +256,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true, union: { name: 'AlertResult' } },
     resolve: async (_r, { id, note }, ctx) => {
       const row = await requireRow(ctx, 'Alert', alerts, String(id));
-      const event = await acknowledgeAlert(ctx.db, row.id, ctx.auth.name, note);
-      await ctx.services.alerts.publish([event]);
+      await ctx.services.alerts.acknowledge(row.id, ctx.auth.name, note);
       return { id: row.id };
     },
   }),
@@ -276,8 +269,7 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, ConflictError, ValidationError], directResult: true, union: { name: 'ResolveAlertResult' } },
     resolve: async (_r, { id, note }, ctx) => {
       const row = await requireRow(ctx, 'Alert', alerts, String(id));
-      const event = await resolveAlert(ctx.db, row.id, ctx.auth.name, note);
-      await ctx.services.alerts.publish([event]);
+      await ctx.services.alerts.resolve(row.id, ctx.auth.name, note);
       return { id: row.id };
     },
   }),
@@ -298,7 +290,7 @@ builder.subscriptionFields((t) => ({
         throw err;
       }
       const min = SEVERITY_RANK[(args.minSeverity ?? 'INFO') as Severity];
-      const source = ctx.services.pubsub.subscribe<AlertEvent>(`alerts:${plantId}`, {
+      const source = ctx.services.pubsub.subscribe(alertTopic, plantId, {
         onOverflow: () => ctx.closeConnection?.(CLOSE_SLOW_CONSUMER, 'Slow consumer'),
       });
       return min === 0 ? source : filterIterator(source, (e) => SEVERITY_RANK[e.alert.severity] >= min);

@@ -2,11 +2,12 @@ import { GraphQLError } from 'graphql';
 import { canSeePlant } from '../../auth/roles.ts';
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../errors.ts';
-import type { MachineStatus, TelemetryRow } from '../../events.ts';
-import { ingestTelemetry, INGEST_LIMITS, telemetryTopic } from '../../telemetry/ingest.ts';
+import type { MachineStatus } from '../../db/schema/index.ts';
+import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
+import { ingestTelemetry, INGEST_LIMITS } from '../../telemetry/ingest.ts';
 import { type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
 import { type Bucket, checkBucketQuery, latestValues, seriesKey, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
-import { machineStatusTopic, type MachineStatusEvent, recordMachineState, recordProduction } from '../../telemetry/states.ts';
+import { recordMachineState, recordProduction } from '../../telemetry/states.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../ids.ts';
@@ -69,8 +70,8 @@ function loaders(ctx: Context): Loaders {
         return new Map(ids.flatMap((id) => (found.has(seriesKey(id, metric)) ? [[id, found.get(seriesKey(id, metric))!] as const] : [])));
       }),
       buckets: new GroupBatch((q, ids) => telemetryBuckets(database, ids, q)),
-      oee: new GroupBatch((w, ids) => machineKpis(database, ids, w.from, w.to)),
-      plantKpis: new GroupBatch((w, ids) => plantKpis(database, ids, w.from, w.to)),
+      oee: new GroupBatch((w, ids) => machineKpis(database, ids, w.from, w.to, ctx.services.clock.now())),
+      plantKpis: new GroupBatch((w, ids) => plantKpis(database, ids, w.from, w.to, ctx.services.clock.now())),
       machine: new GroupBatch(async (_n, ids) => {
         const rows = await ctx.db.query.machines.findMany({ where: { id: { in: ids } } });
         return new Map(rows.map((r) => [r.id, r]));
@@ -430,7 +431,7 @@ builder.subscriptionFields((t) => ({
       const machine = id === null ? undefined : await ctx.db.query.machines.findFirst({ where: { id } });
       if (!machine || !canSeePlant(ctx.auth, machine.plantId)) throw notFound('Machine', args.machineId);
       const metrics = args.metrics && args.metrics.length > 0 ? new Set(args.metrics) : null;
-      return mapIterator(ctx.services.pubsub.subscribe<TelemetryRow>(telemetryTopic(machine.id)), (p) =>
+      return mapIterator(ctx.services.pubsub.subscribe(telemetryTopic, machine.id), (p) =>
         !metrics || metrics.has(p.metric) ? { machineId: p.machineId, metric: p.metric, ts: new Date(p.ts), value: p.value, machine } : undefined,
       );
     },
@@ -444,7 +445,7 @@ builder.subscriptionFields((t) => ({
       const id = visiblePlantId(ctx, String(args.plantId));
       const plant = id === null ? undefined : await ctx.db.query.plants.findFirst({ where: { id } });
       if (!plant) throw notFound('Plant', args.plantId);
-      return mapIterator(ctx.services.pubsub.subscribe<MachineStatusEvent>(machineStatusTopic(plant.id)), (e) => ({ ...e, at: new Date(e.at) }));
+      return ctx.services.pubsub.subscribe(machineStatusTopic, plant.id);
     },
     resolve: (e) => e,
   }),

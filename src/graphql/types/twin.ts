@@ -1,16 +1,12 @@
-import { plants } from '../../db/schema/index.ts';
+import { machineStatus, orderStatus, plants } from '../../db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import { importPlant } from '../../twin/import.ts';
 import { builder } from '../builder.ts';
 import { visiblePlantId, visiblePlantsSql, visiblePlantsWhere } from '../access.ts';
 
-export const MachineStatusEnum = builder.enumType('MachineStatus', {
-  values: ['RUNNING', 'IDLE', 'DOWN', 'MAINTENANCE', 'OFFLINE'] as const,
-});
+export const MachineStatusEnum = builder.enumType('MachineStatus', { values: machineStatus.enumValues });
 
-export const OrderStatusEnum = builder.enumType('OrderStatus', {
-  values: ['PLANNED', 'RELEASED', 'IN_PROGRESS', 'DONE', 'CANCELLED'] as const,
-});
+export const OrderStatusEnum = builder.enumType('OrderStatus', { values: orderStatus.enumValues });
 
 export const Plant = builder.drizzleNode('plants', {
   name: 'Plant',

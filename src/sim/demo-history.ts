@@ -1,10 +1,10 @@
-import { eq } from 'drizzle-orm';
-import { createAlertRule } from '../alerts/rules.ts';
-import type { MachineStatus } from '../events.ts';
-import { machines } from '../db/schema/index.ts';
+import { ManualClock } from '../core/clock.ts';
+import { ALL_PLANTS } from '../core/scope.ts';
+import type { MachineStatus } from '../db/schema/index.ts';
 import type { Services } from '../services.ts';
 import { ingestTelemetry } from '../telemetry/ingest.ts';
 import { recordMachineStates, recordProduction } from '../telemetry/states.ts';
+import { liveTwin } from '../twin/snapshot.ts';
 import { seededRandom } from './random.ts';
 
 
@@ -17,17 +17,18 @@ const HOUR = 60 * MINUTE;
  * right now), hourly production counts, and temperature, spindle load and vibration every minute. Everything goes
  * through the same functions as live data, so the alert rules raise (and auto-resolve) alerts along the way.
  */
-export async function seedDemoHistory(services: Services, plantId: number, now = new Date()): Promise<void> {
+export async function seedDemoHistory(services: Services, plantId: number): Promise<void> {
   const rand = seededRandom(424242);
-  const scope = { plantIds: null };
-  const deps = { ...services, config: services.config };
-  const list = await services.database.db.select().from(machines).where(eq(machines.plantId, plantId)).orderBy(machines.id);
+  const scope = ALL_PLANTS;
+  // The whole history is recorded as of one instant, so the alert rules judge it as they would have live.
+  const now = services.clock.now();
+  const deps = { ...services, clock: new ManualClock(now) };
+  const list = await liveTwin(services.database).machines({ plantIds: [plantId] });
   const end = Math.floor(now.getTime() / MINUTE) * MINUTE;
   const start = end - 24 * HOUR;
 
-  await createAlertRule(services.database.db, { plantId, name: 'Spindle temperature high', kind: 'THRESHOLD', severity: 'WARNING', metric: 'temperature', comparator: 'GT', threshold: 78, forSeconds: 120 });
-  await createAlertRule(services.database.db, { plantId, name: 'Machine down', kind: 'MACHINE_STATE', severity: 'CRITICAL', status: 'DOWN', forSeconds: 300 });
-  services.alerts.evaluator.rules.invalidate();
+  await services.alerts.createRule({ plantId, name: 'Spindle temperature high', kind: 'THRESHOLD', severity: 'WARNING', metric: 'temperature', comparator: 'GT', threshold: 78, forSeconds: 120 });
+  await services.alerts.createRule({ plantId, name: 'Machine down', kind: 'MACHINE_STATE', severity: 'CRITICAL', status: 'DOWN', forSeconds: 300 });
 
   // State timelines: [from, status] segments per machine.
   const timelines = list.map((m, i) => {
@@ -51,7 +52,7 @@ export async function seedDemoHistory(services: Services, plantId: number, now =
   // Machine states in time order, so the alert rules see each breakdown begin and end.
   const allStates = timelines.flatMap((segs, i) => segs.map((s) => ({ machineId: list[i].id, status: s.status, at: new Date(s.at) })));
   allStates.sort((a, b) => a.at.getTime() - b.at.getTime());
-  for (const s of allStates) await recordMachineStates(deps, scope, [s], { now });
+  for (const s of allStates) await recordMachineStates(deps, scope, [s]);
 
   const statusAt = (i: number, t: number) => {
     let st: MachineStatus = 'RUNNING';
@@ -72,7 +73,7 @@ export async function seedDemoHistory(services: Services, plantId: number, now =
       counts.push({ machineId: list[i].id, at: new Date(h + HOUR - 1), good: total - scrap, scrap });
     }
   }
-  await recordProduction(deps, scope, counts, { now });
+  await recordProduction(deps, scope, counts);
 
   // Telemetry every minute; one machine runs hot for a while in the afternoon.
   const ids: number[] = [];
@@ -93,5 +94,5 @@ export async function seedDemoHistory(services: Services, plantId: number, now =
       values.push(Math.round((temp + hot) * 10) / 10, Math.round(load * 10) / 10, Math.round((st === 'RUNNING' ? 1.5 + rand() * 2 : 0.1) * 100) / 100);
     }
   }
-  await ingestTelemetry(deps, scope, { batchId: 'demo-history', columns: { machineIds: ids, metrics, ts, values } }, { now });
+  await ingestTelemetry(deps, scope, { batchId: 'demo-history', columns: { machineIds: ids, metrics, ts, values } });
 }

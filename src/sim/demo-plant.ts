@@ -1,11 +1,11 @@
-import type { PlantImport } from './import.ts';
+import type { PlantImport } from '../twin/import.ts';
 import { seededRandom } from './random.ts';
 
 /**
  * The demo plant: a gearbox and pump plant with three lines and ten machines, six products with two- to four-step
  * routings (some steps can run on either of two machines), and 36 orders released over the coming week.
  */
-export function demoPlant(now: Date = new Date()): PlantImport {
+export function demoPlant(now: Date): PlantImport {
   const rand = seededRandom(20261128);
   const hour = 3_600_000;
   const start = new Date(Math.ceil(now.getTime() / hour) * hour);

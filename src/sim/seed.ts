@@ -1,10 +1,10 @@
 import type { Db } from '../db/client.ts';
 import { plants } from '../db/schema/index.ts';
-import { demoPlant } from './demo.ts';
-import { importPlant } from './import.ts';
+import { importPlant } from '../twin/import.ts';
+import { demoPlant } from './demo-plant.ts';
 
 /** Loads the demo plant into an empty database. Returns its ID when it did, null when the database had plants. */
-export async function seedDemo(db: Db, now = new Date()): Promise<number | null> {
+export async function seedDemo(db: Db, now: Date): Promise<number | null> {
   const n = await db.$count(plants);
   if (n > 0) return null;
   try {
