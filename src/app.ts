@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
 import { EventHub } from './events/hub.ts';
-import { decodeId } from './graphql/ids.ts';
+import { decodeId } from './core/ids.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { LocalPubSub, PgPubSub, type PubSub } from './pubsub/index.ts';
@@ -25,7 +25,7 @@ export async function createServices(
   let demoPlantId: number | null = null;
   try {
     await migrateDatabase(database);
-    if (config.seed === 'demo') demoPlantId = await seedDemo(database.db, clock.now());
+    if (config.seed === 'demo') demoPlantId = await seedDemo(database, clock.now());
     bootstrapKey = await bootstrapAdminKey(database.db, config.adminKey !== undefined);
     // Telemetry partitions for the days around today, and retention, before the first request.
     await maintainTelemetry(database, config.telemetry, clock.now());

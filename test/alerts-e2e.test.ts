@@ -5,7 +5,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { sql } from 'drizzle-orm';
 import { createTestApp, createTestDatabase, testBackends, type TestApp } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
@@ -45,8 +44,8 @@ for (const backend of testBackends()) {
 
     it('alerts commit with the telemetry that raised them; a failing listener is rolled back and the points are kept', async () => {
       const count = async (sql: string) => Number((await app.database.query<{ n: number }>(sql))[0].n);
-      const off = app.services.events.onTelemetryInTransaction(async (_rows, db) => {
-        await db.execute(sql`update alert_rules set name = 'tampered'`);
+      const off = app.services.events.on('telemetryStored', async (_rows, tx) => {
+        await tx.query(`update alert_rules set name = 'tampered'`);
         throw new Error('listener broke');
       });
       try {

@@ -4,7 +4,12 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AlertEvaluator } from '../src/alerts/evaluator.ts';
 import type { AlertEvent } from '../src/alerts/lifecycle.ts';
-import type { MachineStatus, TelemetryRow } from '../src/events.ts';
+import { ALL_PLANTS } from '../src/core/scope.ts';
+import type { MachineStatus } from '../src/db/schema/index.ts';
+import { alertTopic } from '../src/alerts/service.ts';
+import type { TelemetryRow } from '../src/telemetry/events.ts';
+import { ingestTelemetry } from '../src/telemetry/ingest.ts';
+import { recordMachineStates } from '../src/telemetry/states.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import { as, createTestApp, makeKey, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
 
@@ -33,7 +38,7 @@ for (const backend of testBackends()) {
       stopListening?.();
       const sink: AlertEvent[] = [];
       events = sink;
-      const it = app.services.pubsub.subscribe<AlertEvent>(`alerts:${plantNum}`);
+      const it = app.services.pubsub.subscribe(alertTopic, plantNum);
       let stopped = false;
       void (async () => {
         for await (const e of it) sink.push(e);
@@ -43,7 +48,7 @@ for (const backend of testBackends()) {
         stopped = true;
       };
       for (const t of ['alerts', 'alert_pending', 'alert_rules']) await app.database.query(`delete from ${t}`);
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
     });
 
     async function rule(input: Record<string, unknown>) {
@@ -53,9 +58,9 @@ for (const backend of testBackends()) {
     }
     const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000);
     const point = (m: number, metric: string, value: number, secondsAgo: number): TelemetryRow => ({ machineId: machines[m].num, plantId: plantNum, metric, ts: at(secondsAgo), value });
-    const ingest = (rows: TelemetryRow[]) => app.services.alerts.evaluator.onTelemetry(rows);
-    const state = (m: number, status: MachineStatus, secondsAgo: number, previous: MachineStatus | null = null) =>
-      app.services.alerts.evaluator.onMachineStates([{ machineId: machines[m].num, plantId: plantNum, status, previous, at: at(secondsAgo) }]);
+    // The production path: alerts are evaluated inside the transaction that stores the points or states.
+    const ingest = (rows: TelemetryRow[]) => ingestTelemetry(app.services, ALL_PLANTS, { points: rows });
+    const state = (m: number, status: MachineStatus, secondsAgo: number) => recordMachineStates(app.services, ALL_PLANTS, [{ machineId: machines[m].num, status, at: at(secondsAgo) }]);
     const kinds = () => events.map((e) => e.kind);
     const settle = () => new Promise((r) => setTimeout(r, 20));
 
@@ -124,7 +129,7 @@ for (const backend of testBackends()) {
       await rule({ name: 'Motor current', kind: 'THRESHOLD', metric: 'current', comparator: 'GT', threshold: 10, forSeconds: 60 });
       // A 20-second spike.
       await ingest([point(0, 'current', 12, 200), point(0, 'current', 14, 190), point(0, 'current', 9, 180)]);
-      await app.services.alerts.evaluator.sweep();
+      await app.services.alerts.sweep();
       await settle();
       assert.deepEqual(kinds(), []);
       // Sustained for 70 s on machine 1.
@@ -135,10 +140,10 @@ for (const backend of testBackends()) {
       await ingest([point(2, 'current', 15, 90)]);
       await settle();
       assert.deepEqual(kinds(), ['OPENED']);
-      const swept = await app.services.alerts.evaluator.sweep();
+      const swept = await app.services.alerts.sweep();
       assert.equal(swept.length, 1);
       assert.equal(swept[0].alert.machineId, machines[2].num);
-      assert.deepEqual(await app.services.alerts.evaluator.sweep(), [], 'a swept breach is raised once');
+      assert.deepEqual(await app.services.alerts.sweep(), [], 'a swept breach is raised once');
       await settle();
       assert.deepEqual(kinds(), ['OPENED', 'OPENED']);
     });
@@ -150,16 +155,16 @@ for (const backend of testBackends()) {
       await settle();
       assert.deepEqual(kinds(), ['OPENED']);
       assert.match(events[0].alert.message, /Hob-1 is DOWN/);
-      await state(4, 'RUNNING', 1, 'DOWN');
+      await state(4, 'RUNNING', 1);
       await state(5, 'MAINTENANCE', 100);
       await settle();
       assert.deepEqual(kinds(), ['OPENED', 'RESOLVED']);
-      assert.deepEqual(await app.services.alerts.evaluator.sweep(), []);
+      assert.deepEqual(await app.services.alerts.sweep(), []);
       await state(6, 'MAINTENANCE', 1000);
       await settle();
       assert.deepEqual(kinds(), ['OPENED', 'RESOLVED'], 'the maintenance rule is limited to one machine');
       // 250 s later (a sweeper with a clock ahead), the maintenance has lasted 350 s: the sweep raises it, once.
-      const later = new AlertEvaluator(app.database.db, (e) => app.services.alerts.publish(e), app.services.logger, () => new Date(Date.now() + 250_000));
+      const later = new AlertEvaluator(app.database, app.services.alerts.rules, app.services.machineNames, { now: () => new Date(Date.now() + 250_000) });
       const swept = await later.sweep();
       assert.equal(swept.length, 1);
       assert.deepEqual(await later.sweep(), []);

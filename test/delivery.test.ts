@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { alertTopic } from '../src/alerts/service.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import { createTestApp, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
 
@@ -53,7 +54,7 @@ describe(`subscription delivery under load [${backend}]`, () => {
     let slowestPublishMs = 0;
     for (let i = 1; i <= N; i++) {
       const t = Date.now();
-      await app.services.pubsub.publish(`alerts:${plantNum}`, fakeEvent(i));
+      await app.services.pubsub.publish(alertTopic, plantNum, fakeEvent(i) as never);
       slowestPublishMs = Math.max(slowestPublishMs, Date.now() - t);
       if (i % 20 === 0) await new Promise((r) => setImmediate(r));
     }

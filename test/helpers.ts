@@ -9,7 +9,7 @@ import { wireServices } from '../src/app.ts';
 import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import type { Services } from '../src/services.ts';
-import { seedDemo } from '../src/twin/seed.ts';
+import { seedDemo } from '../src/sim/seed.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -68,7 +68,7 @@ export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 export async function createTestApp(backend: Backend, opts: { seed?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
   const { database, url, drop } = await createTestDatabase(backend);
-  if (opts.seed !== false) await seedDemo(database.db);
+  if (opts.seed !== false) await seedDemo(database, new Date());
   const config: Config = { ...loadConfig({ PLANTGRAPH_ADMIN_KEY: TEST_ADMIN_KEY, ...opts.env }), databaseUrl: url, logLevel: 'silent' };
   const services = wireServices(config, database, createLogger('silent'));
   const yoga = createYogaApp(services);

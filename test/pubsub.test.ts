@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { LocalPubSub, PgPubSub, SlowConsumerError } from '../src/pubsub.ts';
+import { defineTopic, LocalPubSub, PgPubSub, SlowConsumerError } from '../src/pubsub/index.ts';
+
+const shared = defineTopic<{ n: number }>('test_shared', { shared: true });
+const local = defineTopic<{ n: number }>('test_local', { shared: false });
+const numbers = defineTopic<number>('test_numbers', { shared: false });
 import { createTestDatabase, testBackends } from './helpers.ts';
 
 async function take<T>(it: AsyncIterableIterator<T>, n: number, ms = 5_000): Promise<T[]> {
@@ -18,20 +22,20 @@ async function take<T>(it: AsyncIterableIterator<T>, n: number, ms = 5_000): Pro
 describe('LocalPubSub', () => {
   it('delivers in order to every subscriber of a topic and ends a subscriber that falls behind', async () => {
     const ps = new LocalPubSub(3);
-    const a = ps.subscribe<number>('t');
-    const b = ps.subscribe<number>('t');
+    const a = ps.subscribe(numbers, 1);
+    const b = ps.subscribe(numbers, 1);
     let overflowed = 0;
-    const slow = ps.subscribe<number>('t', { onOverflow: () => overflowed++ });
-    for (let i = 1; i <= 3; i++) await ps.publish('t', i);
+    const slow = ps.subscribe(numbers, 1, { onOverflow: () => overflowed++ });
+    for (let i = 1; i <= 3; i++) await ps.publish(numbers, 1, i);
     assert.deepEqual(await take(a, 3), [1, 2, 3]);
     assert.deepEqual(await take(b, 3), [1, 2, 3]);
-    await ps.publish('t', 4);
+    await ps.publish(numbers, 1, 4);
     assert.equal(overflowed, 1);
     await assert.rejects(slow.next(), SlowConsumerError);
     assert.deepEqual(await take(a, 1), [4]);
-    assert.equal(ps.subscriberCount('t'), 2);
+    assert.equal(ps.subscriberCount(numbers.channel(1)), 2);
     await a.return!();
-    assert.equal(ps.subscriberCount('t'), 1);
+    assert.equal(ps.subscriberCount(numbers.channel(1)), 1);
     await ps.close();
   });
 });
@@ -50,9 +54,8 @@ if (testBackends().includes('postgres')) {
       drop = t.drop;
       poolA = new pg.Pool({ connectionString: url, max: 2 });
       poolB = new pg.Pool({ connectionString: url, max: 2 });
-      const shared = (topic: string) => topic.startsWith('alerts:');
-      A = await PgPubSub.connect({ url, pool: poolA, shared });
-      B = await PgPubSub.connect({ url, pool: poolB, shared });
+      A = await PgPubSub.connect({ url, pool: poolA });
+      B = await PgPubSub.connect({ url, pool: poolB });
     });
     after(async () => {
       await A.close();
@@ -63,11 +66,11 @@ if (testBackends().includes('postgres')) {
     });
 
     it('shares the configured topics across processes exactly once, keeps the others local', async () => {
-      const onA = A.subscribe<{ n: number }>('alerts:1');
-      const onB = B.subscribe<{ n: number }>('alerts:1');
-      const localOnB = B.subscribe('telemetry:1');
-      await A.publish('alerts:1', { n: 1 });
-      await A.publish('telemetry:1', { n: 2 });
+      const onA = A.subscribe(shared, 1);
+      const onB = B.subscribe(shared, 1);
+      const localOnB = B.subscribe(local, 1);
+      await A.publish(shared, 1, { n: 1 });
+      await A.publish(local, 1, { n: 2 });
       assert.deepEqual(await take(onA, 1), [{ n: 1 }]);
       assert.deepEqual(await take(onB, 1), [{ n: 1 }]);
       assert.deepEqual(await take(localOnB, 1, 500), [], 'telemetry stays in its process');
@@ -76,7 +79,7 @@ if (testBackends().includes('postgres')) {
     });
 
     it('re-establishes LISTEN after the connection is killed and delivers again', async () => {
-      const onB = B.subscribe<{ n: number }>('alerts:2');
+      const onB = B.subscribe(shared, 2);
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
       const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()`);
@@ -86,7 +89,7 @@ if (testBackends().includes('postgres')) {
       const deadline = Date.now() + 10_000;
       for (let n = 1; got.length === 0 && Date.now() < deadline; n++) {
         await new Promise((r) => setTimeout(r, 300));
-        await A.publish('alerts:2', { n });
+        await A.publish(shared, 2, { n });
         got = await take(onB, 1, 300);
       }
       assert.equal(got.length, 1, 'B receives again after reconnecting');

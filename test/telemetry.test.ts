@@ -6,7 +6,8 @@ import { ValidationError } from '../src/errors.ts';
 import { decodeId } from '../src/graphql/ids.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
-import { maintainTelemetry, partitionName, dayOf } from '../src/telemetry/partitions.ts';
+import { maintainTelemetry, partitionName } from '../src/telemetry/partitions.ts';
+import { dayOf } from '../src/telemetry/timestamps.ts';
 import { telemetryBuckets } from '../src/telemetry/read.ts';
 import { createTestApp, testBackends, type TestApp } from './helpers.ts';
 
