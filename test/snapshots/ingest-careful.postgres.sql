@@ -1,0 +1,17 @@
+select id, plant_id from machines where id = any($1::text::int[])
+
+begin
+
+insert into telemetry (machine_id, metric, ts, value) select machine_id, metric, to_timestamp(ms / 1000), value from unnest($1::text::int[], $2::text::text[], $3::text::float8[], $4::text::float8[]) as u(machine_id, metric, ms, value)
+
+begin
+
+with src as ( select * from unnest($1::text::int[], $2::text::text[], $3::text::float8[], $4::text::float8[]) as u(machine_id, metric, ms, value) ), ins as ( insert into telemetry (machine_id, metric, ts, value) select machine_id, metric, to_timestamp(ms / 1000), value from src on conflict do nothing returning machine_id, metric, ts, value ), roll as ( insert into telemetry_1m as r (machine_id, metric, minute, count, sum, min, max) select machine_id, metric, date_bin('1 minute', ts, timestamptz '2000-01-01 00:00:00+00'), count(*), sum(value), min(value), max(value) from ins group by 1, 2, 3 on conflict (machine_id, metric, minute) do update set count = r.count + excluded.count, sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max) ), latest as ( insert into telemetry_latest as l (machine_id, metric, ts, value) select distinct on (machine_id, metric) machine_id, metric, ts, value from ins order by machine_id, metric, ts desc on conflict (machine_id, metric) do update set ts = excluded.ts, value = excluded.value where excluded.ts > l.ts ) select machine_id, metric, ts, value from ins
+
+savepoint plantgraph_listener
+
+select "id", "plant_id", "machine_id", "name", "kind", "severity", "metric", "comparator", "threshold", "for_seconds", "status", "model", "auto_resolve", "enabled", "created_at", "updated_at" from "alert_rules" where (("alert_rules"."plant_id" in ($1)) and ("alert_rules"."enabled" = $2))
+
+release savepoint plantgraph_listener
+
+commit

@@ -1,0 +1,1 @@
+select machine_id, date_bin($5::int * interval '1 second', ts, $2::timestamptz) as start, count(*)::int as count, (sum(value) / count(*))::float8 as avg, min(value) as min, max(value) as max from telemetry where machine_id = any($1::text::int[]) and metric = $4 and ts >= $2::timestamptz and ts < $3::timestamptz group by 1, 2

@@ -1,0 +1,1 @@
+select machine_id, date_bin($5::int * interval '1 second', minute, $2::timestamptz) as start, sum(count)::int as count, (sum(sum) / sum(count))::float8 as avg, min(min) as min, max(max) as max from telemetry_1m where machine_id = any($1::text::int[]) and metric = $4 and minute >= $2::timestamptz and minute < $3::timestamptz group by 1, 2
