@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { PgPubSub } from '../src/pubsub.ts';
+import { ManualClock } from '../src/core/clock.ts';
+import { defineTopic, PgPubSub } from '../src/pubsub/index.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
-import { dayOf, ensurePartitions, maintainTelemetry, partitionName } from '../src/telemetry/partitions.ts';
-import { DAY_MS } from '../src/telemetry/sql.ts';
+import { ensurePartitions, maintainTelemetry, partitionName } from '../src/telemetry/partitions.ts';
+import { DAY_MS, dayOf } from '../src/telemetry/timestamps.ts';
 import { createTestApp, createTestDatabase, testBackends, type TestApp } from './helpers.ts';
 
 /** The next value of an iterator, or null when none arrives within ms. */
@@ -35,14 +36,15 @@ if (testBackends().includes('postgres')) {
     let A: PgPubSub;
     let B: PgPubSub;
     const errorsOfA: string[] = [];
-    const TOPIC = 'alerts:1';
+    const shared = defineTopic<{ s: string }>('test_notify_shared', { shared: true });
+    const local = defineTopic<{ s: string }>('test_notify_local', { shared: false });
+    const TOPIC = shared.channel(1);
     before(async () => {
       const t = await createTestDatabase('postgres');
       drop = t.drop;
       pools = [new pg.Pool({ connectionString: t.url, max: 2 }), new pg.Pool({ connectionString: t.url, max: 2 })];
-      const shared = (topic: string) => topic.startsWith('alerts:');
-      A = await PgPubSub.connect({ url: t.url!, pool: pools[0], shared, onError: (m) => errorsOfA.push(m) });
-      B = await PgPubSub.connect({ url: t.url!, pool: pools[1], shared });
+      A = await PgPubSub.connect({ url: t.url!, pool: pools[0], onError: (m) => errorsOfA.push(m) });
+      B = await PgPubSub.connect({ url: t.url!, pool: pools[1] });
     });
     after(async () => {
       await A.close();
@@ -61,24 +63,24 @@ if (testBackends().includes('postgres')) {
     }
 
     it('delivers an oversized event to local subscribers only, reports it, and keeps sending small ones', async () => {
-      const localA = A.subscribe<{ s: string }>(TOPIC);
-      const remoteB = B.subscribe<{ s: string }>(TOPIC);
+      const localA = A.subscribe(shared, 1);
+      const remoteB = B.subscribe(shared, 1);
       errorsOfA.length = 0;
       const fits = payloadOf(7_900, 'x');
       // 4,000 characters but 8,000 bytes: the limit is on bytes.
       const tooLarge = { s: 'é'.repeat(4_000) };
       const small = { s: 'small' };
 
-      await A.publish(TOPIC, tooLarge);
-      await A.publish(TOPIC, fits);
-      await A.publish(TOPIC, small);
+      await A.publish(shared, 1, tooLarge);
+      await A.publish(shared, 1, fits);
+      await A.publish(shared, 1, small);
 
       for (const expected of [tooLarge, fits, small]) assert.deepEqual(await nextWithin(localA, 5_000), expected, 'A delivers every event to its own subscribers');
       // NOTIFYs arrive in commit order, so if the oversized event had been sent B would see it first.
       assert.deepEqual(await nextWithin(remoteB, 5_000), fits, 'the 7,900-byte event is the first to reach B');
       assert.deepEqual(await nextWithin(remoteB, 5_000), small);
       assert.equal(errorsOfA.length, 1, JSON.stringify(errorsOfA));
-      assert.match(errorsOfA[0], /event on alerts:1 is too large for NOTIFY \(\d{4} bytes\); delivered in this process only/);
+      assert.match(errorsOfA[0], /event on test_notify_shared:1 is too large for NOTIFY \(\d{4} bytes\); delivered in this process only/);
       assert.equal(await nextWithin(localA, 200), null, 'nothing delivered twice');
       await localA.return!();
       await remoteB.return!();
@@ -86,12 +88,12 @@ if (testBackends().includes('postgres')) {
 
     it('does not report a large event on a topic that is not shared', async () => {
       errorsOfA.length = 0;
-      const local = A.subscribe<{ s: string }>('telemetry:1');
+      const onLocal = A.subscribe(local, 1);
       const big = { s: 'x'.repeat(20_000) };
-      await A.publish('telemetry:1', big);
-      assert.deepEqual(await nextWithin(local, 5_000), big);
+      await A.publish(local, 1, big);
+      assert.deepEqual(await nextWithin(onLocal, 5_000), big);
       assert.deepEqual(errorsOfA, []);
-      await local.return!();
+      await onLocal.return!();
     });
   });
 }
@@ -118,7 +120,7 @@ for (const backend of testBackends()) {
       app.database.query(`insert into alert_rules (plant_id, name, kind, severity, metric, comparator, threshold) values ($1, $2, 'THRESHOLD', 'WARNING', $2, 'GT', 100)`, [plantId, metric]);
 
     it('a rule written by another process is used only once the 2 s cache has expired', async (t) => {
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
       const filledFrom = Date.now();
       await breach('cache_warm'); // the evaluator caches the plant's rules: none
       await insertRule('ttl_probe');
@@ -137,18 +139,18 @@ for (const backend of testBackends()) {
     });
 
     it('invalidate() makes a rule visible at once', async (t) => {
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
       const filledFrom = Date.now();
       await breach('cache_warm');
       await insertRule('invalidate_probe');
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
       await breach('invalidate_probe');
       if (Date.now() - filledFrom > TTL_MS) t.diagnostic('slower than the TTL: this run does not tell invalidate() from expiry');
       assert.equal(await alertsOn('invalidate_probe'), 1);
     });
 
     it('a rule created through the API in this process is used at once', async (t) => {
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
       const filledFrom = Date.now();
       await breach('cache_warm');
       const r = await app.gql(`mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename } }`, {
@@ -176,7 +178,7 @@ for (const backend of testBackends()) {
       const now = new Date();
       const daysAgo = (d: number) => new Date(now.getTime() - d * DAY_MS);
       const points = (metric: string, n = 3) => Array.from({ length: n }, (_, i) => ({ machineId, metric, ts: new Date(now.getTime() - 60_000 + i * 1000), value: i }));
-      const ingest = (batchId: string, metric: string) => ingestTelemetry(app.services, { plantIds: null }, { batchId, points: points(metric) }, { now });
+      const ingest = (batchId: string, metric: string) => ingestTelemetry({ ...app.services, clock: new ManualClock(now) }, { plantIds: null }, { batchId, points: points(metric) });
 
       assert.deepEqual(await ingest('fresh', 'retention_a'), { accepted: 3, duplicates: 0 });
       await app.database.query(`insert into telemetry_batches (batch_id, points, received_at) values ('expired', 3, $1), ('kept-89d', 3, $2)`, [daysAgo(91).toISOString(), daysAgo(89).toISOString()]);

@@ -19,8 +19,8 @@ import { after, before, describe, it } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { AlertEvent } from '../src/alerts/lifecycle.ts';
+import { alertTopic } from '../src/alerts/service.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import type { LocalPubSub } from '../src/pubsub.ts';
 import { createTestApp, makeKey, testBackends, type TestApp } from './helpers.ts';
 
 const SUBSCRIPTION = `subscription($p: ID!) { alerts(plantId: $p) { kind alert { id machine { name } } } }`;
@@ -73,7 +73,7 @@ for (const backend of testBackends()) {
         [plantA, ruleA, subject, machineOfB.id, now],
       );
       const alert = await app.database.db.query.alerts.findFirst({ where: { id: row.id } });
-      await app.services.alerts.publish([{ kind: 'OPENED', alert: alert! } as AlertEvent]);
+      await app.services.pubsub.publish(alertTopic, plantA, { kind: 'OPENED', alert: alert! } as AlertEvent);
       return row.id;
     }
 
@@ -85,7 +85,7 @@ for (const backend of testBackends()) {
       return { results, stop };
     }
 
-    const subscribers = () => (app.services.pubsub as LocalPubSub).subscriberCount(`alerts:${plantA}`);
+    const subscribers = () => app.services.pubsub.subscriberCount(alertTopic.channel(plantA));
 
     /** SQL statements sent while fn runs. */
     async function statementsDuring(fn: () => Promise<void>): Promise<string[]> {

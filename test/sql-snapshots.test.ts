@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ingestTelemetry, type TelemetryPointIn } from '../src/telemetry/ingest.ts';
 import { machineKpis, plantKpis } from '../src/telemetry/kpis.ts';
-import { dayOf, ensurePartitions } from '../src/telemetry/partitions.ts';
+import { ensurePartitions } from '../src/telemetry/partitions.ts';
+import { dayOf } from '../src/telemetry/timestamps.ts';
+import { ManualClock } from '../src/core/clock.ts';
 import { telemetryBuckets } from '../src/telemetry/read.ts';
 import { recordMachineStates, recordProduction } from '../src/telemetry/states.ts';
 import { type Backend, createTestApp, testBackends, type TestApp } from './helpers.ts';
@@ -64,7 +66,7 @@ for (const backend of testBackends()) {
     after(() => app.close());
     // The alert rules are cached for 2 s: start every capture with an empty cache so that the rules query is
     // always part of the sequence.
-    beforeEach(() => app.services.alerts.evaluator.rules.invalidate());
+    beforeEach(() => app.services.alerts.rules.invalidate());
 
     async function capture(fn: () => Promise<unknown>): Promise<string[]> {
       const statements: string[] = [];
@@ -81,7 +83,7 @@ for (const backend of testBackends()) {
     function points(n: number, start: Date): TelemetryPointIn[] {
       return Array.from({ length: n }, (_, i) => ({ machineId: machineIds[i % 2], metric: i % 4 < 2 ? 'snap_temp' : 'snap_speed', ts: new Date(start.getTime() + Math.floor(i / 4) * 1000), value: i }));
     }
-    const ingest = (batch: Parameters<typeof ingestTelemetry>[2], method?: 'unnest' | 'copy') => ingestTelemetry(app.services, EVERY_PLANT, batch, { now: NOW, method });
+    const ingest = (batch: Parameters<typeof ingestTelemetry>[2], method?: 'unnest' | 'copy') => ingestTelemetry({ ...app.services, clock: new ManualClock(NOW) }, EVERY_PLANT, batch, { method });
 
     it('ingest, unnest path, with a batch ID', async () => {
       const stmts = await capture(async () => {
@@ -93,7 +95,7 @@ for (const backend of testBackends()) {
     it('ingest, a repeated batch ID stores nothing', async () => {
       const batch = { batchId: `snap-repeat-${backend}`, points: points(4, at(170)) };
       await ingest(batch);
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
       const stmts = await capture(async () => {
         assert.deepEqual(await ingest(batch), { accepted: 0, duplicates: 4 });
       });
@@ -103,7 +105,7 @@ for (const backend of testBackends()) {
     it('ingest, careful path when a point is already stored', async () => {
       const batch = points(8, at(160));
       await ingest({ points: batch.slice(0, 1) });
-      app.services.alerts.evaluator.rules.invalidate();
+      app.services.alerts.rules.invalidate();
       const stmts = await capture(async () => {
         assert.deepEqual(await ingest({ points: batch }), { accepted: 7, duplicates: 1 });
       });
@@ -154,14 +156,13 @@ for (const backend of testBackends()) {
     it('recording machine states', async () => {
       const stmts = await capture(async () => {
         const events = await recordMachineStates(
-          app.services,
+          { ...app.services, clock: new ManualClock(NOW) },
           EVERY_PLANT,
           [
             { machineId: machineIds[0], status: 'RUNNING', at: at(120) },
             { machineId: machineIds[0], status: 'DOWN', at: at(60) },
             { machineId: machineIds[1], status: 'IDLE', at: at(90) },
           ],
-          { now: NOW },
         );
         assert.equal(events.length, 3);
       });
@@ -171,13 +172,12 @@ for (const backend of testBackends()) {
     it('recording production counts', async () => {
       const stmts = await capture(async () => {
         const n = await recordProduction(
-          app.services,
+          { ...app.services, clock: new ManualClock(NOW) },
           EVERY_PLANT,
           [
             { machineId: machineIds[0], at: at(30), good: 10, scrap: 1 },
             { machineId: machineIds[1], at: at(30), good: 0, scrap: 0 },
           ],
-          { now: NOW },
         );
         assert.equal(n, 2);
       });
