@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { type OpenAlertSummary, openAlertSummaries } from '../../alerts/read.ts';
 import { canSeePlant } from '../../auth/roles.ts';
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../errors.ts';
@@ -11,6 +12,7 @@ import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../ids.ts';
 import { visiblePlantId } from '../access.ts';
+import { AlertSeverityEnum } from './alerts.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
 
 type MachineRow = typeof machines.$inferSelect;
@@ -55,6 +57,7 @@ interface Loaders {
   oee: GroupBatch<{ from: Date; to: Date }, MachineKpis>;
   plantKpis: GroupBatch<{ from: Date; to: Date }, PlantKpis>;
   machine: GroupBatch<null, MachineRow>;
+  openAlerts: GroupBatch<null, OpenAlertSummary>;
 }
 
 const perRequest = new WeakMap<Context, Loaders>();
@@ -71,6 +74,7 @@ function loaders(ctx: Context): Loaders {
       buckets: new GroupBatch((q, ids) => telemetryBuckets(database, ids, q)),
       oee: new GroupBatch((w, ids) => machineKpis(database, ids, w.from, w.to)),
       plantKpis: new GroupBatch((w, ids) => plantKpis(database, ids, w.from, w.to)),
+      openAlerts: new GroupBatch((_n, ids) => openAlertSummaries(database, ids)),
       machine: new GroupBatch(async (_n, ids) => {
         const rows = await ctx.db.query.machines.findMany({ where: { id: { in: ids } } });
         return new Map(rows.map((r) => [r.id, r]));
@@ -172,6 +176,14 @@ const PlantKpisType = builder.objectRef<PlantKpis>('PlantKpis').implement({
   }),
 });
 
+const OpenAlertSummaryType = builder.objectRef<OpenAlertSummary>('OpenAlertSummary').implement({
+  description: 'The active (OPEN or ACKNOWLEDGED) alerts of a machine.',
+  fields: (t) => ({
+    count: t.exposeInt('count'),
+    highestSeverity: t.field({ type: AlertSeverityEnum, nullable: true, description: 'null when count is 0.', resolve: (s) => s.highestSeverity }),
+  }),
+});
+
 builder.drizzleObject('machineStates', {
   name: 'MachineState',
   description: 'A recorded machine state; it lasts until the next recorded state of the machine.',
@@ -184,6 +196,11 @@ builder.drizzleObject('machineStates', {
 /* ---------- Machine and Plant fields ---------- */
 
 builder.drizzleObjectFields(Machine, (t) => ({
+  openAlerts: t.field({
+    type: OpenAlertSummaryType,
+    description: 'Count and highest severity of the OPEN or ACKNOWLEDGED alerts about this machine.',
+    resolve: async (m, _a, ctx) => (await loaders(ctx).openAlerts.load('', null, m.id))!,
+  }),
   latest: t.field({
     type: TelemetryPoint,
     nullable: true,
