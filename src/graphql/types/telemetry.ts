@@ -1,88 +1,58 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
-import { type OpenAlertSummary, openAlertSummaries } from '../../alerts/read.ts';
+import type { OpenAlertSummary } from '../../alerts/read.ts';
 import { canSeePlant } from '../../auth/roles.ts';
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../errors.ts';
 import type { MachineStatus, TelemetryRow } from '../../events.ts';
 import { ingestTelemetry, INGEST_LIMITS, telemetryTopic } from '../../telemetry/ingest.ts';
 import { type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
-import { type Bucket, checkBucketQuery, latestValues, seriesKey, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
+import { type Bucket, checkBucketQuery, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
 import { machineStatusTopic, type MachineStatusEvent, recordMachineState, recordProduction } from '../../telemetry/states.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../ids.ts';
+import { loader } from '../loaders.ts';
 import { visiblePlantId } from '../access.ts';
 import { AlertSeverityEnum } from './alerts.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
 
 type MachineRow = typeof machines.$inferSelect;
+/** A Machine as the parent field loaded it (the columns its selection planned), handed on to child objects. */
+type MachineRef = Pick<MachineRow, 'id' | 'plantId'>;
 
 /* ---------- per-request batching: one statement per field and argument set, never one per machine ---------- */
 
-class GroupBatch<A, V> {
-  private groups = new Map<string, { args: A; ids: Set<number>; waiters: { id: number; resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[] }>();
-  private scheduled = false;
-  constructor(private run: (args: A, ids: number[]) => Promise<Map<number, V>>) {}
+const windowKey = (from: Date, to: Date) => `${from.getTime()}:${to.getTime()}`;
 
-  load(groupKey: string, args: A, id: number): Promise<V | undefined> {
-    let g = this.groups.get(groupKey);
-    if (!g) this.groups.set(groupKey, (g = { args, ids: new Set(), waiters: [] }));
-    g.ids.add(id);
-    const group = g;
-    const p = new Promise<V | undefined>((resolve, reject) => group.waiters.push({ id, resolve, reject }));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // After every resolver of this execution step has asked (all microtasks run first).
-      setImmediate(() => this.dispatch());
-    }
-    return p;
-  }
-
-  private dispatch(): void {
-    const groups = this.groups;
-    this.groups = new Map();
-    this.scheduled = false;
-    for (const g of groups.values()) {
-      this.run(g.args, [...g.ids]).then(
-        (map) => g.waiters.forEach((w) => w.resolve(map.get(w.id))),
-        (err) => g.waiters.forEach((w) => w.reject(err)),
-      );
-    }
-  }
+function machineById(ctx: Context, id: number): Promise<MachineRow> {
+  return loader<number, MachineRow>(ctx, 'machine', async (ids) => {
+    const rows = await ctx.db.query.machines.findMany({ where: { id: { in: [...ids] } } });
+    return new Map(rows.map((r) => [r.id, r]));
+  })
+    .load(id)
+    .then((m) => m!);
 }
 
-interface Loaders {
-  latest: GroupBatch<string, TelemetryPointOut>;
-  buckets: GroupBatch<CheckedBucketQuery, Bucket[]>;
-  oee: GroupBatch<{ from: Date; to: Date }, MachineKpis>;
-  plantKpis: GroupBatch<{ from: Date; to: Date }, PlantKpis>;
-  machine: GroupBatch<null, MachineRow>;
-  openAlerts: GroupBatch<null, OpenAlertSummary>;
+/**
+ * Values computed in SQL with the machine rows (extras of the planned query): the resolvers are synchronous and a
+ * dashboard of any size costs no extra statement. Keys are derived from the metric (hashed: SQL aliases are short).
+ */
+const latestKeys = new Map<string, string>();
+function latestKey(metric: string): string {
+  let k = latestKeys.get(metric);
+  if (k === undefined) {
+    if (latestKeys.size > 10_000) latestKeys.clear();
+    latestKeys.set(metric, (k = `latest_${createHash('sha1').update(metric).digest('hex').slice(0, 20)}`));
+  }
+  return k;
 }
 
-const perRequest = new WeakMap<Context, Loaders>();
-
-function loaders(ctx: Context): Loaders {
-  let l = perRequest.get(ctx);
-  if (!l) {
-    const database = ctx.services.database;
-    l = {
-      latest: new GroupBatch(async (metric, ids) => {
-        const found = await latestValues(database, ids.map((machineId) => ({ machineId, metric })));
-        return new Map(ids.flatMap((id) => (found.has(seriesKey(id, metric)) ? [[id, found.get(seriesKey(id, metric))!] as const] : [])));
-      }),
-      buckets: new GroupBatch((q, ids) => telemetryBuckets(database, ids, q)),
-      oee: new GroupBatch((w, ids) => machineKpis(database, ids, w.from, w.to)),
-      plantKpis: new GroupBatch((w, ids) => plantKpis(database, ids, w.from, w.to)),
-      openAlerts: new GroupBatch((_n, ids) => openAlertSummaries(database, ids)),
-      machine: new GroupBatch(async (_n, ids) => {
-        const rows = await ctx.db.query.machines.findMany({ where: { id: { in: ids } } });
-        return new Map(rows.map((r) => [r.id, r]));
-      }),
-    };
-    perRequest.set(ctx, l);
-  }
-  return l;
+/** A json value of an extra: parsed by the driver at the top level, nested JSON inside relations; both objects. */
+function jsonExtra<T>(v: unknown): T | null {
+  if (v === null || v === undefined) return null;
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
 }
 
 /** Query arguments that fail validation: a GraphQL error naming every bad argument (queries have no error unions). */
@@ -99,14 +69,14 @@ function notFound(what: string, id: unknown): GraphQLError {
 
 /* ---------- object types ---------- */
 
-type PointShape = TelemetryPointOut & { machine?: MachineRow };
+type PointShape = Omit<TelemetryPointOut, 'ts'> & { ts: Date | string; machine?: MachineRef };
 
 const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement({
   description: 'One stored telemetry value.',
   fields: (t) => ({
     machine: t.field({
       type: Machine,
-      resolve: async (p, _a, ctx) => p.machine ?? (await loaders(ctx).machine.load('', null, p.machineId))!,
+      resolve: async (p, _a, ctx) => p.machine ?? machineById(ctx, p.machineId),
     }),
     metric: t.exposeString('metric'),
     ts: t.expose('ts', { type: 'DateTime' }),
@@ -152,7 +122,7 @@ const KpisInterface = builder.interfaceRef<Kpis>('Kpis').implement({
   }),
 });
 
-type OeeShape = MachineKpis & { machine?: MachineRow };
+type OeeShape = MachineKpis & { machine?: MachineRef };
 
 const Oee = builder.objectRef<OeeShape>('Oee').implement({
   description: 'OEE and reliability KPIs of one machine over a window.',
@@ -161,7 +131,7 @@ const Oee = builder.objectRef<OeeShape>('Oee').implement({
   fields: (t) => ({
     machine: t.field({
       type: Machine,
-      resolve: async (k, _a, ctx) => k.machine ?? (await loaders(ctx).machine.load('', null, k.machineId))!,
+      resolve: async (k, _a, ctx) => k.machine ?? machineById(ctx, k.machineId),
     }),
     idealCycleSeconds: t.exposeFloat('idealCycleSeconds', { nullable: true }),
   }),
@@ -199,16 +169,28 @@ builder.drizzleObjectFields(Machine, (t) => ({
   openAlerts: t.field({
     type: OpenAlertSummaryType,
     description: 'Count and highest severity of the OPEN or ACKNOWLEDGED alerts about this machine.',
-    resolve: async (m, _a, ctx) => (await loaders(ctx).openAlerts.load('', null, m.id))!,
+    select: {
+      extras: {
+        openAlerts: (m) =>
+          sql`(select json_build_object('count', count(*), 'highestSeverity', max(a.severity)) from alerts a where a.machine_id = ${m.id} and a.status <> 'RESOLVED')`,
+      },
+    },
+    resolve: (m) => jsonExtra<OpenAlertSummary>(m.openAlerts) ?? { count: 0, highestSeverity: null },
   }),
   latest: t.field({
     type: TelemetryPoint,
     nullable: true,
     description: 'The newest stored value of a metric (null if none).',
     args: { metric: t.arg.string({ required: true }) },
-    resolve: async (m, { metric }, ctx) => {
-      const p = await loaders(ctx).latest.load(metric, metric, m.id);
-      return p ? { ...p, machine: m } : null;
+    select: (args) => ({
+      extras: {
+        [latestKey(args.metric)]: (m: typeof machines) =>
+          sql`(select json_build_object('value', l.value, 'ts', l.ts) from telemetry_latest l where l.machine_id = ${m.id} and l.metric = ${args.metric})`,
+      },
+    }),
+    resolve: (m, { metric }) => {
+      const p = jsonExtra<{ value: number; ts: string }>((m as Record<string, unknown>)[latestKey(metric)]);
+      return p ? { machineId: m.id as number, metric, ts: p.ts, value: p.value, machine: m as unknown as MachineRef } : null;
     },
   }),
   telemetry: t.field({
@@ -228,7 +210,7 @@ builder.drizzleObjectFields(Machine, (t) => ({
         asUserError(err);
       }
       const key = `${q.metric}\u0000${q.from.getTime()}\u0000${q.to.getTime()}\u0000${q.bucketSeconds}`;
-      return (await loaders(ctx).buckets.load(key, q, m.id)) ?? [];
+      return (await loader<number, Bucket[]>(ctx, `buckets:${key}`, (ids) => telemetryBuckets(ctx.services.database, ids, q)).load(m.id)) ?? [];
     },
   }),
   oee: t.field({
@@ -241,7 +223,7 @@ builder.drizzleObjectFields(Machine, (t) => ({
       } catch (err) {
         asUserError(err);
       }
-      const k = await loaders(ctx).oee.load(`${from.getTime()}\u0000${to.getTime()}`, { from, to }, m.id);
+      const k = await loader<number, MachineKpis>(ctx, `oee:${windowKey(from, to)}`, (ids) => machineKpis(ctx.services.database, ids, from, to)).load(m.id);
       return { ...k!, machine: m };
     },
   }),
@@ -267,7 +249,7 @@ builder.drizzleObjectFields(Plant, (t) => ({
       } catch (err) {
         asUserError(err);
       }
-      return (await loaders(ctx).plantKpis.load(`${from.getTime()}\u0000${to.getTime()}`, { from, to }, p.id))!;
+      return (await loader<number, PlantKpis>(ctx, `plantKpis:${windowKey(from, to)}`, (ids) => plantKpis(ctx.services.database, ids, from, to)).load(p.id))!;
     },
   }),
 }));
@@ -429,7 +411,7 @@ function mapIterator<T, U>(source: AsyncIterableIterator<T>, fn: (v: T) => U | u
 const MachineStatusEventType = builder.objectRef<MachineStatusEvent>('MachineStatusEvent').implement({
   description: 'A recorded machine state. `current` is false for a late state older than the machine status.',
   fields: (t) => ({
-    machine: t.field({ type: Machine, resolve: async (e, _a, ctx) => (await loaders(ctx).machine.load('', null, e.machineId))! }),
+    machine: t.field({ type: Machine, resolve: (e, _a, ctx) => machineById(ctx, e.machineId) }),
     status: t.field({ type: MachineStatusEnum, resolve: (e) => e.status }),
     previous: t.field({ type: MachineStatusEnum, nullable: true, description: 'The state in force just before `at`.', resolve: (e) => e.previous }),
     at: t.expose('at', { type: 'DateTime' }),
