@@ -3,7 +3,8 @@
 // the same JSON from one prepared statement, both on the same pool of 20 connections, in one run with the rounds
 // interleaved (GraphQL, handler, GraphQL, handler ...). autocannon runs in a second process. Per round: requests per
 // second, p50/p99 latency, this (server) process's CPU ms and GC ms per request, and SQL statements per request.
-// Usage: npm run bench:dashboard [-- --duration 10 --rounds 2 --connections 20 --warmup 2 --only dashboard|detail]
+// Usage: npm run bench:dashboard [-- --duration 10 --rounds 2 --connections 20 --warmup 2 --only dashboard|detail
+//   --target graphql|handler]
 // Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), like the tests.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
@@ -33,6 +34,8 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     only: { type: 'string' },
+    /** Load only one side (e.g. graphql while profiling with --cpu-prof). */
+    target: { type: 'string' },
   },
 });
 const duration = Number(opts.duration);
@@ -248,25 +251,20 @@ try {
   console.log(`${LINES * PER_LINE} machines, ${openAlerts} open alerts, ${connections} connections, ${rounds} rounds of ${duration} s per target (interleaved), NODE_ENV=${process.env.NODE_ENV ?? ''}`);
   for (const [name, q] of Object.entries(queries)) {
     if (opts.only && opts.only !== name) continue;
-    if (warmup > 0) {
-      await round(q.graphql, warmup);
-      await round(q.handler, warmup);
-    }
+    const sides = (['graphql', 'handler'] as const).filter((k) => !opts.target || opts.target === k);
+    if (warmup > 0) for (const k of sides) await round(q[k], warmup);
     const results: { graphql: Round[]; handler: Round[] } = { graphql: [], handler: [] };
-    for (let i = 0; i < rounds; i++) {
-      results.graphql.push(await round(q.graphql, duration));
-      results.handler.push(await round(q.handler, duration));
-    }
+    for (let i = 0; i < rounds; i++) for (const k of sides) results[k].push(await round(q[k], duration));
     console.log(`\n${name}`);
     console.log('target    req/s          p50 ms      p99 ms      CPU ms/req    GC ms/req    statements/req  failures');
-    for (const k of ['graphql', 'handler'] as const) {
+    for (const k of sides) {
       const rs = results[k];
       console.log(
         [k.padEnd(9), fmt(rs.map((r) => r.rps), 1).padEnd(14), fmt(rs.map((r) => r.p50), 0).padEnd(11), fmt(rs.map((r) => r.p99), 0).padEnd(11), fmt(rs.map((r) => r.cpuMs), 2).padEnd(13), fmt(rs.map((r) => r.gcMs), 2).padEnd(12), fmt(rs.map((r) => r.statements), 2).padEnd(15), rs.reduce((a, r) => a + r.failures, 0)].join(' '),
       );
     }
-    const ratios = results.graphql.map((g, i) => g.rps / results.handler[i].rps);
-    console.log(`GraphQL / handler req/s per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+    const ratios = results.graphql.map((g, i) => g.rps / results.handler[i]?.rps);
+    if (sides.length === 2) console.log(`GraphQL / handler req/s per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
   }
 } finally {
   client.send({ type: 'exit' });

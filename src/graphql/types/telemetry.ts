@@ -6,7 +6,7 @@ import { canSeePlant } from '../../auth/roles.ts';
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../errors.ts';
 import type { MachineStatus, TelemetryRow } from '../../events.ts';
-import { ingestTelemetry, INGEST_LIMITS, telemetryTopic } from '../../telemetry/ingest.ts';
+import { ingestTelemetry, INGEST_LIMITS, metricProblem, telemetryTopic } from '../../telemetry/ingest.ts';
 import { type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
 import { type Bucket, checkBucketQuery, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
 import { machineStatusTopic, type MachineStatusEvent, recordMachineState, recordProduction } from '../../telemetry/states.ts';
@@ -182,13 +182,18 @@ builder.drizzleObjectFields(Machine, (t) => ({
     nullable: true,
     description: 'The newest stored value of a metric (null if none).',
     args: { metric: t.arg.string({ required: true }) },
+    // A malformed metric (control characters, too long) reads nothing and is a VALIDATION_FAILED error of this field.
     select: (args) => ({
       extras: {
         [latestKey(args.metric)]: (m: typeof machines) =>
-          sql`(select json_build_object('value', l.value, 'ts', l.ts) from telemetry_latest l where l.machine_id = ${m.id} and l.metric = ${args.metric})`,
+          metricProblem(args.metric)
+            ? sql`null`
+            : sql`(select json_build_object('value', l.value, 'ts', l.ts) from telemetry_latest l where l.machine_id = ${m.id} and l.metric = ${args.metric})`,
       },
     }),
     resolve: (m, { metric }) => {
+      const problem = metricProblem(metric);
+      if (problem) asUserError(new ValidationError([{ path: 'metric', message: problem }]));
       const p = jsonExtra<{ value: number; ts: string }>((m as Record<string, unknown>)[latestKey(metric)]);
       return p ? { machineId: m.id as number, metric, ts: p.ts, value: p.value, machine: m as unknown as MachineRef } : null;
     },
