@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
+import { acknowledgeAlert, raiseAlerts, resolveAlert } from '../src/alerts/lifecycle.ts';
+import { insertAlertRule } from '../src/alerts/rules.ts';
+import type { Severity } from '../src/db/schema/index.ts';
 import { machines } from '../src/db/schema/index.ts';
+import { ingestTelemetry } from '../src/telemetry/ingest.ts';
+import { decodeId } from '../src/graphql/ids.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
 import { createTestApp, testBackends, type TestApp } from './helpers.ts';
 
@@ -61,6 +66,29 @@ for (const backend of testBackends()) {
       await large.close();
     });
 
+    /** Latest temperature (= machine id) and vibration (= id / 10) of every machine; alerts on the first three
+     * machines of each plant: WARNING + CRITICAL open; INFO acknowledged; one resolved. */
+    async function seedReadData(app: TestApp): Promise<void> {
+      const all = await app.database.db.select({ id: machines.id, plantId: machines.plantId }).from(machines).orderBy(machines.id);
+      const ts = new Date('2026-11-01T12:00:00Z');
+      await ingestTelemetry(app.services, { plantIds: null }, {
+        points: all.flatMap((m) => [
+          { machineId: m.id, metric: 'temperature', ts, value: m.id },
+          { machineId: m.id, metric: 'vibration', ts, value: m.id / 10 },
+        ]),
+      });
+      const plantIds = [...new Set(all.map((m) => m.plantId))];
+      for (const plantId of plantIds) {
+        const [a, b, c] = all.filter((m) => m.plantId === plantId);
+        const rule = (name: string, severity: Severity) => insertAlertRule(app.database, { plantId, name, kind: 'THRESHOLD', severity, metric: 'x', comparator: 'GT', threshold: 1 });
+        const [warn, crit, info, gone] = [await rule('w', 'WARNING'), await rule('c', 'CRITICAL'), await rule('i', 'INFO'), await rule('g', 'CRITICAL')];
+        const breach = (r: typeof warn, machineId: number) => ({ rule: r, subject: `machine:${machineId}`, machineId, orderId: null, value: 2, at: ts, message: 'm' });
+        const raised = await raiseAlerts(app.database.db, [breach(warn, a.id), breach(crit, a.id), breach(info, b.id), breach(gone, c.id)]);
+        await acknowledgeAlert(app.database.db, raised.find((e) => e.alert.ruleId === info.id)!.alert.id, 'test', null, new Date());
+        await resolveAlert(app.database.db, raised.find((e) => e.alert.ruleId === gone.id)!.alert.id, 'test', null, new Date());
+      }
+    }
+
     async function statementsFor(app: TestApp, query: string): Promise<{ n: number; body: any }> {
       const before = app.database.sql.count;
       const r = await app.gql(query);
@@ -107,6 +135,36 @@ for (const backend of testBackends()) {
       assert.equal(l1.body.data.plants.edges.flatMap((e: any) => e.node.machines).length, 900);
       assert.equal(l1.n, s1.n, `statements: small ${s1.n}, large ${l1.n}`);
       assert.ok(s1.n <= 12, `small plant took ${s1.n} statements`);
+    });
+
+    it('the dashboard (two latest values and the open-alert summary of every machine) costs the same statements at 6 and 900 machines, with the right values', async () => {
+      await seedReadData(small);
+      await seedReadData(large);
+      const q = `{ plants(first: 50) { edges { node { lines { machines { id name status kind
+        t: latest(metric: "temperature") { value ts } v: latest(metric: "vibration") { value metric machine { name } }
+        none: latest(metric: "no-such-metric") { value }
+        openAlerts { count highestSeverity } } } } } } }`;
+      const s1 = await statementsFor(small, q);
+      const l1 = await statementsFor(large, q);
+      for (const [r, n] of [[s1, 6], [l1, 900]] as const) {
+        const perPlant = r.body.data.plants.edges.map((e: any) => e.node.lines.flatMap((l: any) => l.machines));
+        const list = perPlant.flat();
+        assert.equal(list.length, n);
+        for (const m of list) {
+          const id = decodeId('Machine', m.id)!;
+          assert.deepEqual(m.t, { value: id, ts: '2026-11-01T12:00:00.000Z' });
+          assert.deepEqual(m.v, { value: id / 10, metric: 'vibration', machine: { name: m.name } });
+          assert.equal(m.none, null);
+        }
+        for (const machinesOfPlant of perPlant) {
+          assert.deepEqual(
+            machinesOfPlant.slice(0, 4).map((m: any) => m.openAlerts),
+            [{ count: 2, highestSeverity: 'CRITICAL' }, { count: 1, highestSeverity: 'INFO' }, { count: 0, highestSeverity: null }, { count: 0, highestSeverity: null }],
+          );
+        }
+      }
+      assert.equal(l1.n, s1.n, `statements: small ${s1.n}, large ${l1.n}`);
+      assert.ok(s1.n <= 2, `small plant took ${s1.n} statements`);
     });
 
     it('node(id) refetches of many machines are batched, not one statement per ID', async () => {

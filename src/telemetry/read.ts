@@ -1,7 +1,8 @@
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { Problems } from '../errors.ts';
 import { metricProblem } from './input.ts';
-import { intArray, textArray } from '../db/arrays.ts';
+import { intArray } from '../db/arrays.ts';
 
 export interface TelemetryPointOut {
   machineId: number;
@@ -10,21 +11,13 @@ export interface TelemetryPointOut {
   value: number;
 }
 
-export function seriesKey(machineId: number, metric: string): string {
-  return `${machineId}\u0000${metric}`;
-}
-
-/** The newest stored point of each (machine, metric), in one statement; keyed by seriesKey. */
-export async function latestValues(database: Database, keys: readonly { machineId: number; metric: string }[]): Promise<Map<string, TelemetryPointOut>> {
-  const out = new Map<string, TelemetryPointOut>();
-  if (keys.length === 0) return out;
-  const rows = await database.query<{ machine_id: number; metric: string; ts: Date; value: number }>(
-    `select l.machine_id, l.metric, l.ts, l.value from telemetry_latest l
-     join unnest($1::text::int[], $2::text::text[]) as k(machine_id, metric) on l.machine_id = k.machine_id and l.metric = k.metric`,
-    [intArray(keys.map((k) => k.machineId)), textArray(keys.map((k) => k.metric))],
-  );
-  for (const r of rows) out.set(seriesKey(r.machine_id, r.metric), { machineId: r.machine_id, metric: r.metric, ts: new Date(r.ts), value: r.value });
-  return out;
+/**
+ * The newest stored point of `metric` of one machine as a correlated subquery on `machineId` (a column of the outer
+ * query): a JSON object {value, ts}, or null. Added to the machine rows' own query, the latest values of any number
+ * of machines cost no statement of their own.
+ */
+export function latestValueSql(machineId: SQLWrapper, metric: string): SQL {
+  return sql`(select json_build_object('value', l.value, 'ts', l.ts) from telemetry_latest l where l.machine_id = ${machineId} and l.metric = ${metric})`;
 }
 
 export interface Bucket {

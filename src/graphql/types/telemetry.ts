@@ -1,85 +1,59 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
+import { type OpenAlertSummary, openAlertSummarySql } from '../../alerts/read.ts';
 import { canSeePlant } from '../../auth/roles.ts';
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../errors.ts';
 import type { MachineStatus } from '../../db/schema/index.ts';
 import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
-import { ingestTelemetry, INGEST_LIMITS } from '../../telemetry/ingest.ts';
-import { type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
-import { type Bucket, checkBucketQuery, latestValues, seriesKey, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
+import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/ingest.ts';
+import { type KpiMachine, type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
+import { type Bucket, checkBucketQuery, latestValueSql, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
 import { recordMachineState, recordProduction } from '../../telemetry/states.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../ids.ts';
+import { loader } from '../loaders.ts';
 import { visiblePlantId } from '../access.ts';
+import { AlertSeverityEnum } from './alerts.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
 
 type MachineRow = typeof machines.$inferSelect;
+/** A Machine as the parent field loaded it (the columns its selection planned), handed on to child objects. */
+type MachineRef = Pick<MachineRow, 'id' | 'plantId'>;
 
 /* ---------- per-request batching: one statement per field and argument set, never one per machine ---------- */
 
-class GroupBatch<A, V> {
-  private groups = new Map<string, { args: A; ids: Set<number>; waiters: { id: number; resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[] }>();
-  private scheduled = false;
-  constructor(private run: (args: A, ids: number[]) => Promise<Map<number, V>>) {}
+const windowKey = (from: Date, to: Date) => `${from.getTime()}:${to.getTime()}`;
 
-  load(groupKey: string, args: A, id: number): Promise<V | undefined> {
-    let g = this.groups.get(groupKey);
-    if (!g) this.groups.set(groupKey, (g = { args, ids: new Set(), waiters: [] }));
-    g.ids.add(id);
-    const group = g;
-    const p = new Promise<V | undefined>((resolve, reject) => group.waiters.push({ id, resolve, reject }));
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // After every resolver of this execution step has asked (all microtasks run first).
-      setImmediate(() => this.dispatch());
-    }
-    return p;
-  }
-
-  private dispatch(): void {
-    const groups = this.groups;
-    this.groups = new Map();
-    this.scheduled = false;
-    for (const g of groups.values()) {
-      this.run(g.args, [...g.ids]).then(
-        (map) => g.waiters.forEach((w) => w.resolve(map.get(w.id))),
-        (err) => g.waiters.forEach((w) => w.reject(err)),
-      );
-    }
-  }
+function machineById(ctx: Context, id: number): Promise<MachineRow> {
+  return loader<number, MachineRow>(ctx, 'machine', async (ids) => {
+    const rows = await ctx.db.query.machines.findMany({ where: { id: { in: [...ids] } } });
+    return new Map(rows.map((r) => [r.id, r]));
+  })
+    .load(id)
+    .then((m) => m!);
 }
 
-interface Loaders {
-  latest: GroupBatch<string, TelemetryPointOut>;
-  buckets: GroupBatch<CheckedBucketQuery, Bucket[]>;
-  oee: GroupBatch<{ from: Date; to: Date }, MachineKpis>;
-  plantKpis: GroupBatch<{ from: Date; to: Date }, PlantKpis>;
-  machine: GroupBatch<null, MachineRow>;
+/**
+ * Values computed in SQL with the machine rows (extras of the planned query): the resolvers are synchronous and a
+ * dashboard of any size costs no extra statement. Keys are derived from the metric (hashed: SQL aliases are short).
+ */
+const latestKeys = new Map<string, string>();
+function latestKey(metric: string): string {
+  let k = latestKeys.get(metric);
+  if (k === undefined) {
+    if (latestKeys.size > 10_000) latestKeys.clear();
+    latestKeys.set(metric, (k = `latest_${createHash('sha1').update(metric).digest('hex').slice(0, 20)}`));
+  }
+  return k;
 }
 
-const perRequest = new WeakMap<Context, Loaders>();
-
-function loaders(ctx: Context): Loaders {
-  let l = perRequest.get(ctx);
-  if (!l) {
-    const database = ctx.services.database;
-    l = {
-      latest: new GroupBatch(async (metric, ids) => {
-        const found = await latestValues(database, ids.map((machineId) => ({ machineId, metric })));
-        return new Map(ids.flatMap((id) => (found.has(seriesKey(id, metric)) ? [[id, found.get(seriesKey(id, metric))!] as const] : [])));
-      }),
-      buckets: new GroupBatch((q, ids) => telemetryBuckets(database, ids, q)),
-      oee: new GroupBatch((w, ids) => machineKpis(database, ids, w.from, w.to, ctx.services.clock.now())),
-      plantKpis: new GroupBatch((w, ids) => plantKpis(database, ids, w.from, w.to, ctx.services.clock.now())),
-      machine: new GroupBatch(async (_n, ids) => {
-        const rows = await ctx.db.query.machines.findMany({ where: { id: { in: ids } } });
-        return new Map(rows.map((r) => [r.id, r]));
-      }),
-    };
-    perRequest.set(ctx, l);
-  }
-  return l;
+/** A json value of an extra: parsed by the driver at the top level, nested JSON inside relations; both objects. */
+function jsonExtra<T>(v: unknown): T | null {
+  if (v === null || v === undefined) return null;
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
 }
 
 /** Query arguments that fail validation: a GraphQL error naming every bad argument (queries have no error unions). */
@@ -96,14 +70,14 @@ function notFound(what: string, id: unknown): GraphQLError {
 
 /* ---------- object types ---------- */
 
-type PointShape = TelemetryPointOut & { machine?: MachineRow };
+type PointShape = Omit<TelemetryPointOut, 'ts'> & { ts: Date | string; machine?: MachineRef };
 
 const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement({
   description: 'One stored telemetry value.',
   fields: (t) => ({
     machine: t.field({
       type: Machine,
-      resolve: async (p, _a, ctx) => p.machine ?? (await loaders(ctx).machine.load('', null, p.machineId))!,
+      resolve: async (p, _a, ctx) => p.machine ?? machineById(ctx, p.machineId),
     }),
     metric: t.exposeString('metric'),
     ts: t.expose('ts', { type: 'DateTime' }),
@@ -149,7 +123,7 @@ const KpisInterface = builder.interfaceRef<Kpis>('Kpis').implement({
   }),
 });
 
-type OeeShape = MachineKpis & { machine?: MachineRow };
+type OeeShape = MachineKpis & { machine?: MachineRef };
 
 const Oee = builder.objectRef<OeeShape>('Oee').implement({
   description: 'OEE and reliability KPIs of one machine over a window.',
@@ -158,7 +132,7 @@ const Oee = builder.objectRef<OeeShape>('Oee').implement({
   fields: (t) => ({
     machine: t.field({
       type: Machine,
-      resolve: async (k, _a, ctx) => k.machine ?? (await loaders(ctx).machine.load('', null, k.machineId))!,
+      resolve: async (k, _a, ctx) => k.machine ?? machineById(ctx, k.machineId),
     }),
     idealCycleSeconds: t.exposeFloat('idealCycleSeconds', { nullable: true }),
   }),
@@ -170,6 +144,14 @@ const PlantKpisType = builder.objectRef<PlantKpis>('PlantKpis').implement({
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'plantId' in v,
   fields: (t) => ({
     machines: t.field({ type: [Oee], description: 'Each machine of the plant.', resolve: (k) => k.machines }),
+  }),
+});
+
+const OpenAlertSummaryType = builder.objectRef<OpenAlertSummary>('OpenAlertSummary').implement({
+  description: 'The active (OPEN or ACKNOWLEDGED) alerts of a machine.',
+  fields: (t) => ({
+    count: t.exposeInt('count'),
+    highestSeverity: t.field({ type: AlertSeverityEnum, nullable: true, description: 'null when count is 0.', resolve: (s) => s.highestSeverity }),
   }),
 });
 
@@ -185,14 +167,33 @@ builder.drizzleObject('machineStates', {
 /* ---------- Machine and Plant fields ---------- */
 
 builder.drizzleObjectFields(Machine, (t) => ({
+  openAlerts: t.field({
+    type: OpenAlertSummaryType,
+    description: 'Count and highest severity of the OPEN or ACKNOWLEDGED alerts about this machine.',
+    select: {
+      extras: {
+        openAlerts: (m) => openAlertSummarySql(m.id),
+      },
+    },
+    resolve: (m) => jsonExtra<OpenAlertSummary>(m.openAlerts) ?? { count: 0, highestSeverity: null },
+  }),
   latest: t.field({
     type: TelemetryPoint,
     nullable: true,
     description: 'The newest stored value of a metric (null if none).',
     args: { metric: t.arg.string({ required: true }) },
-    resolve: async (m, { metric }, ctx) => {
-      const p = await loaders(ctx).latest.load(metric, metric, m.id);
-      return p ? { ...p, machine: m } : null;
+    // A malformed metric (control characters, too long) reads nothing and is a VALIDATION_FAILED error of this field.
+    select: (args) => ({
+      extras: {
+        [latestKey(args.metric)]: (m: typeof machines) =>
+          metricProblem(args.metric) ? sql`null` : latestValueSql(m.id, args.metric),
+      },
+    }),
+    resolve: (m, { metric }) => {
+      const problem = metricProblem(metric);
+      if (problem) asUserError(new ValidationError([{ path: 'metric', message: problem }]));
+      const p = jsonExtra<{ value: number; ts: string }>((m as Record<string, unknown>)[latestKey(metric)]);
+      return p ? { machineId: m.id as number, metric, ts: p.ts, value: p.value, machine: m as unknown as MachineRef } : null;
     },
   }),
   telemetry: t.field({
@@ -212,20 +213,27 @@ builder.drizzleObjectFields(Machine, (t) => ({
         asUserError(err);
       }
       const key = `${q.metric}\u0000${q.from.getTime()}\u0000${q.to.getTime()}\u0000${q.bucketSeconds}`;
-      return (await loaders(ctx).buckets.load(key, q, m.id)) ?? [];
+      return (await loader<number, Bucket[]>(ctx, `buckets:${key}`, (ids) => telemetryBuckets(ctx.services.database, ids, q)).load(m.id)) ?? [];
     },
   }),
   oee: t.field({
     type: Oee,
     description: 'OEE (availability, performance, quality), MTBF and MTTR over [from, to).',
     args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    // The ideal cycle comes with the row, so the KPIs need no read of the machines of their own.
+    select: { columns: { idealCycleSeconds: true } },
     resolve: async (m, { from, to }, ctx) => {
       try {
         checkWindow(from, to);
       } catch (err) {
         asUserError(err);
       }
-      const k = await loaders(ctx).oee.load(`${from.getTime()}\u0000${to.getTime()}`, { from, to }, m.id);
+      const k = await loader<KpiMachine, MachineKpis, number>(
+        ctx,
+        `oee:${windowKey(from, to)}`,
+        (list) => machineKpis(ctx.services.database, list, from, to, ctx.services.clock.now()),
+        (row) => row.id,
+      ).load({ id: m.id, idealCycleSeconds: m.idealCycleSeconds });
       return { ...k!, machine: m };
     },
   }),
@@ -251,7 +259,7 @@ builder.drizzleObjectFields(Plant, (t) => ({
       } catch (err) {
         asUserError(err);
       }
-      return (await loaders(ctx).plantKpis.load(`${from.getTime()}\u0000${to.getTime()}`, { from, to }, p.id))!;
+      return (await loader<number, PlantKpis>(ctx, `plantKpis:${windowKey(from, to)}`, (ids) => plantKpis(ctx.services.database, [...ids], from, to, ctx.services.clock.now())).load(p.id))!;
     },
   }),
 }));
@@ -413,7 +421,7 @@ function mapIterator<T, U>(source: AsyncIterableIterator<T>, fn: (v: T) => U | u
 const MachineStatusEventType = builder.objectRef<MachineStatusEvent>('MachineStatusEvent').implement({
   description: 'A recorded machine state. `current` is false for a late state older than the machine status.',
   fields: (t) => ({
-    machine: t.field({ type: Machine, resolve: async (e, _a, ctx) => (await loaders(ctx).machine.load('', null, e.machineId))! }),
+    machine: t.field({ type: Machine, resolve: (e, _a, ctx) => machineById(ctx, e.machineId) }),
     status: t.field({ type: MachineStatusEnum, resolve: (e) => e.status }),
     previous: t.field({ type: MachineStatusEnum, nullable: true, description: 'The state in force just before `at`.', resolve: (e) => e.previous }),
     at: t.expose('at', { type: 'DateTime' }),

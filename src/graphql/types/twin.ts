@@ -10,6 +10,7 @@ export const OrderStatusEnum = builder.enumType('OrderStatus', { values: orderSt
 
 export const Plant = builder.drizzleNode('plants', {
   name: 'Plant',
+  select: { columns: { id: true } },
   authScopes: (row) => ({ plant: row.id }),
   id: { column: (p) => p.id },
   fields: (t) => ({
@@ -32,7 +33,8 @@ export const Plant = builder.drizzleNode('plants', {
 
 export const Line = builder.drizzleNode('lines', {
   name: 'Line',
-  authScopes: (row) => ({ plant: row.plantId }),
+  // Reached only through its plant (checked where a query enters it) or through node(id) (checked there).
+  select: { columns: { id: true, plantId: true } },
   id: { column: (l) => l.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -43,7 +45,8 @@ export const Line = builder.drizzleNode('lines', {
 
 export const Machine = builder.drizzleNode('machines', {
   name: 'Machine',
-  authScopes: (row) => ({ plant: row.plantId }),
+  // Reached only through its plant (checked where a query enters it) or through node(id) (checked there).
+  select: { columns: { id: true, plantId: true } },
   id: { column: (m) => m.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -58,7 +61,8 @@ export const Machine = builder.drizzleNode('machines', {
 
 export const Product = builder.drizzleNode('products', {
   name: 'Product',
-  authScopes: (row) => ({ plant: row.plantId }),
+  // Reached only through its plant (checked where a query enters it) or through node(id) (checked there).
+  select: { columns: { id: true, plantId: true } },
   id: { column: (p) => p.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -79,7 +83,8 @@ builder.drizzleObject('routingSteps', {
 
 export const Order = builder.drizzleNode('orders', {
   name: 'Order',
-  authScopes: (row) => ({ plant: row.plantId }),
+  // Reached only through its plant (checked where a query enters it) or through node(id) (checked there).
+  select: { columns: { id: true, plantId: true } },
   id: { column: (o) => o.id },
   fields: (t) => ({
     code: t.exposeString('code'),
