@@ -136,7 +136,7 @@ const handler = http.createServer(async (req, res) => {
     if (input.query === 'dashboard') {
       body = await prepared('bench_dashboard', DASHBOARD_SQL, [input.id]);
     } else {
-      const [machine, kpis] = await Promise.all([prepared('bench_detail', DETAIL_SQL, [input.id, from.toISOString(), to.toISOString()]), machineKpis(database, [input.id], oeeFrom, to, new Date())]);
+      const [machine, kpis] = await Promise.all([prepared('bench_detail', DETAIL_SQL, [input.id, from.toISOString(), to.toISOString()]), machineKpis(database, [{ id: input.id, idealCycleSeconds: 30 }], oeeFrom, to, new Date())]);
       const k = kpis.get(input.id)!;
       body = `{"data":{"node":${machine.slice(0, -1)},"oee":${JSON.stringify({ availability: k.availability, performance: k.performance, quality: k.quality, oee: k.oee })}}}}`; // oee goes inside node
     }

@@ -31,12 +31,25 @@ export class SqlCounter {
   }
 }
 
+/**
+ * A fixed statement with a name: on PostgreSQL it is prepared once per connection (named), so hot statements are
+ * parsed and planned once; on PGlite it runs as plain text. Only statements whose text never changes get a name.
+ */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+export function statement(name: string, text: string): Statement {
+  return { name, text };
+}
+
 /** What both the whole database and an open transaction offer: drizzle and raw SQL on the same counted connection. */
 export interface Queryable {
   /** drizzle-orm (query builder and relational queries). */
   readonly db: Db;
-  /** Raw SQL with positional parameters; rows come back as plain objects. */
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Raw SQL (text, or a named Statement) with positional parameters; rows come back as plain objects. */
+  query<T = Record<string, unknown>>(sql: string | Statement, params?: unknown[]): Promise<T[]>;
 }
 
 /** An open transaction. Everything sent through it (drizzle, raw SQL, COPY) runs on its one connection. */
@@ -88,11 +101,14 @@ function drizzleOn(client: Client, counter?: SqlCounter): Db {
   return db as unknown as Db;
 }
 
-/** Raw queries through a client, counted. */
+/** Raw queries through a client, counted; named statements are prepared on pg. */
 function rawQuery(client: Client, counter: SqlCounter) {
-  return async <T>(text: string, params?: unknown[]): Promise<T[]> => {
+  const pgClient = client instanceof pg.Pool || client instanceof pg.Client;
+  return async <T>(sql: string | Statement, params?: unknown[]): Promise<T[]> => {
+    const text = typeof sql === 'string' ? sql : sql.text;
     counter.record(text);
-    return ((await (client as QueryClient).query(text, params)).rows) as T[];
+    if (pgClient && typeof sql !== 'string') return (await (client as pg.Pool).query({ name: sql.name, text, values: params })).rows as T[];
+    return (await (client as QueryClient).query(text, params)).rows as T[];
   };
 }
 

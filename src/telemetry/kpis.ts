@@ -1,5 +1,5 @@
 import { intArray } from '../db/arrays.ts';
-import type { Queryable } from '../db/client.ts';
+import { type Queryable, statement } from '../db/client.ts';
 import { Problems } from '../errors.ts';
 import { liveTwin, type MachineInfo } from '../twin/snapshot.ts';
 
@@ -81,7 +81,9 @@ export function checkWindow(from: Date, to: Date): void {
   p.throwIfAny();
 }
 
-const STATE_TIMES = `
+const STATE_TIMES = statement(
+  'kpi_state_times',
+  `
 with m as (select unnest($1::text::int[]) as machine_id),
 s as (
   -- the two states before the window (the one in force at from, and the one before it, for its transition)
@@ -106,11 +108,14 @@ select machine_id,
   coalesce(sum(extract(epoch from stop - start)) filter (where status = 'OFFLINE' and stop > start), 0)::float8 as offline,
   (count(*) filter (where status = 'DOWN' and prev is distinct from 'DOWN' and at >= $2::timestamptz))::int as failures,
   (count(*) filter (where prev = 'DOWN' and status <> 'DOWN' and at >= $2::timestamptz))::int as repairs
-from seg group by machine_id`;
+from seg group by machine_id`,
+);
 
-const COUNTS = `
-select machine_id, sum(good)::float8 as good, sum(scrap)::float8 as scrap from production_counts
-where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $3::timestamptz group by machine_id`;
+const COUNTS = statement(
+  'kpi_counts',
+  `select machine_id, sum(good)::float8 as good, sum(scrap)::float8 as scrap from production_counts
+where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $3::timestamptz group by machine_id`,
+);
 
 /** A machine as the KPIs need it: its ID and ideal cycle. */
 export type KpiMachine = Pick<MachineInfo, 'id' | 'idealCycleSeconds'>;

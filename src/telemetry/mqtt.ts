@@ -33,6 +33,12 @@ export interface MqttBridgeStats extends SinkStats {
 
 export type MqttBridgeDeps = TelemetryDeps & { logger: Logger; machineNames: MachineDirectory };
 
+interface ParsedMessage {
+  plant: string;
+  machine: string;
+  point: Omit<SinkPoint, 'machineId'>;
+}
+
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
 
 export class MqttBridge {
@@ -103,50 +109,64 @@ export class MqttBridge {
 
   private onMessage(topic: string, payload: Buffer): void {
     this.received++;
+    let parsed: ParsedMessage | string;
     try {
-      const parts = topic.split('/');
-      const prefixParts = this.prefix.split('/').length;
-      if (parts.length < prefixParts + 3) return this.reject('topic must be <prefix>/<plant>/<machine>/<metric>', topic);
-      let plant: string, machine: string, metric: string;
-      try {
-        plant = decodeURIComponent(parts[prefixParts]);
-        machine = decodeURIComponent(parts[prefixParts + 1]);
-        metric = parts.slice(prefixParts + 2).map(decodeURIComponent).join('/');
-      } catch {
-        return this.reject('bad percent-encoding in topic', topic);
-      }
-      const metricErr = metricProblem(metric);
-      if (metricErr) return this.reject(metricErr, topic);
-      let body: unknown;
-      try {
-        body = JSON.parse(payload.toString('utf8'));
-      } catch {
-        return this.reject('payload is not JSON', topic);
-      }
-      if (!body || typeof body !== 'object' || Array.isArray(body)) return this.reject('payload must be a JSON object {"ts", "value"}', topic);
-      const { ts, value } = body as { ts?: unknown; value?: unknown };
-      if (typeof value !== 'number' || !Number.isFinite(value)) return this.reject('value must be a finite number', topic);
-      const now = this.deps.clock.now();
-      let ms: number;
-      if (ts === undefined || ts === null) ms = now.getTime();
-      else if (typeof ts === 'number' && Number.isFinite(ts)) ms = Math.round(ts);
-      else if (typeof ts === 'string' && ISO_WITH_OFFSET.test(ts)) ms = new Date(ts).getTime();
-      else return this.reject('ts must be an ISO-8601 date-time with offset or epoch milliseconds', topic);
-      const tsErr = timestampProblem(ms, now, this.deps.config.telemetry);
-      if (tsErr) return this.reject(`ts ${tsErr}`, topic);
-      const point = { metric, ms, value };
-      const known = this.deps.machineNames.cachedId(plant, machine);
-      if (known !== undefined) return this.add({ machineId: known, ...point });
-      // Unknown here: the directory reloads (at most every few seconds) in case the machine is new.
-      const pending = this.deps.machineNames.idByName(plant, machine).then(
-        (machineId) => (machineId === undefined ? this.reject(`unknown plant or machine "${plant}/${machine}"`, topic) : this.add({ machineId, ...point })),
-        (err) => this.reject(`could not resolve the machine: ${(err as Error).message}`, topic),
-      );
-      this.resolving.add(pending);
-      void pending.finally(() => this.resolving.delete(pending));
+      parsed = this.parse(topic, payload);
     } catch (err) {
-      this.reject(`unexpected: ${(err as Error).message}`, topic);
+      parsed = `unexpected: ${(err as Error).message}`;
     }
+    if (typeof parsed === 'string') {
+      this.reject(parsed, topic);
+      return;
+    }
+    const { plant, machine, point } = parsed;
+    const known = this.deps.machineNames.cachedId(plant, machine);
+    if (known !== undefined) {
+      this.add({ machineId: known, ...point });
+      return;
+    }
+    // Unknown here: the directory reloads (at most every few seconds) in case the machine is new.
+    const pending = this.deps.machineNames.idByName(plant, machine).then(
+      (machineId) => (machineId === undefined ? this.reject(`unknown plant or machine "${plant}/${machine}"`, topic) : this.add({ machineId, ...point })),
+      (err) => this.reject(`could not resolve the machine: ${(err as Error).message}`, topic),
+    );
+    this.resolving.add(pending);
+    void pending.finally(() => this.resolving.delete(pending));
+  }
+
+  /** The plant, machine and point of a message, or why it is refused. */
+  private parse(topic: string, payload: Buffer): ParsedMessage | string {
+    const parts = topic.split('/');
+    const prefixParts = this.prefix.split('/').length;
+    if (parts.length < prefixParts + 3) return 'topic must be <prefix>/<plant>/<machine>/<metric>';
+    let plant: string, machine: string, metric: string;
+    try {
+      plant = decodeURIComponent(parts[prefixParts]);
+      machine = decodeURIComponent(parts[prefixParts + 1]);
+      metric = parts.slice(prefixParts + 2).map(decodeURIComponent).join('/');
+    } catch {
+      return 'bad percent-encoding in topic';
+    }
+    const metricErr = metricProblem(metric);
+    if (metricErr) return metricErr;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return 'payload is not JSON';
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return 'payload must be a JSON object {"ts", "value"}';
+    const { ts, value } = body as { ts?: unknown; value?: unknown };
+    if (typeof value !== 'number' || !Number.isFinite(value)) return 'value must be a finite number';
+    const now = this.deps.clock.now();
+    let ms: number;
+    if (ts === undefined || ts === null) ms = now.getTime();
+    else if (typeof ts === 'number' && Number.isFinite(ts)) ms = Math.round(ts);
+    else if (typeof ts === 'string' && ISO_WITH_OFFSET.test(ts)) ms = new Date(ts).getTime();
+    else return 'ts must be an ISO-8601 date-time with offset or epoch milliseconds';
+    const tsErr = timestampProblem(ms, now, this.deps.config.telemetry);
+    if (tsErr) return `ts ${tsErr}`;
+    return { plant, machine, point: { metric, ms, value } };
   }
 
   private add(p: SinkPoint): void {

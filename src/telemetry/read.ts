@@ -1,5 +1,5 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import { type Database, statement } from '../db/client.ts';
 import { Problems } from '../errors.ts';
 import { metricProblem } from './input.ts';
 import { intArray } from '../db/arrays.ts';
@@ -80,21 +80,25 @@ export function checkBucketQuery(q: BucketQuery): CheckedBucketQuery {
   return { metric: q.metric, from: q.from, to: q.to, bucketSeconds, buckets, source: source === 'raw' || !wholeMinutes ? 'raw' : 'rollup' };
 }
 
-function bucketSql(source: 'raw' | 'rollup'): string {
-  // Buckets are aligned to `from`: bucket k covers [from + k*bucketSeconds, from + (k+1)*bucketSeconds).
-  if (source === 'raw') {
-    return `select machine_id, date_bin($5::int * interval '1 second', ts, $2::timestamptz) as start,
+// Buckets are aligned to `from`: bucket k covers [from + k*bucketSeconds, from + (k+1)*bucketSeconds).
+const BUCKETS = {
+  raw: statement(
+    'telemetry_buckets_raw',
+    `select machine_id, date_bin($5::int * interval '1 second', ts, $2::timestamptz) as start,
         count(*)::int as count, (sum(value) / count(*))::float8 as avg, min(value) as min, max(value) as max
       from telemetry
       where machine_id = any($1::text::int[]) and metric = $4 and ts >= $2::timestamptz and ts < $3::timestamptz
-      group by 1, 2`;
-  }
-  return `select machine_id, date_bin($5::int * interval '1 second', minute, $2::timestamptz) as start,
+      group by 1, 2`,
+  ),
+  rollup: statement(
+    'telemetry_buckets_rollup',
+    `select machine_id, date_bin($5::int * interval '1 second', minute, $2::timestamptz) as start,
       sum(count)::int as count, (sum(sum) / sum(count))::float8 as avg, min(min) as min, max(max) as max
     from telemetry_1m
     where machine_id = any($1::text::int[]) and metric = $4 and minute >= $2::timestamptz and minute < $3::timestamptz
-    group by 1, 2`;
-}
+    group by 1, 2`,
+  ),
+};
 
 /**
  * count/avg/min/max per bucket for several machines and one metric, computed in SQL in one statement, every bucket
@@ -111,7 +115,7 @@ export async function telemetryBuckets(database: Database, machineIds: readonly 
     out.set(id, list);
   }
   if (machineIds.length === 0) return out;
-  const rows = await database.query<{ machine_id: number; start: Date; count: number; avg: number; min: number; max: number }>(bucketSql(q.source), [
+  const rows = await database.query<{ machine_id: number; start: Date; count: number; avg: number; min: number; max: number }>(BUCKETS[q.source], [
     intArray(machineIds),
     q.from.toISOString(),
     q.to.toISOString(),

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/client.ts';
+import { type Queryable, statement } from '../db/client.ts';
 import type { MachineStatus, OrderStatus } from '../db/schema/index.ts';
 import { intArray, textArray } from '../db/arrays.ts';
 
@@ -82,6 +82,13 @@ export interface OrderInfo {
   status: OrderStatus;
 }
 
+const MACHINES = statement(
+  'twin_machines',
+  `select id, plant_id, line_id, name, kind, ideal_cycle_seconds, status, status_since from machines
+   where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[]))
+   order by id`,
+);
+
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
 
 type MachineRow = { id: number; plant_id: number; line_id: number; name: string; kind: string | null; ideal_cycle_seconds: number | null; status: MachineStatus; status_since: Date | null };
@@ -108,11 +115,7 @@ export function liveTwin(q: Queryable): TwinSnapshot {
     },
     async machines(filter) {
       if ((filter.ids && filter.ids.length === 0) || (filter.plantIds && filter.plantIds.length === 0)) return [];
-      const rows = await q.query<MachineRow>(
-        `select id, plant_id, line_id, name, kind, ideal_cycle_seconds, status, status_since from machines
-         where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[]))
-         order by id`,
-        [filter.ids ? intArray([...new Set(filter.ids)]) : null, filter.plantIds ? intArray(filter.plantIds) : null],
+      const rows = await q.query<MachineRow>(MACHINES, [filter.ids ? intArray([...new Set(filter.ids)]) : null, filter.plantIds ? intArray(filter.plantIds) : null],
       );
       return rows.map(toMachine);
     },
