@@ -99,7 +99,7 @@ export class MqttBridge {
     this.rejectedSinceLog++;
     this.lastReason = `${topic}: ${reason}`;
     this.deps.logger.debug({ topic, reason }, 'MQTT bridge: message refused');
-    const now = Date.now();
+    const now = this.deps.clock.now().getTime();
     if (now - this.lastLog >= 10_000) {
       this.lastLog = now;
       this.deps.logger.warn({ refused: this.rejectedSinceLog, last: this.lastReason }, 'MQTT bridge: refused bad messages');
