@@ -81,8 +81,12 @@ export function checkWindow(from: Date, to: Date): void {
   p.throwIfAny();
 }
 
-const STATE_TIMES = statement(
-  'kpi_state_times',
+/**
+ * Per machine: seconds in each status and transitions into and out of DOWN over [$2, $3) (the window clipped at
+ * now), and the good and scrap counts recorded in [$2, $4) (the window as asked); one statement.
+ */
+const MACHINE_KPIS = statement(
+  'kpi_machines',
   `
 with m as (select unnest($1::text::int[]) as machine_id),
 s as (
@@ -99,29 +103,33 @@ seg as (
     greatest(at, $2::timestamptz) as start,
     coalesce(lead(at) over w, $3::timestamptz) as stop
   from s window w as (partition by machine_id order by at)
+),
+t as (
+  select machine_id,
+    coalesce(sum(extract(epoch from stop - start)) filter (where status = 'RUNNING' and stop > start), 0)::float8 as running,
+    coalesce(sum(extract(epoch from stop - start)) filter (where status = 'IDLE' and stop > start), 0)::float8 as idle,
+    coalesce(sum(extract(epoch from stop - start)) filter (where status = 'DOWN' and stop > start), 0)::float8 as down,
+    coalesce(sum(extract(epoch from stop - start)) filter (where status = 'MAINTENANCE' and stop > start), 0)::float8 as maintenance,
+    coalesce(sum(extract(epoch from stop - start)) filter (where status = 'OFFLINE' and stop > start), 0)::float8 as offline,
+    (count(*) filter (where status = 'DOWN' and prev is distinct from 'DOWN' and at >= $2::timestamptz))::int as failures,
+    (count(*) filter (where prev = 'DOWN' and status <> 'DOWN' and at >= $2::timestamptz))::int as repairs
+  from seg group by machine_id
+),
+c as (
+  select machine_id, sum(good)::float8 as good, sum(scrap)::float8 as scrap from production_counts
+  where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $4::timestamptz group by machine_id
 )
-select machine_id,
-  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'RUNNING' and stop > start), 0)::float8 as running,
-  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'IDLE' and stop > start), 0)::float8 as idle,
-  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'DOWN' and stop > start), 0)::float8 as down,
-  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'MAINTENANCE' and stop > start), 0)::float8 as maintenance,
-  coalesce(sum(extract(epoch from stop - start)) filter (where status = 'OFFLINE' and stop > start), 0)::float8 as offline,
-  (count(*) filter (where status = 'DOWN' and prev is distinct from 'DOWN' and at >= $2::timestamptz))::int as failures,
-  (count(*) filter (where prev = 'DOWN' and status <> 'DOWN' and at >= $2::timestamptz))::int as repairs
-from seg group by machine_id`,
+select m.machine_id, t.running, t.idle, t.down, t.maintenance, t.offline, t.failures, t.repairs, c.good, c.scrap
+from m left join t on t.machine_id = m.machine_id left join c on c.machine_id = m.machine_id`,
 );
 
-const COUNTS = statement(
-  'kpi_counts',
-  `select machine_id, sum(good)::float8 as good, sum(scrap)::float8 as scrap from production_counts
-where machine_id = any($1::text::int[]) and at >= $2::timestamptz and at < $3::timestamptz group by machine_id`,
-);
+type KpiRow = { machine_id: number; running: number | null; idle: number | null; down: number | null; maintenance: number | null; offline: number | null; failures: number | null; repairs: number | null; good: number | null; scrap: number | null };
 
 /** A machine as the KPIs need it: its ID and ideal cycle. */
 export type KpiMachine = Pick<MachineInfo, 'id' | 'idealCycleSeconds'>;
 
 /**
- * KPIs of each machine over [from, to), in two statements whatever the number of machines, plus one to read the
+ * KPIs of each machine over [from, to), in one statement whatever the number of machines, plus one to read the
  * machines' ideal cycles from the twin when given IDs only. Unknown IDs are left out.
  */
 export async function machineKpis(q: Queryable, machines: readonly number[] | readonly KpiMachine[], from: Date, to: Date, now: Date): Promise<Map<number, MachineKpis>> {
@@ -132,27 +140,21 @@ export async function machineKpis(q: Queryable, machines: readonly number[] | re
   const ids = intArray(idList);
   const end = new Date(Math.max(from.getTime(), Math.min(to.getTime(), now.getTime())));
   const windowSeconds = (end.getTime() - from.getTime()) / 1000;
-  const [infos, times, counts] = await Promise.all([
+  const [infos, rows] = await Promise.all([
     typeof machines[0] === 'number' ? liveTwin(q).machines({ ids: idList }) : (machines as readonly KpiMachine[]),
-    q.query<{ machine_id: number; running: number; idle: number; down: number; maintenance: number; offline: number; failures: number; repairs: number }>(
-      STATE_TIMES,
-      [ids, from.toISOString(), end.toISOString()],
-    ),
-    q.query<{ machine_id: number; good: number; scrap: number }>(COUNTS, [ids, from.toISOString(), to.toISOString()]),
+    q.query<KpiRow>(MACHINE_KPIS, [ids, from.toISOString(), end.toISOString(), to.toISOString()]),
   ]);
-  const timeOf = new Map(times.map((r) => [r.machine_id, r]));
-  const countOf = new Map(counts.map((r) => [r.machine_id, r]));
+  const rowOf = new Map(rows.map((r) => [r.machine_id, r]));
   for (const machine of infos) {
-    const t = timeOf.get(machine.id);
-    const c = countOf.get(machine.id);
+    const t = rowOf.get(machine.id);
     const running = t?.running ?? 0;
     const idle = t?.idle ?? 0;
     const down = t?.down ?? 0;
     const maintenance = t?.maintenance ?? 0;
     const offline = t?.offline ?? 0;
     const known = running + idle + down + maintenance + offline;
-    const good = Number(c?.good ?? 0);
-    const scrap = Number(c?.scrap ?? 0);
+    const good = Number(t?.good ?? 0);
+    const scrap = Number(t?.scrap ?? 0);
     const ideal = machine.idealCycleSeconds;
     const hasIdeal = ideal !== null && ideal > 0;
     out.set(machine.id, {
