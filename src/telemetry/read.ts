@@ -100,36 +100,57 @@ const BUCKETS = {
   ),
 };
 
-/**
- * count/avg/min/max per bucket for several machines and one metric, computed in SQL in one statement, every bucket
- * of the range present (empty ones with count 0 and null aggregates). Results per machine ID.
- */
-export async function telemetryBuckets(database: Database, machineIds: readonly number[], query: BucketQuery | CheckedBucketQuery): Promise<Map<number, Bucket[]>> {
-  const q = 'buckets' in query ? query : checkBucketQuery(query);
-  const out = new Map<number, Bucket[]>();
+/** Every bucket of the range in order, from the non-empty ones (empty buckets get count 0 and null aggregates). */
+export function fillBuckets(q: CheckedBucketQuery, rows: readonly { start: Date | string; count: number; avg: number | null; min: number | null; max: number | null }[]): Bucket[] {
   const from = q.from.getTime();
   const step = q.bucketSeconds * 1000;
-  for (const id of machineIds) {
-    const list: Bucket[] = new Array(q.buckets);
-    for (let k = 0; k < q.buckets; k++) list[k] = { start: new Date(from + k * step), count: 0, avg: null, min: null, max: null };
-    out.set(id, list);
-  }
-  if (machineIds.length === 0) return out;
-  const rows = await database.query<{ machine_id: number; start: Date; count: number; avg: number; min: number; max: number }>(BUCKETS[q.source], [
-    intArray(machineIds),
-    q.from.toISOString(),
-    q.to.toISOString(),
-    q.metric,
-    q.bucketSeconds,
-  ]);
+  const list: Bucket[] = new Array(q.buckets);
+  for (let k = 0; k < q.buckets; k++) list[k] = { start: new Date(from + k * step), count: 0, avg: null, min: null, max: null };
   for (const r of rows) {
-    const k = Math.round((new Date(r.start).getTime() - from) / step);
-    const b = out.get(r.machine_id)?.[k];
+    const b = list[Math.round((new Date(r.start).getTime() - from) / step)];
     if (!b) continue;
     b.count = Number(r.count);
     b.avg = r.avg;
     b.min = r.min;
     b.max = r.max;
   }
-  return out;
+  return list;
+}
+
+/**
+ * The non-empty buckets of one machine as a correlated subquery on `machineId` (a column of the outer query): a JSON
+ * array of {start, count, avg, min, max} for `fillBuckets`. Added to the machine rows' own query, the buckets of any
+ * number of machines cost no statement of their own.
+ */
+export function bucketsSql(machineId: SQLWrapper, q: CheckedBucketQuery): SQL {
+  const from = q.from.toISOString();
+  const to = q.to.toISOString();
+  const [table, ts, aggregates] =
+    q.source === 'raw'
+      ? [sql`telemetry`, sql`ts`, sql`count(*)::int as count, (sum(value) / count(*))::float8 as avg, min(value) as min, max(value) as max`]
+      : [sql`telemetry_1m`, sql`minute`, sql`sum(count)::int as count, (sum(sum) / sum(count))::float8 as avg, min(min) as min, max(max) as max`];
+  return sql`(select coalesce(json_agg(json_build_object('start', b.start, 'count', b.count, 'avg', b.avg, 'min', b.min, 'max', b.max)), '[]'::json)
+    from (select date_bin(${q.bucketSeconds}::int * interval '1 second', ${ts}, ${from}::timestamptz) as start, ${aggregates}
+          from ${table} where machine_id = ${machineId} and metric = ${q.metric} and ${ts} >= ${from}::timestamptz and ${ts} < ${to}::timestamptz
+          group by 1) b)`;
+}
+
+/**
+ * count/avg/min/max per bucket for several machines and one metric, computed in SQL in one statement, every bucket
+ * of the range present (empty ones with count 0 and null aggregates). Results per machine ID.
+ */
+export async function telemetryBuckets(database: Database, machineIds: readonly number[], query: BucketQuery | CheckedBucketQuery): Promise<Map<number, Bucket[]>> {
+  const q = 'buckets' in query ? query : checkBucketQuery(query);
+  const byMachine = new Map<number, { start: Date; count: number; avg: number; min: number; max: number }[]>(machineIds.map((id) => [id, []]));
+  if (machineIds.length > 0) {
+    const rows = await database.query<{ machine_id: number; start: Date; count: number; avg: number; min: number; max: number }>(BUCKETS[q.source], [
+      intArray(machineIds),
+      q.from.toISOString(),
+      q.to.toISOString(),
+      q.metric,
+      q.bucketSeconds,
+    ]);
+    for (const r of rows) byMachine.get(r.machine_id)?.push(r);
+  }
+  return new Map([...byMachine].map(([id, rows]) => [id, fillBuckets(q, rows)]));
 }

@@ -9,7 +9,7 @@ import type { MachineStatus } from '../../db/schema/index.ts';
 import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
 import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/ingest.ts';
 import { type KpiMachine, type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
-import { type Bucket, checkBucketQuery, latestValueSql, telemetryBuckets, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
+import { type Bucket, bucketsSql, checkBucketQuery, fillBuckets, latestValueSql, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
 import { recordMachineState, recordProduction } from '../../telemetry/states.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -40,14 +40,27 @@ function machineById(ctx: Context, id: number): Promise<MachineRow> {
  * Values computed in SQL with the machine rows (extras of the planned query): the resolvers are synchronous and a
  * dashboard of any size costs no extra statement. Keys are derived from the metric (hashed: SQL aliases are short).
  */
-const latestKeys = new Map<string, string>();
-function latestKey(metric: string): string {
-  let k = latestKeys.get(metric);
+const extraKeys = new Map<string, string>();
+/** The name of an extra computed from `text` (field arguments), hashed: SQL aliases are short. */
+function extraKey(prefix: string, text: string): string {
+  const id = `${prefix}\u0000${text}`;
+  let k = extraKeys.get(id);
   if (k === undefined) {
-    if (latestKeys.size > 10_000) latestKeys.clear();
-    latestKeys.set(metric, (k = `latest_${createHash('sha1').update(metric).digest('hex').slice(0, 20)}`));
+    if (extraKeys.size > 10_000) extraKeys.clear();
+    extraKeys.set(id, (k = `${prefix}_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`));
   }
   return k;
+}
+const latestKey = (metric: string) => extraKey('latest', metric);
+
+type BucketArgs = { metric: string; from: Date; to: Date; bucketSeconds?: number | null };
+const bucketsKey = (a: BucketArgs) => extraKey('buckets', `${a.metric}\u0000${a.from.getTime()}\u0000${a.to.getTime()}\u0000${a.bucketSeconds ?? ''}`);
+function bucketQueryOrNull(a: BucketArgs): CheckedBucketQuery | null {
+  try {
+    return checkBucketQuery(a);
+  } catch {
+    return null;
+  }
 }
 
 /** A json value of an extra: parsed by the driver at the top level, nested JSON inside relations; both objects. */
@@ -205,15 +218,19 @@ builder.drizzleObjectFields(Machine, (t) => ({
       to: t.arg({ type: 'DateTime', required: true }),
       bucketSeconds: t.arg.int(),
     },
-    resolve: async (m, args, ctx) => {
+    // Computed with the machine rows (a correlated subquery); a bad argument reads nothing and is this field's error.
+    select: (args) => {
+      const q = bucketQueryOrNull(args);
+      return { extras: { [bucketsKey(args)]: (m: typeof machines) => (q ? bucketsSql(m.id, q) : sql`null`) } };
+    },
+    resolve: (m, args) => {
       let q: CheckedBucketQuery;
       try {
-        q = checkBucketQuery({ metric: args.metric, from: args.from, to: args.to, bucketSeconds: args.bucketSeconds });
+        q = checkBucketQuery(args);
       } catch (err) {
         asUserError(err);
       }
-      const key = `${q.metric}\u0000${q.from.getTime()}\u0000${q.to.getTime()}\u0000${q.bucketSeconds}`;
-      return (await loader<number, Bucket[]>(ctx, `buckets:${key}`, (ids) => telemetryBuckets(ctx.services.database, ids, q)).load(m.id)) ?? [];
+      return fillBuckets(q, jsonExtra<Parameters<typeof fillBuckets>[1]>((m as Record<string, unknown>)[bucketsKey(args)]) ?? []);
     },
   }),
   oee: t.field({
