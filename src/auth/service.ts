@@ -1,6 +1,8 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
-import { createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import type { apiKeys } from '../db/schema/index.ts';
+import { type CreatedKey, createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import { createApiKeyFor, type NewKeyInput, revokeApiKeyFor } from './manage.ts';
 import { JwtVerifier } from './jwt.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Principal } from './roles.ts';
@@ -14,7 +16,7 @@ export class AuthService {
   readonly limiter: RateLimiter;
 
   constructor(
-    db: Db,
+    private db: Db,
     config: Pick<Config, 'adminKey' | 'jwt' | 'limits'>,
     private decodePlant: (raw: string | number) => number | null,
   ) {
@@ -33,6 +35,18 @@ export class AuthService {
     if (this.jwt.enabled && JwtVerifier.looksLikeJwt(credential)) principal = await this.jwt.verify(credential, this.decodePlant);
     else principal = await this.keys.authenticate(credential);
     return principal ? { ok: true, principal } : { ok: false, reason: 'Invalid, expired or revoked credentials.' };
+  }
+
+  /** Creates an API key on behalf of `principal` within its plants (see manage.ts); ValidationError otherwise. */
+  createKey(principal: Principal, input: NewKeyInput): Promise<CreatedKey> {
+    return createApiKeyFor(this.db, principal, input);
+  }
+
+  /** Revokes a key `principal` may see, effective at once in this process; null (nothing changed) when it may not. */
+  async revokeKey(principal: Principal, id: number | null): Promise<typeof apiKeys.$inferSelect | null> {
+    const row = await revokeApiKeyFor(this.db, principal, id);
+    if (row) this.keys.invalidate();
+    return row;
   }
 
   /** Seconds to wait when the caller is over its rate, else 0. */
