@@ -23,7 +23,7 @@ const LAYERS: Record<string, string[]> = {
   pubsub: [...KERNEL],
   events: [...KERNEL, 'db'],
   twin: [...KERNEL, 'db', 'events', 'pubsub'],
-  auth: [...KERNEL, 'db'],
+  auth: [...KERNEL, 'db', 'twin'],
   telemetry: [...KERNEL, 'db', 'events', 'pubsub', 'twin'],
   alerts: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry'],
   sim: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'alerts', 'services.ts'],

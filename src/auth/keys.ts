@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -73,6 +74,7 @@ export class KeyStore {
   constructor(
     private db: Db,
     private adminKey: string | undefined,
+    private clock: Clock,
     private ttlMs = 5_000,
   ) {}
 
@@ -83,7 +85,7 @@ export class KeyStore {
     if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
     const hash = hashKey(key);
     const hit = this.cache.get(hash);
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     if (hit && now - hit.at < this.ttlMs) return hit.principal;
     const [row] = await this.db
       .select()
@@ -96,7 +98,7 @@ export class KeyStore {
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { principal, at: now });
     if (row && (!row.lastUsedAt || now - row.lastUsedAt.getTime() > 60_000)) {
-      void this.db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.id)).catch(() => {});
+      void this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.id, row.id)).catch(() => {});
     }
     return principal;
   }

@@ -1,21 +1,20 @@
-export const ROLES = ['VIEWER', 'OPERATOR', 'PLANNER', 'ENGINEER', 'ADMIN'] as const;
-export type Role = (typeof ROLES)[number];
+import type { PlantScope } from '../core/scope.ts';
+import { type Role, role } from '../db/schema/index.ts';
+
+export type { Role };
+
+/** The roles, lowest first (the database enum's order). */
+export const ROLES: readonly Role[] = role.enumValues;
 
 /** Each role can do everything the roles before it can. */
 export function roleAtLeast(have: Role, need: Role): boolean {
   return ROLES.indexOf(have) >= ROLES.indexOf(need);
 }
 
-/** Who is calling, as established from an API key, a JWT or PLANTGRAPH_ADMIN_KEY. */
-export interface Principal {
+/** Who is calling, as established from an API key, a JWT or PLANTGRAPH_ADMIN_KEY; `plantIds` null: every plant. */
+export interface Principal extends PlantScope {
   kind: 'api-key' | 'jwt' | 'admin-env';
   name: string;
   role: Role;
   keyId: number | null;
-  /** null: every plant. */
-  plantIds: readonly number[] | null;
-}
-
-export function canSeePlant(p: Principal, plantId: number): boolean {
-  return p.plantIds === null || p.plantIds.includes(plantId);
 }

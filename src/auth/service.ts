@@ -1,6 +1,9 @@
+import { type Clock, systemClock } from '../core/clock.ts';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/client.ts';
-import { createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import type { Db, Queryable } from '../db/client.ts';
+import type { apiKeys } from '../db/schema/index.ts';
+import { type CreatedKey, createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import { createApiKeyFor, type NewKeyInput, revokeApiKeyFor } from './manage.ts';
 import { JwtVerifier } from './jwt.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Principal } from './roles.ts';
@@ -14,11 +17,12 @@ export class AuthService {
   readonly limiter: RateLimiter;
 
   constructor(
-    db: Db,
+    private q: Queryable,
     config: Pick<Config, 'adminKey' | 'jwt' | 'limits'>,
     private decodePlant: (raw: string | number) => number | null,
+    private clock: Clock = systemClock,
   ) {
-    this.keys = new KeyStore(db, config.adminKey);
+    this.keys = new KeyStore(q.db, config.adminKey, clock);
     this.jwt = new JwtVerifier(config.jwt);
     this.limiter = new RateLimiter(config.limits.rateLimitPerMinute, config.limits.rateLimitBurst);
   }
@@ -35,9 +39,21 @@ export class AuthService {
     return principal ? { ok: true, principal } : { ok: false, reason: 'Invalid, expired or revoked credentials.' };
   }
 
+  /** Creates an API key on behalf of `principal` within its plants (see manage.ts); ValidationError otherwise. */
+  createKey(principal: Principal, input: NewKeyInput): Promise<CreatedKey> {
+    return createApiKeyFor(this.q, principal, input);
+  }
+
+  /** Revokes a key `principal` may see, effective at once in this process; null (nothing changed) when it may not. */
+  async revokeKey(principal: Principal, id: number | null): Promise<typeof apiKeys.$inferSelect | null> {
+    const row = await revokeApiKeyFor(this.q.db, principal, id);
+    if (row) this.keys.invalidate();
+    return row;
+  }
+
   /** Seconds to wait when the caller is over its rate, else 0. */
   rateLimit(p: Principal): number {
-    return this.limiter.take(p.keyId !== null ? `key:${p.keyId}` : p.name);
+    return this.limiter.take(p.keyId !== null ? `key:${p.keyId}` : p.name, this.clock.now().getTime());
   }
 }
 

@@ -1,6 +1,7 @@
 import { and, eq, inArray, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { canSeePlant } from '../auth/roles.ts';
+import { GraphQLError } from 'graphql';
+import { canSeePlant } from '../core/scope.ts';
 import { machines, plants } from '../db/schema/index.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Context } from './context.ts';
@@ -57,4 +58,28 @@ export async function requireRow(
 
 export function requireMachine(ctx: Context, globalId: string): Promise<{ id: number; plantId: number }> {
   return requireRow(ctx, 'Machine', machines, globalId);
+}
+
+interface ScopedRows {
+  Plant: typeof plants.$inferSelect;
+  Machine: typeof machines.$inferSelect;
+}
+
+const scopedTypes: { [K in keyof ScopedRows]: { load(ctx: Context, id: number): Promise<ScopedRows[K] | undefined>; plantOf(row: ScopedRows[K]): number } } = {
+  Plant: { load: (ctx, id) => ctx.db.query.plants.findFirst({ where: { id } }), plantOf: (r) => r.id },
+  Machine: { load: (ctx, id) => ctx.db.query.machines.findFirst({ where: { id } }), plantOf: (r) => r.plantId },
+};
+
+/**
+ * The row behind a global ID of `typename` whose plant the caller may see. Unknown, malformed, mistyped and
+ * out-of-scope IDs all throw the same NOT_FOUND GraphQLError (for fields without an error union, e.g. subscriptions).
+ */
+export async function requireVisible<K extends keyof ScopedRows>(ctx: Context, typename: K, globalId: string): Promise<ScopedRows[K]> {
+  const type = scopedTypes[typename];
+  const id = decodeId(typename, globalId);
+  const row = id === null ? undefined : await type.load(ctx, id);
+  if (!row || !canSeePlant(ctx.auth, type.plantOf(row))) {
+    throw new GraphQLError(new NotFoundError(typename, globalId).message, { extensions: { code: 'NOT_FOUND' } });
+  }
+  return row;
 }

@@ -5,7 +5,8 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
-import { canSeePlant, roleAtLeast } from '../auth/roles.ts';
+import { type Principal, roleAtLeast } from '../auth/roles.ts';
+import { canSeePlant } from '../core/scope.ts';
 import type { Relations } from '../db/relations.ts';
 import { relations } from '../db/relations.ts';
 import type { Context } from './context.ts';
@@ -103,7 +104,16 @@ export function registerNodeVisibility(typename: string, plantOf: (row: Record<s
   nodeRoles[typename] = role;
 }
 
+const nodeRules: Record<string, (row: Record<string, unknown>, principal: Principal) => boolean> = {};
+
+/** For node types whose visibility is not one plant's (e.g. API keys): `visible` decides alone. */
+export function registerNodeRule(typename: string, visible: (row: Record<string, unknown>, principal: Principal) => boolean): void {
+  nodeRules[typename] = visible;
+}
+
 function nodeVisible(typename: string, row: Record<string, unknown>, ctx: Context): boolean {
+  const rule = nodeRules[typename];
+  if (rule) return rule(row, ctx.auth);
   const plantOf = nodePlant[typename];
   if (!plantOf) return false;
   if (!roleAtLeast(ctx.auth.role, nodeRoles[typename] ?? 'VIEWER')) return false;

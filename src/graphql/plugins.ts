@@ -14,6 +14,7 @@ import {
   print,
 } from 'graphql';
 import { costError, estimateCost, PageSizeError } from './cost.ts';
+import { mapIterator } from './iterators.ts';
 import type { Plugin } from 'graphql-yoga';
 import { writeAudit } from '../auth/audit.ts';
 import type { Principal } from '../auth/roles.ts';
@@ -163,35 +164,17 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
         if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
         const ctx = args.contextValue as Context;
         const key = `${docKey(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}|${ctx.auth.role}|${ctx.auth.plantIds?.join(',') ?? '*'}`;
-        const source = stream as AsyncIterableIterator<unknown>;
-        const mapped: AsyncIterableIterator<ExecutionResult> = {
-          async next() {
-            const r = await source.next();
-            if (r.done) return { done: true, value: undefined };
-            const payload = r.value;
-            if (payload === null || typeof payload !== 'object') return { done: false, value: await execute({ ...args, rootValue: payload }) };
-            let perEvent = results.get(payload);
-            if (!perEvent) results.set(payload, (perEvent = new Map()));
-            let result = perEvent.get(key);
-            if (!result) {
-              result = execute({ ...args, rootValue: payload });
-              perEvent.set(key, result);
-            }
-            return { done: false, value: await result };
-          },
-          async return() {
-            await source.return?.();
-            return { done: true, value: undefined };
-          },
-          async throw(err?: unknown) {
-            if (source.throw) await source.throw(err);
-            throw err;
-          },
-          [Symbol.asyncIterator]() {
-            return this;
-          },
-        };
-        return mapped;
+        return mapIterator(stream as AsyncIterableIterator<unknown>, (payload) => {
+          if (payload === null || typeof payload !== 'object') return execute({ ...args, rootValue: payload });
+          let perEvent = results.get(payload);
+          if (!perEvent) results.set(payload, (perEvent = new Map()));
+          let result = perEvent.get(key);
+          if (!result) {
+            result = execute({ ...args, rootValue: payload });
+            perEvent.set(key, result);
+          }
+          return result;
+        });
       });
     },
   };

@@ -2,7 +2,7 @@ import { builder } from './builder.ts';
 import './types/scalars.ts';
 import './types/errors.ts';
 import './types/twin.ts';
-import './types/access.ts';
+import './types/auth.ts';
 import './types/telemetry.ts';
 import './types/alerts.ts';
 

@@ -4,11 +4,12 @@ import { getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import { migrationsApplied } from '../db/client.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import type { Context } from './context.ts';
+import { DISABLED_BUILTIN_HEALTH_CHECK, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
+import { startKeepAlive } from './keep-alive.ts';
 import { requestPrincipals, useAuditLog, useCostLimit, useSharedSubscriptionExecution, useAuthentication, useNoIntrospection, usePersistedOperationsFile, useQueryLimits } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
 
@@ -36,12 +37,25 @@ function useOperationMetrics(services: Services): Plugin<Context> {
 
 export function createYogaApp(services: Services, schema: GraphQLSchema = defaultSchema): YogaServerInstance<Record<string, unknown>, Context> {
   const { config } = services;
-  const plugins: Plugin<Context>[] = [useAuthentication(services), useQueryLimits(services), useCostLimit(services), useOperationMetrics(services), useAuditLog(services), useSharedSubscriptionExecution()];
+  // The operational endpoints answer before authentication; http metrics count every response.
+  const plugins: Plugin<Context>[] = [
+    useHttpMetrics(services.metrics, GRAPHQL_PATH),
+    useHealth(),
+    useReadiness(services.database),
+    useMetricsEndpoint(services.metrics),
+    useAuthentication(services),
+    useQueryLimits(services),
+    useCostLimit(services),
+    useOperationMetrics(services),
+    useAuditLog(services),
+    useSharedSubscriptionExecution(),
+  ];
   if (!config.introspection) plugins.push(useNoIntrospection());
   if (config.persistedOperationsFile) plugins.push(usePersistedOperationsFile(config.persistedOperationsFile));
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: DISABLED_BUILTIN_HEALTH_CHECK,
     landingPage: false,
     graphiql: config.graphiql ? { title: 'PlantGraph', subscriptionsProtocol: 'WS' } : false,
     maskedErrors: true,
@@ -97,41 +111,21 @@ export interface ServerOptions {
 
 export async function startServer(services: Services, opts: ServerOptions): Promise<RunningServer> {
   const yoga = createYogaApp(services);
-  const { metrics, database } = services;
+  const { metrics } = services;
 
+  // Transport-level body checks stay here, before yoga reads anything: a 413 has to drop the socket.
   const httpServer = http.createServer(async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const route = path === GRAPHQL_PATH ? GRAPHQL_PATH : ['/health', '/ready', '/metrics'].includes(path) ? path : 'other';
-    res.on('finish', () => metrics.httpRequests.inc({ method: req.method ?? 'GET', route, status: String(res.statusCode) }));
+    const count = () => metrics.httpRequests.inc({ method: req.method ?? 'GET', route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH), status: String(res.statusCode) });
     try {
-      if (path === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
-        return;
-      }
-      if (path === '/ready') {
-        let ready = false;
-        try {
-          await database.ping();
-          ready = await migrationsApplied(database);
-        } catch {
-          ready = false;
-        }
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: ready ? 'ready' : 'not ready', database: database.kind }));
-        return;
-      }
-      if (path === '/metrics') {
-        const body = await metrics.registry.metrics();
-        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
-        return;
-      }
       const limit = services.config.limits.maxBodyBytes;
       const length = Number(req.headers['content-length'] ?? 0);
       if (req.method === 'POST' && req.headers['content-length'] === undefined) {
+        res.on('finish', count);
         res.writeHead(411, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Content-Length is required.', extensions: { code: 'LENGTH_REQUIRED' } }] }));
         return;
       }
       if (length > limit) {
+        res.on('finish', count);
         res.setHeader('connection', 'close');
         res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `Request body of ${length} bytes exceeds the limit of ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
         req.destroy();
@@ -140,36 +134,20 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       await yoga(req, res);
     } catch (err) {
       services.logger.error({ err }, 'request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      if (!res.headersSent) {
+        res.on('finish', count);
+        res.writeHead(500, { 'content-type': 'application/json' });
+      }
       res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
     }
   });
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: 1024 * 1024 });
-  // Keep-alive: a peer that does not answer a ping within one interval is gone; terminate it so its
-  // subscriptions end and nothing more is buffered for it.
-  const alive = new WeakMap<object, boolean>();
-  wsServer.on('connection', (socket) => {
-    alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
+  const keepAlive = startKeepAlive(wsServer, {
+    pingMs: opts.wsPingMs ?? 15_000,
+    maxBufferedBytes: opts.wsMaxBufferedBytes ?? 4 * 1024 * 1024,
+    onSlow: (socket) => closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
   });
-  const heartbeat = setInterval(() => {
-    for (const socket of wsServer.clients) {
-      // graphql-ws waits for each message to be written before sending the next, so a socket's own buffer stays
-      // small and a slow reader shows up as an overflowing event queue (closed with 4008 by the pub/sub); this
-      // catches whatever else piles up.
-      if (socket.bufferedAmount > maxBuffered) closeSlow(socket);
-      if (alive.get(socket) === false) {
-        socket.terminate();
-        continue;
-      }
-      alive.set(socket, false);
-      socket.ping();
-    }
-  }, opts.wsPingMs ?? 15_000);
-  heartbeat.unref();
-  const maxBuffered = opts.wsMaxBufferedBytes ?? 4 * 1024 * 1024;
-  const closeSlow = (socket: import('ws').WebSocket) => closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer');
   const limits = services.config.limits;
   type WsExtra = { socket: unknown; request: http.IncomingMessage; principal?: Principal; subscriptions?: Set<string> };
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
@@ -245,7 +223,7 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
     (closing ??= (async () => {
       // Stop accepting, tell WebSocket clients we are going away, let in-flight HTTP requests finish.
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      clearInterval(heartbeat);
+      keepAlive.stop();
       await wsCleanup.dispose();
       wsServer.close();
       httpServer.closeIdleConnections();

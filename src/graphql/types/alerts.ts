@@ -4,10 +4,11 @@ import { SEVERITY_RANK } from '../../alerts/rules.ts';
 import { alertTopic } from '../../alerts/service.ts';
 import { alertRuleKind, alertRules, alertSeverity, alertStatus, alerts, comparator, type Severity } from '../../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
-import { requirePlant, requireRow, visiblePlantId } from '../access.ts';
+import { requirePlant, requireRow, requireVisible, visiblePlantId } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
 import { CLOSE_SLOW_CONSUMER } from '../close-codes.ts';
 import { decodeId } from '../ids.ts';
+import { mapIterator } from '../iterators.ts';
 import { MachineStatusEnum } from './twin.ts';
 
 export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', { values: alertRuleKind.enumValues });
@@ -69,22 +70,6 @@ builder.drizzleNode('alerts', {
 
 registerNodeVisibility('Alert', (r) => r.plantId as number);
 registerNodeVisibility('AlertRule', (r) => r.plantId as number);
-
-/** A filtering view of an async iterator (cheaper than an async generator on the per-subscriber hot path). */
-function filterIterator<T>(source: AsyncIterableIterator<T>, keep: (v: T) => boolean): AsyncIterableIterator<T> {
-  return {
-    async next() {
-      for (;;) {
-        const r = await source.next();
-        if (r.done || keep(r.value)) return r;
-      }
-    },
-    return: () => source.return?.() ?? Promise.resolve({ done: true, value: undefined }),
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
 
 function alertCursor(seq: number): string {
   return Buffer.from(`DC:N:${seq}`).toString('base64');
@@ -282,18 +267,12 @@ builder.subscriptionFields((t) => ({
     type: AlertEventRef,
     args: { plantId: t.arg.id({ required: true }), minSeverity: t.arg({ type: AlertSeverityEnum }) },
     subscribe: async (_r, args, ctx) => {
-      let plantId: number;
-      try {
-        plantId = await requirePlant(ctx, String(args.plantId));
-      } catch (err) {
-        if (err instanceof NotFoundError) throw new GraphQLError(err.message, { extensions: { code: 'NOT_FOUND' } });
-        throw err;
-      }
+      const plant = await requireVisible(ctx, 'Plant', String(args.plantId));
       const min = SEVERITY_RANK[(args.minSeverity ?? 'INFO') as Severity];
-      const source = ctx.services.pubsub.subscribe(alertTopic, plantId, {
+      const source = ctx.services.pubsub.subscribe(alertTopic, plant.id, {
         onOverflow: () => ctx.closeConnection?.(CLOSE_SLOW_CONSUMER, 'Slow consumer'),
       });
-      return min === 0 ? source : filterIterator(source, (e) => SEVERITY_RANK[e.alert.severity] >= min);
+      return min === 0 ? source : mapIterator(source, (e) => (SEVERITY_RANK[e.alert.severity] >= min ? e : undefined));
     },
     resolve: (event) => event,
   }),

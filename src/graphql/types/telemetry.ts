@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { type OpenAlertSummary, openAlertSummarySql } from '../../alerts/read.ts';
-import { canSeePlant } from '../../auth/roles.ts';
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../errors.ts';
 import type { MachineStatus } from '../../db/schema/index.ts';
@@ -15,7 +14,8 @@ import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../ids.ts';
 import { loader } from '../loaders.ts';
-import { visiblePlantId } from '../access.ts';
+import { requireVisible } from '../access.ts';
+import { mapIterator } from '../iterators.ts';
 import { AlertSeverityEnum } from './alerts.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
 
@@ -75,10 +75,6 @@ function asUserError(err: unknown): never {
     throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.fieldErrors } });
   }
   throw err;
-}
-
-function notFound(what: string, id: unknown): GraphQLError {
-  return new GraphQLError(`${what} ${JSON.stringify(String(id))} not found`, { extensions: { code: 'NOT_FOUND' } });
 }
 
 /* ---------- object types ---------- */
@@ -415,26 +411,6 @@ builder.mutationFields((t) => ({
 
 /* ---------- subscriptions ---------- */
 
-/** Maps and filters an async iterator (undefined drops an event); ending it ends the source at once. */
-function mapIterator<T, U>(source: AsyncIterableIterator<T>, fn: (v: T) => U | undefined): AsyncIterableIterator<U> {
-  const it: AsyncIterableIterator<U> = {
-    async next() {
-      for (;;) {
-        const r = await source.next();
-        if (r.done) return { value: undefined, done: true };
-        const v = fn(r.value);
-        if (v !== undefined) return { value: v, done: false };
-      }
-    },
-    async return() {
-      await source.return?.();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]: () => it,
-  };
-  return it;
-}
-
 const MachineStatusEventType = builder.objectRef<MachineStatusEvent>('MachineStatusEvent').implement({
   description: 'A recorded machine state. `current` is false for a late state older than the machine status.',
   fields: (t) => ({
@@ -452,9 +428,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every new point of a machine, optionally only of some metrics.',
     args: { machineId: t.arg.id({ required: true }), metrics: t.arg.stringList() },
     subscribe: async (_root, args, ctx) => {
-      const id = decodeId('Machine', String(args.machineId));
-      const machine = id === null ? undefined : await ctx.db.query.machines.findFirst({ where: { id } });
-      if (!machine || !canSeePlant(ctx.auth, machine.plantId)) throw notFound('Machine', args.machineId);
+      const machine = await requireVisible(ctx, 'Machine', String(args.machineId));
       const metrics = args.metrics && args.metrics.length > 0 ? new Set(args.metrics) : null;
       return mapIterator(ctx.services.pubsub.subscribe(telemetryTopic, machine.id), (p) =>
         !metrics || metrics.has(p.metric) ? { machineId: p.machineId, metric: p.metric, ts: new Date(p.ts), value: p.value, machine } : undefined,
@@ -467,9 +441,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every machine state recorded in a plant.',
     args: { plantId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
-      const id = visiblePlantId(ctx, String(args.plantId));
-      const plant = id === null ? undefined : await ctx.db.query.plants.findFirst({ where: { id } });
-      if (!plant) throw notFound('Plant', args.plantId);
+      const plant = await requireVisible(ctx, 'Plant', String(args.plantId));
       return ctx.services.pubsub.subscribe(machineStatusTopic, plant.id);
     },
     resolve: (e) => e,

@@ -1,9 +1,9 @@
-import { eq } from 'drizzle-orm';
-import { createApiKey, revokeApiKey } from '../../auth/keys.ts';
-import { canSeePlant, ROLES } from '../../auth/roles.ts';
-import { apiKeys, auditLog, plants } from '../../db/schema/index.ts';
-import { NotFoundError, Problems, ValidationError } from '../../errors.ts';
-import { builder, registerNodeVisibility } from '../builder.ts';
+import { sql } from 'drizzle-orm';
+import { canSeeKey, visibleKeysSql } from '../../auth/manage.ts';
+import { ROLES } from '../../auth/roles.ts';
+import { type apiKeys, auditLog } from '../../db/schema/index.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import { builder, registerNodeRule } from '../builder.ts';
 import { decodeId, encodeId } from '../ids.ts';
 
 export const RoleEnum = builder.enumType('Role', {
@@ -31,8 +31,7 @@ const ApiKey = builder.drizzleNode('apiKeys', {
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
   }),
 });
-// A key is visible through node(id) to ADMINs only, and to a plant-scoped ADMIN only if it is within its plants.
-registerNodeVisibility('ApiKey', () => null, 'ADMIN');
+registerNodeRule('ApiKey', (k, principal) => canSeeKey(principal, k as { plantIds: number[] | null }));
 
 builder.drizzleObject('auditLog', {
   name: 'AuditEntry',
@@ -72,7 +71,7 @@ builder.queryFields((t) => ({
     resolve: (query, _r, _a, ctx) =>
       ctx.db.query.apiKeys.findMany(
         query({
-          where: ctx.auth.plantIds === null ? {} : { plantIds: { isNotNull: true, arrayContained: [...ctx.auth.plantIds] } },
+          where: { RAW: (keys) => visibleKeysSql(ctx.auth, keys.plantIds) ?? sql`true` },
           orderBy: { id: 'asc' },
         }),
       ),
@@ -93,22 +92,19 @@ const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {
   }),
 });
 
-const CreateApiKeySuccess = builder.objectRef<{ key: string; id: number }>('CreateApiKeySuccess').implement({
+type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+// The rows come from the auth service, which returns only keys the caller may see (canSeeKey).
+const CreateApiKeySuccess = builder.objectRef<{ key: string; row: ApiKeyRow }>('CreateApiKeySuccess').implement({
   fields: (t) => ({
     key: t.exposeString('key', { description: 'The secret key. It is shown only here, once.' }),
-    apiKey: t.drizzleField({
-      type: 'apiKeys',
-      resolve: async (query, parent, _a, ctx) => (await ctx.db.query.apiKeys.findFirst(query({ where: { id: parent.id } })))!,
-    }),
+    apiKey: t.field({ type: ApiKey, resolve: (parent) => parent.row }),
   }),
 });
 
-const RevokeApiKeySuccess = builder.objectRef<{ id: number }>('RevokeApiKeySuccess').implement({
+const RevokeApiKeySuccess = builder.objectRef<{ row: ApiKeyRow }>('RevokeApiKeySuccess').implement({
   fields: (t) => ({
-    apiKey: t.drizzleField({
-      type: 'apiKeys',
-      resolve: async (query, parent, _a, ctx) => (await ctx.db.query.apiKeys.findFirst(query({ where: { id: parent.id } })))!,
-    }),
+    apiKey: t.field({ type: ApiKey, resolve: (parent) => parent.row }),
   }),
 });
 
@@ -120,31 +116,12 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
     errors: { types: [ValidationError], directResult: true, union: { name: 'CreateApiKeyResult' } },
-    resolve: async (_r, { input }, ctx) => {
-      const p = new Problems();
-      let plantIds: number[] | null = null;
-      if (input.plantIds) {
-        plantIds = [];
-        const ids = input.plantIds.map((g, i) => {
-          const id = decodeId('Plant', String(g));
-          if (id === null || !canSeePlant(ctx.auth, id)) p.add(`plantIds[${i}]`, `unknown plant ${JSON.stringify(g)}`);
-          return id;
-        });
-        const existing = new Set(
-          (await ctx.db.select({ id: plants.id }).from(plants)).map((r) => r.id),
-        );
-        ids.forEach((id, i) => {
-          if (id !== null && canSeePlant(ctx.auth, id) && !existing.has(id)) p.add(`plantIds[${i}]`, `unknown plant ${JSON.stringify(input.plantIds![i])}`);
-          if (id !== null) plantIds!.push(id);
-        });
-        if (input.plantIds.length === 0) p.add('plantIds', 'give at least one plant, or omit plantIds for every plant');
-      } else if (ctx.auth.plantIds !== null) {
-        p.add('plantIds', 'a plant-scoped ADMIN must limit new keys to some of its plants');
-      }
-      p.throwIfAny();
-      const { key, row } = await createApiKey(ctx.db, { name: input.name, role: input.role, plantIds, createdBy: ctx.auth.name });
-      return { key, id: row.id };
-    },
+    resolve: (_r, { input }, ctx) =>
+      ctx.services.auth.createKey(ctx.auth, {
+        name: input.name,
+        role: input.role,
+        plantIds: input.plantIds?.map((g) => ({ id: decodeId('Plant', String(g)), given: String(g) })),
+      }),
   }),
   revokeApiKey: t.field({
     description: 'ADMIN. Takes effect at once in this process and within 5 seconds in others.',
@@ -154,14 +131,9 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     errors: { types: [NotFoundError], directResult: true, union: { name: 'RevokeApiKeyResult' } },
     resolve: async (_r, { id }, ctx) => {
-      const keyId = decodeId('ApiKey', String(id));
-      if (keyId === null) throw new NotFoundError('ApiKey', String(id));
-      const [row] = await ctx.db.select().from(apiKeys).where(eq(apiKeys.id, keyId)).limit(1);
-      const within = row && (ctx.auth.plantIds === null || (row.plantIds !== null && row.plantIds.every((pid) => canSeePlant(ctx.auth, pid))));
-      if (!within) throw new NotFoundError('ApiKey', String(id));
-      await revokeApiKey(ctx.db, keyId);
-      ctx.services.auth.keys.invalidate();
-      return { id: keyId };
+      const row = await ctx.services.auth.revokeKey(ctx.auth, decodeId('ApiKey', String(id)));
+      if (!row) throw new NotFoundError('ApiKey', String(id));
+      return { row };
     },
   }),
 }));
