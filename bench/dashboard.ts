@@ -18,7 +18,7 @@ import { insertAlertRule } from '../src/alerts/rules.ts';
 import { wireServices } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/client.ts';
-import { encodeId } from '../src/graphql/ids.ts';
+import { encodeId } from '../src/core/ids.ts';
 import { startServer } from '../src/graphql/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';

@@ -12,7 +12,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { wireServices } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createYogaApp } from '../src/graphql/server.ts';
-import { encodeId } from '../src/graphql/ids.ts';
+import { encodeId } from '../src/core/ids.ts';
 import { createLogger } from '../src/logger.ts';
 import { importPlant } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';

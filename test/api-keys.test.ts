@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { apiKeys } from '../src/db/schema/index.ts';
 import { createApiKey } from '../src/auth/keys.ts';
 import { visibleKeysSql } from '../src/auth/manage.ts';
-import { encodeId } from '../src/graphql/ids.ts';
+import { encodeId } from '../src/core/ids.ts';
 import { as, createTestApp, makeKey, tableCounts, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
 
 const LIST = `{ apiKeys(first: 500) { edges { node { id name } } } }`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeId } from '../src/graphql/ids.ts';
+import { decodeId } from '../src/core/ids.ts';
 import { currentStatus, machineStateHistory } from '../src/telemetry/states.ts';
 import { createTestApp, testBackends, type TestApp } from './helpers.ts';
 

@@ -12,10 +12,9 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src');
 
 /** What each part of src/ may import (besides itself and npm packages). */
-const KERNEL = ['errors.ts', 'config.ts', 'logger.ts', 'metrics.ts', 'core'];
+const KERNEL = ['config.ts', 'logger.ts', 'metrics.ts', 'core'];
 const LAYERS: Record<string, string[]> = {
-  core: ['errors.ts'],
-  'errors.ts': [],
+  core: [],
   'config.ts': [],
   'logger.ts': [],
   'metrics.ts': ['db'],

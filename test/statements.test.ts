@@ -6,7 +6,7 @@ import { insertAlertRule } from '../src/alerts/rules.ts';
 import type { Severity } from '../src/db/schema/index.ts';
 import { machines } from '../src/db/schema/index.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
-import { decodeId } from '../src/graphql/ids.ts';
+import { decodeId } from '../src/core/ids.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
 import { createTestApp, testBackends, type TestApp } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import { and, eq, getColumns, inArray, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { alerts } from '../db/schema/index.ts';
-import { ConflictError, NotFoundError, Problems } from '../errors.ts';
+import { ConflictError, NotFoundError, Problems } from '../core/errors.ts';
 import type { AlertRule } from './kinds/index.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Queryable } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { alertRules, type Severity } from '../db/schema/index.ts';
-import { ConflictError, NotFoundError, Problems } from '../errors.ts';
+import { ConflictError, NotFoundError, Problems } from '../core/errors.ts';
 import { checkName } from '../core/validate.ts';
 import { liveTwin } from '../twin/snapshot.ts';
 import { type AlertRule, type AlertRuleInput, RULE_KINDS } from './kinds/index.ts';

@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { apiKeys } from '../db/schema/index.ts';
-import { NotFoundError, Problems } from '../errors.ts';
+import { NotFoundError, Problems } from '../core/errors.ts';
 import { checkName } from '../core/validate.ts';
 import { type Principal, ROLES, type Role } from './roles.ts';
 

@@ -2,7 +2,7 @@ import { and, arrayContained, type Column, eq, type SQL, sql } from 'drizzle-orm
 import type { Db, Queryable } from '../db/client.ts';
 import { apiKeys } from '../db/schema/index.ts';
 import { liveTwin } from '../twin/snapshot.ts';
-import { ForbiddenError, Problems } from '../errors.ts';
+import { ForbiddenError, Problems } from '../core/errors.ts';
 import { type CreatedKey, createApiKey, revokeApiKey } from './keys.ts';
 import { canSeePlant } from '../core/scope.ts';
 import type { Principal, Role } from './roles.ts';

@@ -1,4 +1,4 @@
-import type { Problems } from '../errors.ts';
+import type { Problems } from './errors.ts';
 
 export const NAME_MAX = 200;
 

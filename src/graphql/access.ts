@@ -3,9 +3,9 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { canSeePlant } from '../core/scope.ts';
 import { machines, plants } from '../db/schema/index.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../core/errors.ts';
 import type { Context } from './context.ts';
-import { decodeId } from './ids.ts';
+import { decodeId } from '../core/ids.ts';
 
 /**
  * Plant scoping for root fields. Every entry point that takes an ID or lists rows filters by the caller's plants,

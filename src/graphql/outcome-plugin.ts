@@ -1,6 +1,6 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
 import type { GraphQLFieldResolver } from 'graphql';
-import { AppError } from '../errors.ts';
+import { AppError } from '../core/errors.ts';
 
 /** What each mutation field ended with; the audit log records it. */
 export interface FieldOutcome {

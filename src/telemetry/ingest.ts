@@ -4,7 +4,7 @@ import type { TelemetryConfig } from '../config.ts';
 import { floatArray, intArray, textArray } from '../db/arrays.ts';
 import type { Database, Tx } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { Problems } from '../errors.ts';
+import { Problems } from '../core/errors.ts';
 import type { AfterCommit, EventHub } from '../events/hub.ts';
 import type { PubSub } from '../pubsub/index.ts';
 import { copyBinary } from './copy-binary.ts';

@@ -1,6 +1,6 @@
 import type { TelemetryConfig } from '../config.ts';
 import type { Queryable } from '../db/client.ts';
-import type { Problems } from '../errors.ts';
+import type { Problems } from '../core/errors.ts';
 import { canSeePlant, type PlantScope } from '../core/scope.ts';
 import { liveTwin } from '../twin/snapshot.ts';
 import { timestampProblem } from './timestamps.ts';

@@ -1,6 +1,6 @@
 import { intArray } from '../db/arrays.ts';
 import { type Queryable, statement } from '../db/client.ts';
-import { Problems } from '../errors.ts';
+import { Problems } from '../core/errors.ts';
 import { liveTwin, type MachineInfo } from '../twin/snapshot.ts';
 
 /**

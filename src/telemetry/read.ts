@@ -1,6 +1,6 @@
 import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { type Database, statement } from '../db/client.ts';
-import { Problems } from '../errors.ts';
+import { Problems } from '../core/errors.ts';
 import { metricProblem } from './input.ts';
 import { intArray } from '../db/arrays.ts';
 

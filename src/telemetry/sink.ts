@@ -1,5 +1,5 @@
 import { ALL_PLANTS, type PlantScope } from '../core/scope.ts';
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../core/errors.ts';
 import type { Logger } from '../logger.ts';
 import { ingestTelemetry, INGEST_LIMITS, type TelemetryDeps } from './ingest.ts';
 

@@ -2,7 +2,7 @@ import type { PlantScope } from '../core/scope.ts';
 import { intArray, textArray } from '../db/arrays.ts';
 import type { Queryable } from '../db/client.ts';
 import { type MachineStatus, machineStatus } from '../db/schema/index.ts';
-import { Problems } from '../errors.ts';
+import { Problems } from '../core/errors.ts';
 import { applyCurrentStatus } from '../twin/status.ts';
 import { liveTwin } from '../twin/snapshot.ts';
 import { type MachineStatusEvent, machineStatusTopic } from './events.ts';

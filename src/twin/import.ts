@@ -3,7 +3,7 @@ import type { Db } from '../db/client.ts';
 import { lines, machines, orders, plants, products, routingStepMachines, routingSteps } from '../db/schema/index.ts';
 import { checkName, checkPositive, checkTimezone, checkUnique, checkValidDate } from '../core/validate.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { Problems, ValidationError } from '../errors.ts';
+import { Problems, ValidationError } from '../core/errors.ts';
 
 export interface MachineImport {
   name: string;

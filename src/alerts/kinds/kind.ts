@@ -1,5 +1,5 @@
 import type { AlertRuleKind, alertRules, Comparator, MachineStatus } from '../../db/schema/index.ts';
-import type { Problems } from '../../errors.ts';
+import type { Problems } from '../../core/errors.ts';
 import type { WriteEvents } from '../../events/hub.ts';
 
 export type AlertRule = typeof alertRules.$inferSelect;

@@ -3,11 +3,11 @@ import type { AlertEvent } from '../../alerts/lifecycle.ts';
 import { SEVERITY_RANK } from '../../alerts/rules.ts';
 import { alertTopic } from '../../alerts/service.ts';
 import { alertRuleKind, alertRules, alertSeverity, alertStatus, alerts, comparator, type Severity } from '../../db/schema/index.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { requirePlant, requireRow, requireVisible, visiblePlantId } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
 import { CLOSE_SLOW_CONSUMER } from '../close-codes.ts';
-import { decodeId } from '../ids.ts';
+import { decodeId } from '../../core/ids.ts';
 import { mapIterator } from '../iterators.ts';
 import { MachineStatusEnum } from './twin.ts';
 

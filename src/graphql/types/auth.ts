@@ -2,9 +2,9 @@ import { sql } from 'drizzle-orm';
 import { canSeeKey, visibleKeysSql } from '../../auth/manage.ts';
 import { ROLES } from '../../auth/roles.ts';
 import { type apiKeys, auditLog } from '../../db/schema/index.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { builder, registerNodeRule } from '../builder.ts';
-import { decodeId, encodeId } from '../ids.ts';
+import { decodeId, encodeId } from '../../core/ids.ts';
 
 export const RoleEnum = builder.enumType('Role', {
   description: 'VIEWER reads; OPERATOR also ingests and handles alerts; PLANNER also optimizes and runs scenarios; ENGINEER also manages models, datasets and alert rules; ADMIN everything.',

@@ -1,4 +1,4 @@
-import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { builder } from '../builder.ts';
 
 export const ErrorInterface = builder.interfaceRef<Error & { code: string }>('Error').implement({

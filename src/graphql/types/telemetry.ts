@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { type OpenAlertSummary, openAlertSummarySql } from '../../alerts/read.ts';
 import type { machines } from '../../db/schema/index.ts';
-import { ValidationError } from '../../errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import type { MachineStatus } from '../../db/schema/index.ts';
 import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
 import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/ingest.ts';
@@ -12,7 +12,7 @@ import { type Bucket, bucketsSql, checkBucketQuery, fillBuckets, latestValueSql,
 import { recordMachineState, recordProduction } from '../../telemetry/states.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
-import { decodeId } from '../ids.ts';
+import { decodeId } from '../../core/ids.ts';
 import { loader } from '../loaders.ts';
 import { requireVisible } from '../access.ts';
 import { mapIterator } from '../iterators.ts';

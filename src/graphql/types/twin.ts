@@ -1,5 +1,5 @@
 import { machineStatus, orderStatus, plants } from '../../db/schema/index.ts';
-import { NotFoundError, ValidationError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { importPlant } from '../../twin/import.ts';
 import { builder } from '../builder.ts';
 import { visiblePlantId, visiblePlantsSql, visiblePlantsWhere } from '../access.ts';

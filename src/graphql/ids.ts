@@ -1,1 +1,0 @@
-export { decodeId, encodeId } from '../core/ids.ts';
