@@ -37,7 +37,13 @@ const server = await startServerProcess({
 });
 try {
   const gql = async (query: string, variables?: unknown) =>
-    (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ query, variables }) })).json()) as any;
+    (await (
+      await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ query, variables }),
+      })
+    ).json()) as any;
   const plant = (await gql(`{ plants { edges { node { id machines { id } } } } }`)).data.plants.edges[0].node;
   const rule = await gql(`mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename } }`, {
     input: { plantId: plant.id, name: 'Bench', kind: 'THRESHOLD', severity: 'CRITICAL', metric: 'bench', comparator: 'GT', threshold: 100, autoResolve: false },
@@ -47,7 +53,11 @@ try {
   const t0 = Date.now();
   const errors: string[] = [];
   const procs = Array.from({ length: P }, (_, k) =>
-    fork(path.join(here, 'fanout-clients.ts'), [`${server.url.replace('http', 'ws')}/graphql`, KEY, plant.id, String(Math.floor(N / P) + (k < N % P ? 1 : 0))], { execArgv: ['--import', 'tsx'] }),
+    fork(
+      path.join(here, 'fanout-clients.ts'),
+      [`${server.url.replace('http', 'ws')}/graphql`, KEY, plant.id, String(Math.floor(N / P) + (k < N % P ? 1 : 0))],
+      { execArgv: ['--import', 'tsx'] },
+    ),
   );
   await Promise.all(
     procs.map(
@@ -105,10 +115,14 @@ try {
   }
   firsts.sort((a, b) => a - b);
   spreads.sort((a, b) => a - b);
-  console.log(`per event: first delivery p50 ${pct(firsts, 50)} ms / max ${firsts[firsts.length - 1]} ms; first-to-last spread p50 ${pct(spreads, 50)} ms / max ${spreads[spreads.length - 1]} ms`);
+  console.log(
+    `per event: first delivery p50 ${pct(firsts, 50)} ms / max ${firsts[firsts.length - 1]} ms; first-to-last spread p50 ${pct(spreads, 50)} ms / max ${spreads[spreads.length - 1]} ms`,
+  );
   const expected = N * M;
   console.log(`deliveries: ${latencies.length} of ${expected} expected (${M} events x ${N} subscribers); subscription errors: ${errors.length}`);
-  console.log(`fan-out latency ingest -> delivery: p50 ${pct(latencies, 50)} ms, p90 ${pct(latencies, 90)} ms, p99 ${pct(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`);
+  console.log(
+    `fan-out latency ingest -> delivery: p50 ${pct(latencies, 50)} ms, p90 ${pct(latencies, 90)} ms, p99 ${pct(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`,
+  );
   console.log(`goal: p99 < 100 ms -> ${pct(latencies, 99) < 100 ? 'met' : 'NOT met'}`);
 } finally {
   await server.stop('SIGTERM');

@@ -52,29 +52,68 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const t = await createTestDatabase('postgres');
 await t.database.close();
 const database = await openDatabase({ databaseUrl: t.url, poolSize: 20 });
-const config = { ...loadConfig({ PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0', NODE_ENV: process.env.NODE_ENV }), databaseUrl: t.url, logLevel: 'silent' };
+const config = {
+  ...loadConfig({ PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0', NODE_ENV: process.env.NODE_ENV }),
+  databaseUrl: t.url,
+  logLevel: 'silent',
+};
 const services = wireServices(config, database, createLogger('silent'));
 const everyPlant = { plantIds: null };
 
 const { id: plantId } = await importPlant(database.db, {
   name: 'Bench Plant',
-  lines: Array.from({ length: LINES }, (_, l) => ({ name: `L${l}`, machines: Array.from({ length: PER_LINE }, (_, m) => ({ name: `M${l}-${m}`, kind: m % 2 ? 'cnc' : 'press', idealCycleSeconds: 30 })) })),
+  lines: Array.from({ length: LINES }, (_, l) => ({
+    name: `L${l}`,
+    machines: Array.from({ length: PER_LINE }, (_, m) => ({ name: `M${l}-${m}`, kind: m % 2 ? 'cnc' : 'press', idealCycleSeconds: 30 })),
+  })),
 });
 const ids = (await database.query<{ id: number }>('select id from machines order by id')).map((r) => r.id);
 const detailId = ids[7];
-await insertAlertRule(database, { plantId, name: 'Hot', kind: 'THRESHOLD', severity: 'WARNING', metric: 'temperature', comparator: 'GT', threshold: 90, autoResolve: false });
-await insertAlertRule(database, { plantId, name: 'Shaking', kind: 'THRESHOLD', severity: 'CRITICAL', metric: 'vibration', comparator: 'GT', threshold: 9, autoResolve: false });
+await insertAlertRule(database, {
+  plantId,
+  name: 'Hot',
+  kind: 'THRESHOLD',
+  severity: 'WARNING',
+  metric: 'temperature',
+  comparator: 'GT',
+  threshold: 90,
+  autoResolve: false,
+});
+await insertAlertRule(database, {
+  plantId,
+  name: 'Shaking',
+  kind: 'THRESHOLD',
+  severity: 'CRITICAL',
+  metric: 'vibration',
+  comparator: 'GT',
+  threshold: 9,
+  autoResolve: false,
+});
 
 const now = Date.now();
 const hourAgo = Math.floor(now / 60_000) * 60_000 - 3_600_000;
 const statuses = ['RUNNING', 'IDLE', 'DOWN', 'RUNNING', 'MAINTENANCE'] as const;
 // The detail machine: a state change every half hour and production counts over the last 8 hours.
-await recordMachineStates(services, everyPlant, Array.from({ length: 17 }, (_, k) => ({ machineId: detailId, status: statuses[k % statuses.length], at: new Date(now - 8 * 3_600_000 + k * 1_800_000) })));
-await recordProduction(services, everyPlant, Array.from({ length: 16 }, (_, k) => ({ machineId: detailId, at: new Date(now - 8 * 3_600_000 + k * 1_800_000 + 60_000), good: 50 + k, scrap: k % 3 })));
-await recordMachineStates(services, everyPlant, ids.filter((id) => id !== detailId).map((id, i) => ({ machineId: id, status: statuses[i % statuses.length], at: new Date(now - 3_600_000) })));
+await recordMachineStates(
+  services,
+  everyPlant,
+  Array.from({ length: 17 }, (_, k) => ({ machineId: detailId, status: statuses[k % statuses.length], at: new Date(now - 8 * 3_600_000 + k * 1_800_000) })),
+);
+await recordProduction(
+  services,
+  everyPlant,
+  Array.from({ length: 16 }, (_, k) => ({ machineId: detailId, at: new Date(now - 8 * 3_600_000 + k * 1_800_000 + 60_000), good: 50 + k, scrap: k % 3 })),
+);
+await recordMachineStates(
+  services,
+  everyPlant,
+  ids.filter((id) => id !== detailId).map((id, i) => ({ machineId: id, status: statuses[i % statuses.length], at: new Date(now - 3_600_000) })),
+);
 // The detail machine's temperature every 10 s over the last hour, then the two latest values of every machine:
 // 70 machines over the temperature threshold and 30 over the vibration threshold, so 100 open alerts.
-await ingestTelemetry(services, everyPlant, { points: Array.from({ length: 360 }, (_, k) => ({ machineId: detailId, metric: 'temperature', ts: new Date(hourAgo + k * 10_000), value: 60 + (k % 25) })) });
+await ingestTelemetry(services, everyPlant, {
+  points: Array.from({ length: 360 }, (_, k) => ({ machineId: detailId, metric: 'temperature', ts: new Date(hourAgo + k * 10_000), value: 60 + (k % 25) })),
+});
 await ingestTelemetry(services, everyPlant, {
   points: ids.flatMap((id, i) => [
     { machineId: id, metric: 'temperature', ts: new Date(now - 1000), value: i < 70 ? 95 + (i % 5) : 50 + (i % 30) },
@@ -89,7 +128,8 @@ assert.equal(openAlerts, 100);
 const server = await startServer(services, { port: 0, host: '127.0.0.1' });
 const globalId = (type: string, col: string) => `encode(convert_to('${type}:' || ${col}, 'UTF8'), 'base64')`;
 const iso = (col: string) => `to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const point = (metric: string) => `(select json_build_object('value', t.value, 'ts', ${iso('t.ts')}) from telemetry_latest t where t.machine_id = m.id and t.metric = '${metric}')`;
+const point = (metric: string) =>
+  `(select json_build_object('value', t.value, 'ts', ${iso('t.ts')}) from telemetry_latest t where t.machine_id = m.id and t.metric = '${metric}')`;
 
 const DASHBOARD_SQL = `
 select json_build_object('data', json_build_object('plant', (
@@ -136,7 +176,10 @@ const handler = http.createServer(async (req, res) => {
     if (input.query === 'dashboard') {
       body = await prepared('bench_dashboard', DASHBOARD_SQL, [input.id]);
     } else {
-      const [machine, kpis] = await Promise.all([prepared('bench_detail', DETAIL_SQL, [input.id, from.toISOString(), to.toISOString()]), machineKpis(database, [{ id: input.id, idealCycleSeconds: 30 }], oeeFrom, to, new Date())]);
+      const [machine, kpis] = await Promise.all([
+        prepared('bench_detail', DETAIL_SQL, [input.id, from.toISOString(), to.toISOString()]),
+        machineKpis(database, [{ id: input.id, idealCycleSeconds: 30 }], oeeFrom, to, new Date()),
+      ]);
       const k = kpis.get(input.id)!;
       body = `{"data":{"node":${machine.slice(0, -1)},"oee":${JSON.stringify({ availability: k.availability, performance: k.performance, quality: k.quality, oee: k.oee })}}}}`; // oee goes inside node
     }
@@ -207,7 +250,9 @@ const track = (_q: http.IncomingMessage, res: http.ServerResponse) => {
 server.httpServer.on('request', track);
 handler.on('request', track);
 let gcMs = 0;
-new PerformanceObserver((list) => list.getEntries().forEach((e) => (gcMs += e.duration))).observe({ entryTypes: ['gc'] });
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
 
 interface Round {
   rps: number;
@@ -248,7 +293,9 @@ const fmt = (xs: number[], digits: number) => {
 };
 
 try {
-  console.log(`${LINES * PER_LINE} machines, ${openAlerts} open alerts, ${connections} connections, ${rounds} rounds of ${duration} s per target (interleaved), NODE_ENV=${process.env.NODE_ENV ?? ''}`);
+  console.log(
+    `${LINES * PER_LINE} machines, ${openAlerts} open alerts, ${connections} connections, ${rounds} rounds of ${duration} s per target (interleaved), NODE_ENV=${process.env.NODE_ENV ?? ''}`,
+  );
   for (const [name, q] of Object.entries(queries)) {
     if (opts.only && opts.only !== name) continue;
     const sides = (['graphql', 'handler'] as const).filter((k) => !opts.target || opts.target === k);
@@ -260,7 +307,34 @@ try {
     for (const k of sides) {
       const rs = results[k];
       console.log(
-        [k.padEnd(9), fmt(rs.map((r) => r.rps), 1).padEnd(14), fmt(rs.map((r) => r.p50), 0).padEnd(11), fmt(rs.map((r) => r.p99), 0).padEnd(11), fmt(rs.map((r) => r.cpuMs), 2).padEnd(13), fmt(rs.map((r) => r.gcMs), 2).padEnd(12), fmt(rs.map((r) => r.statements), 2).padEnd(15), rs.reduce((a, r) => a + r.failures, 0)].join(' '),
+        [
+          k.padEnd(9),
+          fmt(
+            rs.map((r) => r.rps),
+            1,
+          ).padEnd(14),
+          fmt(
+            rs.map((r) => r.p50),
+            0,
+          ).padEnd(11),
+          fmt(
+            rs.map((r) => r.p99),
+            0,
+          ).padEnd(11),
+          fmt(
+            rs.map((r) => r.cpuMs),
+            2,
+          ).padEnd(13),
+          fmt(
+            rs.map((r) => r.gcMs),
+            2,
+          ).padEnd(12),
+          fmt(
+            rs.map((r) => r.statements),
+            2,
+          ).padEnd(15),
+          rs.reduce((a, r) => a + r.failures, 0),
+        ].join(' '),
       );
     }
     const ratios = results.graphql.map((g, i) => g.rps / results.handler[i]?.rps);

@@ -82,7 +82,8 @@ try {
   });
 
   // Request bodies and COPY text are prepared up front: both timings cover server and database work only.
-  const ingestQuery = 'mutation Ingest($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted duplicates } ... on ValidationError { message } } }';
+  const ingestQuery =
+    'mutation Ingest($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted duplicates } ... on ValidationError { message } } }';
   const bodies: string[] = [];
   const copyTexts: string[] = [];
   const copyBinaries: Buffer[] = [];
@@ -132,7 +133,8 @@ try {
     try {
       const t0 = performance.now();
       if (format === 'text') await pipeline(Readable.from([copyTexts[r]]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin')));
-      else await pipeline(Readable.from([copyBinaries[r]]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin (format binary)')));
+      else
+        await pipeline(Readable.from([copyBinaries[r]]), client.query(copyFrom('copy telemetry (machine_id, metric, ts, value) from stdin (format binary)')));
       return performance.now() - t0;
     } finally {
       client.release();

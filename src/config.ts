@@ -73,9 +73,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const production = env.NODE_ENV === 'production';
   const retentionDays = intInRange('PLANTGRAPH_TELEMETRY_RETENTION_DAYS', env.PLANTGRAPH_TELEMETRY_RETENTION_DAYS, 90, 1, 36_500);
-  const rollupRetentionDays = intInRange('PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS', env.PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS, Math.max(400, retentionDays), 1, 36_500);
+  const rollupRetentionDays = intInRange(
+    'PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS',
+    env.PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS,
+    Math.max(400, retentionDays),
+    1,
+    36_500,
+  );
   if (rollupRetentionDays < retentionDays) {
-    throw new ConfigError(`PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS (${rollupRetentionDays}) must be at least PLANTGRAPH_TELEMETRY_RETENTION_DAYS (${retentionDays})`);
+    throw new ConfigError(
+      `PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS (${rollupRetentionDays}) must be at least PLANTGRAPH_TELEMETRY_RETENTION_DAYS (${retentionDays})`,
+    );
   }
   const mqttUrl = env.MQTT_URL?.trim() || undefined;
   if (mqttUrl && !/^(mqtts?|wss?|tcp|ssl):\/\/[^/]/.test(mqttUrl)) {

@@ -1,5 +1,5 @@
 import { closeServices, createServices } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { GRAPHQL_PATH, startServer } from './graphql/server.ts';
 import { createLogger } from './logger.ts';
 import { startMqttBridge } from './telemetry/mqtt.ts';
@@ -7,7 +7,7 @@ import { registerMqttMetrics } from './metrics.ts';
 import { startTelemetryMaintenance } from './telemetry/partitions.ts';
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {

@@ -40,7 +40,10 @@ export class AlertEvaluator {
     }
     if (work.length === 0) return [];
 
-    const pending = await this.loadPending(tx, work.map((w) => ({ ruleId: w.rule.id, subject: machineSubject(w.machineId) })));
+    const pending = await this.loadPending(
+      tx,
+      work.map((w) => ({ ruleId: w.rule.id, subject: machineSubject(w.machineId) })),
+    );
     const names = await this.names.names([...new Set(work.map((w) => w.machineId))], tx);
     const now = this.clock.now();
     const out = new Outcome();
@@ -51,7 +54,15 @@ export class AlertEvaluator {
       const { state, fire, cleared } = kind.trigger!.evaluate(rule, before, inputs, now);
       if (fire) {
         const name = names.get(machineId) ?? `machine ${machineId}`;
-        out.breaches.push({ rule, subject, machineId, orderId: null, value: fire.value, at: fire.at, message: kind.message(rule, name, { ...fire, since: state?.since ?? fire.at }) });
+        out.breaches.push({
+          rule,
+          subject,
+          machineId,
+          orderId: null,
+          value: fire.value,
+          at: fire.at,
+          message: kind.message(rule, name, { ...fire, since: state?.since ?? fire.at }),
+        });
       }
       // The pending row only matters for its start time and whether it fired; a breach that simply goes on (same
       // start, already fired) needs no write, which keeps a sustained breach at one statement per batch.
@@ -98,7 +109,12 @@ export class AlertEvaluator {
       await tx.db
         .update(alertPending)
         .set({ fired: true })
-        .where(sql`(${alertPending.ruleId}, ${alertPending.subject}) in (${sql.join(rows.map((r) => sql`(${Number(r.rule_id)}, ${r.subject})`), sql`, `)})`);
+        .where(
+          sql`(${alertPending.ruleId}, ${alertPending.subject}) in (${sql.join(
+            rows.map((r) => sql`(${Number(r.rule_id)}, ${r.subject})`),
+            sql`, `,
+          )})`,
+        );
       return raised;
     });
   }
@@ -132,9 +148,12 @@ class Outcome {
         });
     }
     if (this.deletes.length > 0) {
-      await q.db
-        .delete(alertPending)
-        .where(sql`(${alertPending.ruleId}, ${alertPending.subject}) in (${sql.join(this.deletes.map((d) => sql`(${d.ruleId}, ${d.subject})`), sql`, `)})`);
+      await q.db.delete(alertPending).where(
+        sql`(${alertPending.ruleId}, ${alertPending.subject}) in (${sql.join(
+          this.deletes.map((d) => sql`(${d.ruleId}, ${d.subject})`),
+          sql`, `,
+        )})`,
+      );
     }
     return [...(await raiseAlerts(q.db, this.breaches)), ...(await autoResolve(q.db, this.clears, now))];
   }

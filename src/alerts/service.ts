@@ -103,7 +103,11 @@ export class AlertService {
 
   /** Raises forSeconds breaches when due, every second, until stop(). */
   start(intervalMs = 1_000): void {
-    this.sweeper ??= startPeriodic(() => this.sweep(), intervalMs, (err) => this.deps.logger.error({ err: (err as Error).message }, 'alert sweep failed'));
+    this.sweeper ??= startPeriodic(
+      () => this.sweep(),
+      intervalMs,
+      (err) => this.deps.logger.error({ err: (err as Error).message }, 'alert sweep failed'),
+    );
   }
 
   async stop(): Promise<void> {

@@ -92,13 +92,15 @@ export class KeyStore {
       .from(apiKeys)
       .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
       .limit(1);
-    const principal: Principal | null = row
-      ? { kind: 'api-key', name: row.name, role: row.role, keyId: row.id, plantIds: row.plantIds ?? null }
-      : null;
+    const principal: Principal | null = row ? { kind: 'api-key', name: row.name, role: row.role, keyId: row.id, plantIds: row.plantIds ?? null } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, { principal, at: now });
     if (row && (!row.lastUsedAt || now - row.lastUsedAt.getTime() > 60_000)) {
-      void this.db.update(apiKeys).set({ lastUsedAt: new Date(now) }).where(eq(apiKeys.id, row.id)).catch(() => {});
+      void this.db
+        .update(apiKeys)
+        .set({ lastUsedAt: new Date(now) })
+        .where(eq(apiKeys.id, row.id))
+        .catch(() => {});
     }
     return principal;
   }

@@ -29,7 +29,7 @@ export class AuthService {
 
   /** Parses `Bearer <credential>`; never echoes the credential back. */
   async authenticate(header: string | null | undefined): Promise<AuthResult> {
-    if (!header || !header.trim()) return { ok: false, reason: 'Missing credentials: send "Authorization: Bearer <api key>".' };
+    if (!header?.trim()) return { ok: false, reason: 'Missing credentials: send "Authorization: Bearer <api key>".' };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
     if (!m) return { ok: false, reason: 'Malformed Authorization header: expected "Bearer <api key>".' };
     const credential = m[1];

@@ -20,9 +20,7 @@ export class ValidationError extends AppError {
   ) {
     super(
       message ??
-        (fieldErrors.length === 1
-          ? `Invalid input: ${fieldErrors[0].path}: ${fieldErrors[0].message}`
-          : `Invalid input: ${fieldErrors.length} problems`),
+        (fieldErrors.length === 1 ? `Invalid input: ${fieldErrors[0].path}: ${fieldErrors[0].message}` : `Invalid input: ${fieldErrors.length} problems`),
     );
   }
   static single(path: string, message: string): ValidationError {

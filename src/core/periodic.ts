@@ -7,7 +7,12 @@ export interface PeriodicTask {
  * Runs `task` every `intervalMs` (and once at once with `runNow`). A run still going when the next is due is not
  * doubled; errors go to `onError` and never stop the schedule. The timer does not keep the process alive.
  */
-export function startPeriodic(task: () => Promise<unknown>, intervalMs: number, onError: (err: unknown) => void, opts: { runNow?: boolean } = {}): PeriodicTask {
+export function startPeriodic(
+  task: () => Promise<unknown>,
+  intervalMs: number,
+  onError: (err: unknown) => void,
+  opts: { runNow?: boolean } = {},
+): PeriodicTask {
   let running: Promise<void> | null = null;
   let stopped = false;
   const tick = () => {

@@ -97,7 +97,10 @@ type QueryClient = { query(text: string, params?: unknown[]): Promise<{ rows: un
 /** The one place drizzle is constructed: on a PGlite instance or transaction, a pg pool or a pooled client. */
 function drizzleOn(client: Client, counter?: SqlCounter): Db {
   const logger = counter ? { logQuery: (q: string) => counter.record(q) } : undefined;
-  const db = client instanceof pg.Pool || client instanceof pg.Client ? drizzlePg({ client, relations, logger }) : drizzlePglite({ client: client as PGlite, relations, logger });
+  const db =
+    client instanceof pg.Pool || client instanceof pg.Client
+      ? drizzlePg({ client, relations, logger })
+      : drizzlePglite({ client: client as PGlite, relations, logger });
   return db as unknown as Db;
 }
 

@@ -99,7 +99,11 @@ const nodePlant: Record<string, (row: Record<string, unknown>) => number | null>
 };
 
 /** Lets a capability make its node type reachable through `node(id)`; `plantOf` returns null for plant-less rows. */
-export function registerNodeVisibility(typename: string, plantOf: (row: Record<string, unknown>) => number | null, role: Parameters<typeof roleAtLeast>[1] = 'VIEWER'): void {
+export function registerNodeVisibility(
+  typename: string,
+  plantOf: (row: Record<string, unknown>) => number | null,
+  role: Parameters<typeof roleAtLeast>[1] = 'VIEWER',
+): void {
   nodePlant[typename] = (r) => plantOf(r);
   nodeRoles[typename] = role;
 }

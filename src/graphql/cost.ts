@@ -41,7 +41,12 @@ function intArg(value: ValueNode | undefined, variables: Record<string, unknown>
   return undefined;
 }
 
-export function estimateCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> = {}): number {
+export function estimateCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> = {},
+): number {
   const ops = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
   if (!op) return 0;
@@ -76,7 +81,10 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
       if (named.name.endsWith('Connection')) {
         const first = intArg(sel.arguments?.find((a) => a.name.value === 'first')?.value, variables);
         const last = intArg(sel.arguments?.find((a) => a.name.value === 'last')?.value, variables);
-        for (const [arg, v] of [['first', first], ['last', last]] as const) {
+        for (const [arg, v] of [
+          ['first', first],
+          ['last', last],
+        ] as const) {
           if (v !== undefined && (v < 0 || v > MAX_PAGE)) throw new PageSizeError(sel.name.value, arg, v);
         }
         factor = Math.max(1, first ?? last ?? DEFAULT_PAGE);
@@ -91,7 +99,10 @@ export function estimateCost(schema: GraphQLSchema, document: DocumentNode, oper
 }
 
 export function costError(cost: number, max: number): GraphQLError {
-  return new GraphQLError(`Query is too expensive: estimated cost ${Math.round(cost)} exceeds the limit of ${max}. Ask for smaller pages (first/last) or fewer nested lists.`, {
-    extensions: { code: 'QUERY_TOO_EXPENSIVE', cost: Math.round(cost), maxCost: max, http: { status: 400 } },
-  });
+  return new GraphQLError(
+    `Query is too expensive: estimated cost ${Math.round(cost)} exceeds the limit of ${max}. Ask for smaller pages (first/last) or fewer nested lists.`,
+    {
+      extensions: { code: 'QUERY_TOO_EXPENSIVE', cost: Math.round(cost), maxCost: max, http: { status: 400 } },
+    },
+  );
 }

@@ -10,7 +10,12 @@ import type { Context } from './context.ts';
  */
 const perRequest = new WeakMap<Context, Map<string, DataLoader<unknown, unknown>>>();
 
-export function loader<K, V, C = K>(ctx: Context, name: string, batch: (keys: readonly K[]) => Promise<Map<C, V>>, keyOf?: (key: K) => C): DataLoader<K, V | undefined, C> {
+export function loader<K, V, C = K>(
+  ctx: Context,
+  name: string,
+  batch: (keys: readonly K[]) => Promise<Map<C, V>>,
+  keyOf?: (key: K) => C,
+): DataLoader<K, V | undefined, C> {
   let loaders = perRequest.get(ctx);
   if (!loaders) perRequest.set(ctx, (loaders = new Map()));
   let l = loaders.get(name) as DataLoader<K, V | undefined, C> | undefined;

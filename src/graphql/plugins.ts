@@ -7,7 +7,7 @@ import {
   type ExecutionResult,
   execute,
   getOperationAST,
-  GraphQLError,
+  type GraphQLError,
   type GraphQLSchema,
   NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
+import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -10,7 +10,16 @@ import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import type { Context } from './context.ts';
 import { DISABLED_BUILTIN_HEALTH_CHECK, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
-import { requestPrincipals, useAuditLog, useCostLimit, useSharedSubscriptionExecution, useAuthentication, useNoIntrospection, usePersistedOperationsFile, useQueryLimits } from './plugins.ts';
+import {
+  requestPrincipals,
+  useAuditLog,
+  useCostLimit,
+  useSharedSubscriptionExecution,
+  useAuthentication,
+  useNoIntrospection,
+  usePersistedOperationsFile,
+  useQueryLimits,
+} from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -64,7 +73,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
       debug: (...a) => services.logger.debug(a.map(String).join(' ')),
       info: (...a) => services.logger.info(a.map(String).join(' ')),
       warn: (...a) => services.logger.warn(a.map(String).join(' ')),
-      error: (...a) => services.logger.error(a.map((x) => (x instanceof Error ? x.stack ?? x.message : String(x))).join(' ')),
+      error: (...a) => services.logger.error(a.map((x) => (x instanceof Error ? (x.stack ?? x.message) : String(x))).join(' ')),
     },
     context: (initial) => {
       const principal = (initial as { principal?: Principal }).principal ?? requestPrincipals.get(initial.request);
@@ -115,19 +124,26 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
 
   // Transport-level body checks stay here, before yoga reads anything: a 413 has to drop the socket.
   const httpServer = http.createServer(async (req, res) => {
-    const count = () => metrics.httpRequests.inc({ method: req.method ?? 'GET', route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH), status: String(res.statusCode) });
+    const count = () =>
+      metrics.httpRequests.inc({ method: req.method ?? 'GET', route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH), status: String(res.statusCode) });
     try {
       const limit = services.config.limits.maxBodyBytes;
       const length = Number(req.headers['content-length'] ?? 0);
       if (req.method === 'POST' && req.headers['content-length'] === undefined) {
         res.on('finish', count);
-        res.writeHead(411, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'Content-Length is required.', extensions: { code: 'LENGTH_REQUIRED' } }] }));
+        res
+          .writeHead(411, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ errors: [{ message: 'Content-Length is required.', extensions: { code: 'LENGTH_REQUIRED' } }] }));
         return;
       }
       if (length > limit) {
         res.on('finish', count);
         res.setHeader('connection', 'close');
-        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `Request body of ${length} bytes exceeds the limit of ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }));
+        res.writeHead(413, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            errors: [{ message: `Request body of ${length} bytes exceeds the limit of ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+          }),
+        );
         req.destroy();
         return;
       }
@@ -176,7 +192,9 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
         const principal = ctx.extra.principal!;
         const subs = ctx.extra.subscriptions!;
         if (subs.size >= limits.maxSubscriptionsPerConnection) {
-          return [new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations per connection.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+          return [
+            new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations per connection.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }),
+          ];
         }
         const wait = services.auth.rateLimit(principal);
         if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
@@ -187,7 +205,7 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
           params,
           principal,
         });
-        let document;
+        let document: DocumentNode;
         try {
           document = parse(params.query);
         } catch (err) {

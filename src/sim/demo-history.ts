@@ -7,7 +7,6 @@ import { recordMachineStates, recordProduction } from '../telemetry/states.ts';
 import { liveTwin } from '../twin/snapshot.ts';
 import { seededRandom } from './random.ts';
 
-
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -27,11 +26,20 @@ export async function seedDemoHistory(services: Services, plantId: number): Prom
   const end = Math.floor(now.getTime() / MINUTE) * MINUTE;
   const start = end - 24 * HOUR;
 
-  await services.alerts.createRule({ plantId, name: 'Spindle temperature high', kind: 'THRESHOLD', severity: 'WARNING', metric: 'temperature', comparator: 'GT', threshold: 78, forSeconds: 120 });
+  await services.alerts.createRule({
+    plantId,
+    name: 'Spindle temperature high',
+    kind: 'THRESHOLD',
+    severity: 'WARNING',
+    metric: 'temperature',
+    comparator: 'GT',
+    threshold: 78,
+    forSeconds: 120,
+  });
   await services.alerts.createRule({ plantId, name: 'Machine down', kind: 'MACHINE_STATE', severity: 'CRITICAL', status: 'DOWN', forSeconds: 300 });
 
   // State timelines: [from, status] segments per machine.
-  const timelines = list.map((m, i) => {
+  const timelines = list.map((_m, i) => {
     const segs: { at: number; status: MachineStatus }[] = [{ at: start, status: 'RUNNING' }];
     let t = start;
     while (t < end) {

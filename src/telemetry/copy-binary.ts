@@ -44,4 +44,3 @@ export function* copyBinary(cols: Columns): Generator<Buffer> {
   }
   if (cols.n === 0) yield Buffer.from([0xff, 0xff]);
 }
-

@@ -91,7 +91,12 @@ async function insertNew(tx: Tx, cols: Columns): Promise<{ machine_id: number; m
  * transaction together with the rollup and latest values and the `telemetryStored` listeners (the alert evaluator),
  * then runs their after-commit work and publishes every new point on the machine's telemetry topic.
  */
-export async function ingestTelemetry(deps: TelemetryDeps, scope: PlantScope, batch: TelemetryBatchIn, opts: { method?: InsertMethod } = {}): Promise<IngestResult> {
+export async function ingestTelemetry(
+  deps: TelemetryDeps,
+  scope: PlantScope,
+  batch: TelemetryBatchIn,
+  opts: { method?: InsertMethod } = {},
+): Promise<IngestResult> {
   const { database } = deps;
   const now = deps.clock.now();
   const p = new Problems();
@@ -146,7 +151,10 @@ export async function ingestTelemetry(deps: TelemetryDeps, scope: PlantScope, ba
     result = await database.transaction(async (tx) => {
       if (!(await claimBatch(tx))) return null;
       const inserted = await insertNew(tx, c);
-      return stored(tx, inserted.map((r) => ({ machineId: r.machine_id, plantId: plantOf.get(r.machine_id)!, metric: r.metric, ts: new Date(r.ts), value: r.value })));
+      return stored(
+        tx,
+        inserted.map((r) => ({ machineId: r.machine_id, plantId: plantOf.get(r.machine_id)!, metric: r.metric, ts: new Date(r.ts), value: r.value })),
+      );
     });
   }
   if (result === null) return { accepted: 0, duplicates: c.n };

@@ -104,7 +104,11 @@ export function normalise(batch: TelemetryBatchIn, p: Problems): Columns | null 
     p.add('columns.machineIds', `at most ${max.toLocaleString('en-US')} points per call, got ${n.toLocaleString('en-US')}`);
     return null;
   }
-  for (const [name, list] of [['metrics', c.metrics], ['ts', c.ts], ['values', c.values]] as const) {
+  for (const [name, list] of [
+    ['metrics', c.metrics],
+    ['ts', c.ts],
+    ['values', c.values],
+  ] as const) {
     if (list.length !== n) p.add(`columns.${name}`, `has ${list.length} entries but columns.machineIds has ${n}; all columns must have the same length`);
   }
   if (!p.empty) return null;
@@ -141,7 +145,14 @@ export async function visibleMachines(q: Queryable, ids: Iterable<number>, scope
 }
 
 /** Checks every point; throws one ValidationError naming every bad index. Returns machine -> plant. */
-export async function validatePoints(q: Queryable, config: TelemetryConfig, cols: Columns, scope: PlantScope, now: Date, p: Problems): Promise<Map<number, number>> {
+export async function validatePoints(
+  q: Queryable,
+  config: TelemetryConfig,
+  cols: Columns,
+  scope: PlantScope,
+  now: Date,
+  p: Problems,
+): Promise<Map<number, number>> {
   const ids = new Set<number>();
   for (const id of cols.machineIds) if (typeof id === 'number') ids.add(id);
   const plantOf = await visibleMachines(q, ids, scope);

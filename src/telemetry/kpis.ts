@@ -123,7 +123,18 @@ select m.machine_id, t.running, t.idle, t.down, t.maintenance, t.offline, t.fail
 from m left join t on t.machine_id = m.machine_id left join c on c.machine_id = m.machine_id`,
 );
 
-type KpiRow = { machine_id: number; running: number | null; idle: number | null; down: number | null; maintenance: number | null; offline: number | null; failures: number | null; repairs: number | null; good: number | null; scrap: number | null };
+type KpiRow = {
+  machine_id: number;
+  running: number | null;
+  idle: number | null;
+  down: number | null;
+  maintenance: number | null;
+  offline: number | null;
+  failures: number | null;
+  repairs: number | null;
+  good: number | null;
+  scrap: number | null;
+};
 
 /** A machine as the KPIs need it: its ID and ideal cycle. */
 export type KpiMachine = Pick<MachineInfo, 'id' | 'idealCycleSeconds'>;
@@ -132,7 +143,13 @@ export type KpiMachine = Pick<MachineInfo, 'id' | 'idealCycleSeconds'>;
  * KPIs of each machine over [from, to), in one statement whatever the number of machines, plus one to read the
  * machines' ideal cycles from the twin when given IDs only. Unknown IDs are left out.
  */
-export async function machineKpis(q: Queryable, machines: readonly number[] | readonly KpiMachine[], from: Date, to: Date, now: Date): Promise<Map<number, MachineKpis>> {
+export async function machineKpis(
+  q: Queryable,
+  machines: readonly number[] | readonly KpiMachine[],
+  from: Date,
+  to: Date,
+  now: Date,
+): Promise<Map<number, MachineKpis>> {
   checkWindow(from, to);
   const out = new Map<number, MachineKpis>();
   if (machines.length === 0) return out;
@@ -215,7 +232,10 @@ export async function plantKpis(q: Queryable, plantIds: readonly number[], from:
   const rows = await liveTwin(q).machines({ plantIds: [...new Set(plantIds)] });
   const perMachine = await machineKpis(q, rows, from, to, now);
   for (const plantId of plantIds) {
-    const list = rows.filter((r) => r.plantId === plantId).map((r) => perMachine.get(r.id)!).filter(Boolean);
+    const list = rows
+      .filter((r) => r.plantId === plantId)
+      .map((r) => perMachine.get(r.id)!)
+      .filter(Boolean);
     out.set(plantId, { plantId, machines: list, ...rollUp(from, to, list) });
   }
   return out;

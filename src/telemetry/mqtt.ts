@@ -143,7 +143,10 @@ export class MqttBridge {
     try {
       plant = decodeURIComponent(parts[prefixParts]);
       machine = decodeURIComponent(parts[prefixParts + 1]);
-      metric = parts.slice(prefixParts + 2).map(decodeURIComponent).join('/');
+      metric = parts
+        .slice(prefixParts + 2)
+        .map(decodeURIComponent)
+        .join('/');
     } catch {
       return 'bad percent-encoding in topic';
     }

@@ -101,7 +101,10 @@ const BUCKETS = {
 };
 
 /** Every bucket of the range in order, from the non-empty ones (empty buckets get count 0 and null aggregates). */
-export function fillBuckets(q: CheckedBucketQuery, rows: readonly { start: Date | string; count: number; avg: number | null; min: number | null; max: number | null }[]): Bucket[] {
+export function fillBuckets(
+  q: CheckedBucketQuery,
+  rows: readonly { start: Date | string; count: number; avg: number | null; min: number | null; max: number | null }[],
+): Bucket[] {
   const from = q.from.getTime();
   const step = q.bucketSeconds * 1000;
   const list: Bucket[] = new Array(q.buckets);
@@ -139,7 +142,11 @@ export function bucketsSql(machineId: SQLWrapper, q: CheckedBucketQuery): SQL {
  * count/avg/min/max per bucket for several machines and one metric, computed in SQL in one statement, every bucket
  * of the range present (empty ones with count 0 and null aggregates). Results per machine ID.
  */
-export async function telemetryBuckets(database: Database, machineIds: readonly number[], query: BucketQuery | CheckedBucketQuery): Promise<Map<number, Bucket[]>> {
+export async function telemetryBuckets(
+  database: Database,
+  machineIds: readonly number[],
+  query: BucketQuery | CheckedBucketQuery,
+): Promise<Map<number, Bucket[]>> {
   const q = 'buckets' in query ? query : checkBucketQuery(query);
   const byMachine = new Map<number, { start: Date; count: number; avg: number; min: number; max: number }[]>(machineIds.map((id) => [id, []]));
   if (machineIds.length > 0) {

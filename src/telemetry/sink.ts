@@ -85,7 +85,12 @@ export class TelemetrySink {
     for (let attempt = 0; attempt < 2 && batch.length > 0; attempt++) {
       try {
         const r = await ingestTelemetry(this.deps, this.opts.scope ?? ALL_PLANTS, {
-          columns: { machineIds: batch.map((p) => p.machineId), metrics: batch.map((p) => p.metric), ts: batch.map((p) => p.ms), values: batch.map((p) => p.value) },
+          columns: {
+            machineIds: batch.map((p) => p.machineId),
+            metrics: batch.map((p) => p.metric),
+            ts: batch.map((p) => p.ms),
+            values: batch.map((p) => p.value),
+          },
         });
         this.stats.flushes++;
         this.stats.accepted += r.accepted;

@@ -47,7 +47,11 @@ export async function recordMachineStates(
     p.add('states', `at most ${INGEST_LIMITS.points} states per call`);
     p.throwIfAny();
   }
-  const plantOf = await visibleMachines(database, states.flatMap((s) => (s.machineId === null ? [] : [s.machineId])), scope);
+  const plantOf = await visibleMachines(
+    database,
+    states.flatMap((s) => (s.machineId === null ? [] : [s.machineId])),
+    scope,
+  );
   const seen = new Set<string>();
   states.forEach((s, i) => {
     if (s.machineId === null || !plantOf.has(s.machineId)) p.add(pathOf(i, 'machineId'), 'unknown machine');
@@ -153,14 +157,19 @@ export async function recordProduction(
     p.add('counts', `at most ${INGEST_LIMITS.points} counts per call`);
     p.throwIfAny();
   }
-  const plantOf = await visibleMachines(database, counts.flatMap((c) => (c.machineId === null ? [] : [c.machineId])), scope);
+  const plantOf = await visibleMachines(
+    database,
+    counts.flatMap((c) => (c.machineId === null ? [] : [c.machineId])),
+    scope,
+  );
   const seen = new Set<string>();
   counts.forEach((c, i) => {
     if (c.machineId === null || !plantOf.has(c.machineId)) p.add(pathOf(i, 'machineId'), 'unknown machine');
     const ms = checkAt(p, pathOf(i, 'at'), c.at, now);
     for (const f of ['good', 'scrap'] as const) {
       const v = c[f];
-      if (!Number.isInteger(v) || v < 0 || v > PRODUCTION_LIMITS.maxCount) p.add(pathOf(i, f), `must be a whole number from 0 to ${PRODUCTION_LIMITS.maxCount}`);
+      if (!Number.isInteger(v) || v < 0 || v > PRODUCTION_LIMITS.maxCount)
+        p.add(pathOf(i, f), `must be a whole number from 0 to ${PRODUCTION_LIMITS.maxCount}`);
     }
     const key = `${c.machineId}@${ms}`;
     if (seen.has(key)) p.add(pathOf(i, 'at'), 'two counts of the same machine at the same instant');
@@ -172,7 +181,12 @@ export async function recordProduction(
     `insert into production_counts (machine_id, at, good, scrap)
      select * from unnest($1::text::int[], $2::text::timestamptz[], $3::text::int[], $4::text::int[])
      on conflict (machine_id, at) do update set good = excluded.good, scrap = excluded.scrap, recorded_at = now()`,
-    [intArray(counts.map((c) => c.machineId!)), textArray(counts.map((c) => c.at.toISOString())), intArray(counts.map((c) => c.good)), intArray(counts.map((c) => c.scrap))],
+    [
+      intArray(counts.map((c) => c.machineId!)),
+      textArray(counts.map((c) => c.at.toISOString())),
+      intArray(counts.map((c) => c.good)),
+      intArray(counts.map((c) => c.scrap)),
+    ],
   );
   return counts.length;
 }

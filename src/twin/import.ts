@@ -91,10 +91,22 @@ export function validatePlantImport(input: PlantImport): PlantImport {
       }),
     };
   });
-  checkUnique(p, normLines, (l) => l.name, (i) => `lines[${i}].name`, 'line name');
+  checkUnique(
+    p,
+    normLines,
+    (l) => l.name,
+    (i) => `lines[${i}].name`,
+    'line name',
+  );
   const allMachines = normLines.flatMap((l, i) => l.machines.map((m, j) => ({ m, path: `lines[${i}].machines[${j}].name` })));
   if (allMachines.length > IMPORT_LIMITS.machines) p.add('lines', `at most ${IMPORT_LIMITS.machines} machines per plant`);
-  checkUnique(p, allMachines, (x) => x.m.name, (i) => allMachines[i].path, 'machine name');
+  checkUnique(
+    p,
+    allMachines,
+    (x) => x.m.name,
+    (i) => allMachines[i].path,
+    'machine name',
+  );
   const machineNames = new Set(allMachines.map((x) => x.m.name));
 
   const normProducts = productList.map((pr, i) => {
@@ -112,14 +124,26 @@ export function validatePlantImport(input: PlantImport): PlantImport {
         names.forEach((n, k) => {
           if (!machineNames.has(n)) p.add(`${path}.machines[${k}]`, `unknown machine "${n}" (not in this plant's lines)`);
         });
-        checkUnique(p, names, (n) => n, (k) => `${path}.machines[${k}]`, 'machine');
+        checkUnique(
+          p,
+          names,
+          (n) => n,
+          (k) => `${path}.machines[${k}]`,
+          'machine',
+        );
         checkPositive(p, `${path}.minutesPerUnit`, s.minutesPerUnit, { max: IMPORT_LIMITS.minutesPerUnit });
         checkPositive(p, `${path}.setupMinutes`, s.setupMinutes, { allowZero: true, max: IMPORT_LIMITS.minutesPerUnit });
         return { machines: names, minutesPerUnit: s.minutesPerUnit, setupMinutes: s.setupMinutes ?? 0 };
       }),
     };
   });
-  checkUnique(p, normProducts, (x) => x.name, (i) => `products[${i}].name`, 'product name');
+  checkUnique(
+    p,
+    normProducts,
+    (x) => x.name,
+    (i) => `products[${i}].name`,
+    'product name',
+  );
   const productNames = new Set(normProducts.map((x) => x.name));
 
   const normOrders = orderList.map((o, i) => {
@@ -140,7 +164,13 @@ export function validatePlantImport(input: PlantImport): PlantImport {
     }
     return { code, product, quantity: o.quantity, releaseAt: o.releaseAt ?? null, dueAt: o.dueAt, priority };
   });
-  checkUnique(p, normOrders, (x) => x.code, (i) => `orders[${i}].code`, 'order code');
+  checkUnique(
+    p,
+    normOrders,
+    (x) => x.code,
+    (i) => `orders[${i}].code`,
+    'order code',
+  );
 
   p.throwIfAny();
   return { name, timezone, lines: normLines, products: normProducts, orders: normOrders };
@@ -171,7 +201,13 @@ export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: numbe
 
       const machineIds = new Map<string, number>();
       const machineRows = input.lines.flatMap((l) =>
-        l.machines.map((m) => ({ plantId: plant.id, lineId: lineIds.get(l.name)!, name: m.name, kind: m.kind ?? null, idealCycleSeconds: m.idealCycleSeconds ?? null })),
+        l.machines.map((m) => ({
+          plantId: plant.id,
+          lineId: lineIds.get(l.name)!,
+          name: m.name,
+          kind: m.kind ?? null,
+          idealCycleSeconds: m.idealCycleSeconds ?? null,
+        })),
       );
       for (const part of chunks(machineRows)) {
         const rows = await tx.insert(machines).values(part).returning({ id: machines.id, name: machines.name });
@@ -188,7 +224,13 @@ export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: numbe
       }
 
       const stepRows = (input.products ?? []).flatMap((pr) =>
-        pr.routing.map((s, j) => ({ productId: productIds.get(pr.name)!, stepIndex: j + 1, minutesPerUnit: s.minutesPerUnit, setupMinutes: s.setupMinutes ?? 0, machines: s.machines })),
+        pr.routing.map((s, j) => ({
+          productId: productIds.get(pr.name)!,
+          stepIndex: j + 1,
+          minutesPerUnit: s.minutesPerUnit,
+          setupMinutes: s.setupMinutes ?? 0,
+          machines: s.machines,
+        })),
       );
       const stepMachineRows: { stepId: number; machineId: number }[] = [];
       for (const part of chunks(stepRows)) {

@@ -91,7 +91,16 @@ const MACHINES = statement(
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
 
-type MachineRow = { id: number; plant_id: number; line_id: number; name: string; kind: string | null; ideal_cycle_seconds: number | null; status: MachineStatus; status_since: Date | null };
+type MachineRow = {
+  id: number;
+  plant_id: number;
+  line_id: number;
+  name: string;
+  kind: string | null;
+  ideal_cycle_seconds: number | null;
+  status: MachineStatus;
+  status_since: Date | null;
+};
 const toMachine = (r: MachineRow): MachineInfo => ({
   id: r.id,
   plantId: r.plant_id,
@@ -115,12 +124,16 @@ export function liveTwin(q: Queryable): TwinSnapshot {
     },
     async machines(filter) {
       if ((filter.ids && filter.ids.length === 0) || (filter.plantIds && filter.plantIds.length === 0)) return [];
-      const rows = await q.query<MachineRow>(MACHINES, [filter.ids ? intArray([...new Set(filter.ids)]) : null, filter.plantIds ? intArray(filter.plantIds) : null],
-      );
+      const rows = await q.query<MachineRow>(MACHINES, [
+        filter.ids ? intArray([...new Set(filter.ids)]) : null,
+        filter.plantIds ? intArray(filter.plantIds) : null,
+      ]);
       return rows.map(toMachine);
     },
     machineNames() {
-      return q.query<MachineName>('select m.id, m.plant_id as "plantId", p.name as plant, m.name as machine from machines m join plants p on p.id = m.plant_id order by m.id');
+      return q.query<MachineName>(
+        'select m.id, m.plant_id as "plantId", p.name as plant, m.name as machine from machines m join plants p on p.id = m.plant_id order by m.id',
+      );
     },
     lines(plantId) {
       return q.query<LineInfo>('select id, plant_id as "plantId", name from lines where plant_id = $1 order by id', [plantId]);
@@ -138,7 +151,16 @@ export function liveTwin(q: Queryable): TwinSnapshot {
       return rows.map((r) => ({ id: r.id, plantId, name: r.name, routing: r.routing ?? [] }));
     },
     async orders(plantId, statuses) {
-      const rows = await q.query<{ id: number; product_id: number; code: string; quantity: number; release_at: Date | null; due_at: Date; priority: number; status: OrderStatus }>(
+      const rows = await q.query<{
+        id: number;
+        product_id: number;
+        code: string;
+        quantity: number;
+        release_at: Date | null;
+        due_at: Date;
+        priority: number;
+        status: OrderStatus;
+      }>(
         `select id, product_id, code, quantity, release_at, due_at, priority, status from orders
          where plant_id = $1 and ($2::text is null or status = any($2::text::order_status[])) order by due_at, id`,
         [plantId, statuses ? textArray(statuses) : null],

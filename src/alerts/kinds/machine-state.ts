@@ -5,7 +5,8 @@ import { type PendingState, type RuleKind, type Step, trigger } from './kind.ts'
 export const machineState: RuleKind = {
   kind: 'MACHINE_STATE',
   validate(input, p) {
-    if (input.metric || input.comparator || input.threshold != null) p.add('kind', 'a MACHINE_STATE rule takes status and forSeconds, not metric/comparator/threshold');
+    if (input.metric || input.comparator || input.threshold != null)
+      p.add('kind', 'a MACHINE_STATE rule takes status and forSeconds, not metric/comparator/threshold');
   },
   trigger: trigger({
     event: 'machineStatesRecorded',
@@ -37,5 +38,6 @@ export const machineState: RuleKind = {
     },
   }),
   due: (_rule, pending) => ({ at: pending.since, value: null }),
-  message: (rule, subject, b) => `${rule.name}: ${subject} is ${rule.status}${rule.forSeconds ? ` for more than ${rule.forSeconds} s` : ''} (since ${b.since.toISOString()})`,
+  message: (rule, subject, b) =>
+    `${rule.name}: ${subject} is ${rule.status}${rule.forSeconds ? ` for more than ${rule.forSeconds} s` : ''} (since ${b.since.toISOString()})`,
 };

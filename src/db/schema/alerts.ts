@@ -1,5 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, doublePrecision, index, integer, pgEnum, pgSequence, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  pgEnum,
+  pgSequence,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { machineStatus, machines, orders, plants } from './twin.ts';
 
 export const alertRuleKind = pgEnum('alert_rule_kind', ['THRESHOLD', 'PREDICTION', 'MACHINE_STATE', 'ORDER_LATE']);
@@ -61,9 +75,7 @@ export const alerts = pgTable(
     value: doublePrecision('value'),
     /** Number of breaches folded into this alert. */
     occurrences: integer('occurrences').notNull().default(1),
-    seq: bigint('seq', { mode: 'number' })
-      .notNull()
-      .default(sql`nextval('alert_seq')`),
+    seq: bigint('seq', { mode: 'number' }).notNull().default(sql`nextval('alert_seq')`),
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull(),
     acknowledgedAt: timestamp('acknowledged_at', { withTimezone: true }),
@@ -98,4 +110,3 @@ export const alertPending = pgTable(
   },
   (t) => [primaryKey({ columns: [t.ruleId, t.subject] }), index('alert_pending_since_idx').on(t.since)],
 );
-

@@ -1,15 +1,4 @@
-import {
-  doublePrecision,
-  index,
-  integer,
-  pgEnum,
-  pgTable,
-  primaryKey,
-  serial,
-  text,
-  timestamp,
-  uniqueIndex,
-} from 'drizzle-orm/pg-core';
+import { doublePrecision, index, integer, pgEnum, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -117,8 +106,5 @@ export const orders = pgTable(
     status: orderStatus('status').notNull().default('PLANNED'),
     createdAt: createdAt(),
   },
-  (t) => [
-    uniqueIndex('orders_plant_code_uq').on(t.plantId, t.code),
-    index('orders_plant_due_idx').on(t.plantId, t.dueAt, t.id),
-  ],
+  (t) => [uniqueIndex('orders_plant_code_uq').on(t.plantId, t.code), index('orders_plant_due_idx').on(t.plantId, t.dueAt, t.id)],
 );

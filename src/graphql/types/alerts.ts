@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import type { AlertEvent } from '../../alerts/lifecycle.ts';
 import { SEVERITY_RANK } from '../../alerts/rules.ts';
 import { alertTopic } from '../../alerts/service.ts';
@@ -80,47 +79,57 @@ const AlertEventRef = builder.objectRef<AlertEvent>('AlertEvent').implement({
     kind: t.expose('kind', { type: AlertEventKindEnum }),
     alert: t.field({ type: 'Alert' as never, resolve: (e) => e.alert as never }),
     cursor: t.string({
-      description: 'The alert\'s position in Query.alerts after this change: pass it as `after` to resume.',
+      description: "The alert's position in Query.alerts after this change: pass it as `after` to resume.",
       resolve: (e) => alertCursor(Number(e.alert.seq)),
     }),
   }),
 });
 
 builder.queryFields((t) => ({
-  alerts: t.drizzleConnection({
-    type: 'alerts',
-    description:
-      'Alerts of a plant in the order they last changed (oldest first). Every change moves an alert to the end, so a client that reads `after: <last cursor>` after a reconnect sees every alert that changed since, and misses nothing.',
-    args: {
-      plantId: t.arg.id({ required: true }),
-      status: t.arg({ type: [AlertStatusEnum] }),
-      minSeverity: t.arg({ type: AlertSeverityEnum }),
+  alerts: t.drizzleConnection(
+    {
+      type: 'alerts',
+      description:
+        'Alerts of a plant in the order they last changed (oldest first). Every change moves an alert to the end, so a client that reads `after: <last cursor>` after a reconnect sees every alert that changed since, and misses nothing.',
+      args: {
+        plantId: t.arg.id({ required: true }),
+        status: t.arg({ type: [AlertStatusEnum] }),
+        minSeverity: t.arg({ type: AlertSeverityEnum }),
+      },
+      resolve: async (query, _r, args, ctx) => {
+        const plantId = visiblePlantId(ctx, String(args.plantId));
+        if (plantId === null) return [];
+        const severities = args.minSeverity
+          ? (['INFO', 'WARNING', 'CRITICAL'] as const).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[args.minSeverity!])
+          : undefined;
+        return ctx.db.query.alerts.findMany(
+          query({
+            where: {
+              plantId,
+              ...(args.status?.length ? { status: { in: args.status } } : {}),
+              ...(severities ? { severity: { in: [...severities] } } : {}),
+            },
+            orderBy: { seq: 'asc' },
+          }),
+        );
+      },
     },
-    resolve: async (query, _r, args, ctx) => {
-      const plantId = visiblePlantId(ctx, String(args.plantId));
-      if (plantId === null) return [];
-      const severities = args.minSeverity ? (['INFO', 'WARNING', 'CRITICAL'] as const).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[args.minSeverity!]) : undefined;
-      return ctx.db.query.alerts.findMany(
-        query({
-          where: {
-            plantId,
-            ...(args.status?.length ? { status: { in: args.status } } : {}),
-            ...(severities ? { severity: { in: [...severities] } } : {}),
-          },
-          orderBy: { seq: 'asc' },
-        }),
-      );
+    { name: 'AlertConnection' },
+    { name: 'AlertEdge' },
+  ),
+  alertRules: t.drizzleConnection(
+    {
+      type: 'alertRules',
+      args: { plantId: t.arg.id({ required: true }) },
+      resolve: async (query, _r, args, ctx) => {
+        const plantId = visiblePlantId(ctx, String(args.plantId));
+        if (plantId === null) return [];
+        return ctx.db.query.alertRules.findMany(query({ where: { plantId }, orderBy: { id: 'asc' } }));
+      },
     },
-  }, { name: 'AlertConnection' }, { name: 'AlertEdge' }),
-  alertRules: t.drizzleConnection({
-    type: 'alertRules',
-    args: { plantId: t.arg.id({ required: true }) },
-    resolve: async (query, _r, args, ctx) => {
-      const plantId = visiblePlantId(ctx, String(args.plantId));
-      if (plantId === null) return [];
-      return ctx.db.query.alertRules.findMany(query({ where: { plantId }, orderBy: { id: 'asc' } }));
-    },
-  }, { name: 'AlertRuleConnection' }, { name: 'AlertRuleEdge' }),
+    { name: 'AlertRuleConnection' },
+    { name: 'AlertRuleEdge' },
+  ),
 }));
 
 const AlertRuleInput = builder.inputType('AlertRuleInput', {
@@ -188,10 +197,10 @@ function machineArg(raw: string | number | null | undefined, path: string): numb
   return id;
 }
 
-
 builder.mutationFields((t) => ({
   createAlertRule: t.field({
-    description: 'ENGINEER. THRESHOLD rules need metric, comparator and threshold; MACHINE_STATE rules take status (default DOWN) and forSeconds; PREDICTION rules need model, comparator and threshold; ORDER_LATE rules need nothing more.',
+    description:
+      'ENGINEER. THRESHOLD rules need metric, comparator and threshold; MACHINE_STATE rules take status (default DOWN) and forSeconds; PREDICTION rules need model, comparator and threshold; ORDER_LATE rules need nothing more.',
     type: CreateAlertRuleSuccess,
     skipTypeScopes: true,
     authScopes: { engineer: true },
@@ -277,4 +286,3 @@ builder.subscriptionFields((t) => ({
     resolve: (event) => event,
   }),
 }));
-

@@ -7,7 +7,8 @@ import { builder, registerNodeRule } from '../builder.ts';
 import { decodeId, encodeId } from '../../core/ids.ts';
 
 export const RoleEnum = builder.enumType('Role', {
-  description: 'VIEWER reads; OPERATOR also ingests and handles alerts; PLANNER also optimizes and runs scenarios; ENGINEER also manages models, datasets and alert rules; ADMIN everything.',
+  description:
+    'VIEWER reads; OPERATOR also ingests and handles alerts; PLANNER also optimizes and runs scenarios; ENGINEER also manages models, datasets and alert rules; ADMIN everything.',
   values: ROLES,
 });
 
@@ -64,24 +65,32 @@ builder.queryFields((t) => ({
       plantIds: ctx.auth.plantIds?.map((id) => encodeId('Plant', id)) ?? null,
     }),
   }),
-  apiKeys: t.drizzleConnection({
-    type: 'apiKeys',
-    description: 'ADMIN only. Unscoped ADMINs see every key; plant-scoped ADMINs see keys limited to their plants.',
-    authScopes: { admin: true },
-    resolve: (query, _r, _a, ctx) =>
-      ctx.db.query.apiKeys.findMany(
-        query({
-          where: { RAW: (keys) => visibleKeysSql(ctx.auth, keys.plantIds) ?? sql`true` },
-          orderBy: { id: 'asc' },
-        }),
-      ),
-  }, { name: 'ApiKeyConnection' }, { name: 'ApiKeyEdge' }),
-  auditLog: t.drizzleConnection({
-    type: 'auditLog',
-    description: 'ADMIN only (unscoped): every mutation, newest first.',
-    authScopes: { globalAdmin: true },
-    resolve: (query, _r, _a, ctx) => ctx.db.query.auditLog.findMany(query({ orderBy: { id: 'desc' } })),
-  }, { name: 'AuditEntryConnection' }, { name: 'AuditEntryEdge' }),
+  apiKeys: t.drizzleConnection(
+    {
+      type: 'apiKeys',
+      description: 'ADMIN only. Unscoped ADMINs see every key; plant-scoped ADMINs see keys limited to their plants.',
+      authScopes: { admin: true },
+      resolve: (query, _r, _a, ctx) =>
+        ctx.db.query.apiKeys.findMany(
+          query({
+            where: { RAW: (keys) => visibleKeysSql(ctx.auth, keys.plantIds) ?? sql`true` },
+            orderBy: { id: 'asc' },
+          }),
+        ),
+    },
+    { name: 'ApiKeyConnection' },
+    { name: 'ApiKeyEdge' },
+  ),
+  auditLog: t.drizzleConnection(
+    {
+      type: 'auditLog',
+      description: 'ADMIN only (unscoped): every mutation, newest first.',
+      authScopes: { globalAdmin: true },
+      resolve: (query, _r, _a, ctx) => ctx.db.query.auditLog.findMany(query({ orderBy: { id: 'desc' } })),
+    },
+    { name: 'AuditEntryConnection' },
+    { name: 'AuditEntryEdge' },
+  ),
 }));
 
 const CreateApiKeyInput = builder.inputType('CreateApiKeyInput', {

@@ -8,7 +8,15 @@ import type { MachineStatus } from '../../db/schema/index.ts';
 import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
 import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/ingest.ts';
 import { type KpiMachine, type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
-import { type Bucket, bucketsSql, checkBucketQuery, fillBuckets, latestValueSql, type CheckedBucketQuery, type TelemetryPointOut } from '../../telemetry/read.ts';
+import {
+  type Bucket,
+  bucketsSql,
+  checkBucketQuery,
+  fillBuckets,
+  latestValueSql,
+  type CheckedBucketQuery,
+  type TelemetryPointOut,
+} from '../../telemetry/read.ts';
 import { recordMachineState, recordProduction } from '../../telemetry/states.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
@@ -112,12 +120,17 @@ const KpisInterface = builder.interfaceRef<Kpis>('Kpis').implement({
     from: t.expose('from', { type: 'DateTime' }),
     to: t.expose('to', { type: 'DateTime' }),
     availability: t.exposeFloat('availability', { nullable: true, description: 'runningSeconds / plannedSeconds.' }),
-    performance: t.exposeFloat('performance', { nullable: true, description: 'idealCycleSeconds x totalCount / runningSeconds; null when the ideal cycle is unknown.' }),
+    performance: t.exposeFloat('performance', {
+      nullable: true,
+      description: 'idealCycleSeconds x totalCount / runningSeconds; null when the ideal cycle is unknown.',
+    }),
     quality: t.exposeFloat('quality', { nullable: true, description: 'goodCount / totalCount.' }),
     oee: t.exposeFloat('oee', { nullable: true, description: 'availability x performance x quality.' }),
     mtbfSeconds: t.exposeFloat('mtbfSeconds', { nullable: true, description: 'Mean time between failures: runningSeconds / failures.' }),
     mttrSeconds: t.exposeFloat('mttrSeconds', { nullable: true, description: 'Mean time to repair: downSeconds / repairs.' }),
-    plannedSeconds: t.exposeFloat('plannedSeconds', { description: 'RUNNING + IDLE + DOWN time: the window minus planned downtime (MAINTENANCE, OFFLINE) and unknown time.' }),
+    plannedSeconds: t.exposeFloat('plannedSeconds', {
+      description: 'RUNNING + IDLE + DOWN time: the window minus planned downtime (MAINTENANCE, OFFLINE) and unknown time.',
+    }),
     runningSeconds: t.exposeFloat('runningSeconds'),
     idleSeconds: t.exposeFloat('idleSeconds'),
     downSeconds: t.exposeFloat('downSeconds'),
@@ -194,8 +207,7 @@ builder.drizzleObjectFields(Machine, (t) => ({
     // A malformed metric (control characters, too long) reads nothing and is a VALIDATION_FAILED error of this field.
     select: (args) => ({
       extras: {
-        [latestKey(args.metric)]: (m: typeof machines) =>
-          metricProblem(args.metric) ? sql`null` : latestValueSql(m.id, args.metric),
+        [latestKey(args.metric)]: (m: typeof machines) => (metricProblem(args.metric) ? sql`null` : latestValueSql(m.id, args.metric)),
       },
     }),
     resolve: (m, { metric }) => {
@@ -272,7 +284,9 @@ builder.drizzleObjectFields(Plant, (t) => ({
       } catch (err) {
         asUserError(err);
       }
-      return (await loader<number, PlantKpis>(ctx, `plantKpis:${windowKey(from, to)}`, (ids) => plantKpis(ctx.services.database, [...ids], from, to, ctx.services.clock.now())).load(p.id))!;
+      return (await loader<number, PlantKpis>(ctx, `plantKpis:${windowKey(from, to)}`, (ids) =>
+        plantKpis(ctx.services.database, [...ids], from, to, ctx.services.clock.now()),
+      ).load(p.id))!;
     },
   }),
 }));
@@ -388,7 +402,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: MachineStateInput, required: true }) },
     errors: { types: [ValidationError], directResult: true, union: { name: 'RecordMachineStateResult' } },
     resolve: (_r, { input }, ctx) =>
-      recordMachineState(ctx.services, ctx.auth, { machineId: decodeId('Machine', String(input.machineId)), status: input.status as MachineStatus, at: input.at }),
+      recordMachineState(ctx.services, ctx.auth, {
+        machineId: decodeId('Machine', String(input.machineId)),
+        status: input.status as MachineStatus,
+        at: input.at,
+      }),
   }),
   recordProduction: t.field({
     description: 'OPERATOR. Records good and scrap units of a machine at an instant (for OEE performance and quality).',

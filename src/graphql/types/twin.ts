@@ -19,15 +19,20 @@ export const Plant = builder.drizzleNode('plants', {
     lines: t.relation('lines', { query: { orderBy: { id: 'asc' } } }),
     machines: t.relation('machines', { query: { orderBy: { id: 'asc' } } }),
     products: t.relation('products', { query: { orderBy: { id: 'asc' } } }),
-    orders: t.relatedConnection('orders', {
-      description: 'Orders by due date (then id). Filter by status.',
-      args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
-      query: (args) => ({
-        where: args.status && args.status.length > 0 ? { status: { in: args.status } } : undefined,
-        orderBy: { dueAt: 'asc', id: 'asc' },
-      }),
-      totalCount: true,
-    }, { name: 'OrderConnection' }, { name: 'OrderEdge' }),
+    orders: t.relatedConnection(
+      'orders',
+      {
+        description: 'Orders by due date (then id). Filter by status.',
+        args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
+        query: (args) => ({
+          where: args.status && args.status.length > 0 ? { status: { in: args.status } } : undefined,
+          orderBy: { dueAt: 'asc', id: 'asc' },
+        }),
+        totalCount: true,
+      },
+      { name: 'OrderConnection' },
+      { name: 'OrderEdge' },
+    ),
   }),
 });
 
@@ -99,11 +104,15 @@ export const Order = builder.drizzleNode('orders', {
 });
 
 builder.queryFields((t) => ({
-  plants: t.drizzleConnection({
-    type: 'plants',
-    totalCount: (_p, _a, ctx) => ctx.db.$count(plants, visiblePlantsSql(ctx, plants.id)),
-    resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } })),
-  }, { name: 'PlantConnection' }, { name: 'PlantEdge' }),
+  plants: t.drizzleConnection(
+    {
+      type: 'plants',
+      totalCount: (_p, _a, ctx) => ctx.db.$count(plants, visiblePlantsSql(ctx, plants.id)),
+      resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } })),
+    },
+    { name: 'PlantConnection' },
+    { name: 'PlantEdge' },
+  ),
   plant: t.drizzleField({
     type: 'plants',
     nullable: true,
