@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { sql } from 'drizzle-orm';
-import { createTestApp, createTestDatabase, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, createTestDatabase, describe, it, type TestApp, testBackends } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
 const INGEST = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted } ... on Error { message } } }`;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { AlertEvaluator } from '../src/alerts/evaluator.ts';
 import type { AlertEvent } from '../src/alerts/lifecycle.ts';
 import type { MachineStatus, TelemetryRow } from '../src/events.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { as, createTestApp, makeKey, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { as, createTestApp, describe, it, makeKey, TEST_ADMIN_KEY, type TestApp, testBackends } from './helpers.ts';
 
 const decode = (id: string) => Number(Buffer.from(id, 'base64').toString().split(':')[1]);
 const RULE = `mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename ... on CreateAlertRuleSuccess { rule { id name } } ... on Error { code message } ... on ValidationError { fieldErrors { path message } } } }`;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { createTestApp, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, TEST_ADMIN_KEY, type TestApp, testBackends } from './helpers.ts';
 
 const backend = testBackends()[0];
 describe(`subscription delivery under load [${backend}]`, () => {

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { createTestApp, TEST_ADMIN_KEY, testBackends } from './helpers.ts';
+import { after } from 'node:test';
+import { createTestApp, describe, it, TEST_ADMIN_KEY, testBackends } from './helpers.ts';
 import { startServerProcess } from './process.ts';
 
 const backend = testBackends()[0];

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { decodeId } from '../src/graphql/ids.ts';
 import { currentStatus, machineStateHistory } from '../src/telemetry/states.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const H = 3_600_000;
 /** Window start: a whole hour two days ago, so the 8-hour window is entirely in the past. */

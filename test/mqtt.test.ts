@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import mqtt from 'mqtt';
 import { createLogger } from '../src/logger.ts';
 import { type MqttBridge, startMqttBridge } from '../src/telemetry/mqtt.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const BROKER = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
 

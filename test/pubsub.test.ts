@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import pg from 'pg';
 import { LocalPubSub, PgPubSub, SlowConsumerError } from '../src/pubsub.ts';
-import { createTestDatabase, testBackends } from './helpers.ts';
+import { createTestDatabase, describe, it, testBackends } from './helpers.ts';
 
 async function take<T>(it: AsyncIterableIterator<T>, n: number, ms = 5_000): Promise<T[]> {
   const out: T[] = [];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { machines } from '../src/db/schema/index.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const DASHBOARD = /* GraphQL */ `
   query Dashboard {

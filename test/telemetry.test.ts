@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ValidationError } from '../src/errors.ts';
@@ -8,7 +8,7 @@ import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
 import { maintainTelemetry, partitionName, dayOf } from '../src/telemetry/partitions.ts';
 import { telemetryBuckets } from '../src/telemetry/read.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const INGEST = /* GraphQL */ `
   mutation Ingest($input: TelemetryBatchInput!) {
