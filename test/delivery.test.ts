@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { createTestApp, describe, it, TEST_ADMIN_KEY, type TestApp, testBackends } from './helpers.ts';
+import { createTestApp, describe, it, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, waitFor, waitForProgress } from './helpers.ts';
 
 const backend = testBackends()[0];
 describe(`subscription delivery under load [${backend}]`, () => {
@@ -42,30 +41,31 @@ describe(`subscription delivery under load [${backend}]`, () => {
     await new Promise<void>((resolve) => slow.once('message', () => resolve()));
     slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { p: plantId } } }));
 
-    const healthy = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
-    let received = 0;
-    healthy.subscribe({ query, variables: { p: plantId } }, { next: () => received++, error: () => {}, complete: () => {} });
-    await new Promise((r) => setTimeout(r, 300));
+    const topic = `alerts:${plantNum}`;
+    const pubsub = app.services.pubsub as unknown as { subscriberCount(topic: string): number };
+    await waitFor(() => pubsub.subscriberCount(topic) === 1, { message: 'the slow subscription on the server' });
+    const healthy = await subscribe(server.url, TEST_ADMIN_KEY, query, { p: plantId }, { live: { pubsub, topic }, keep: (e) => e.data?.alerts.alert.value });
     (slow as any)._socket.pause();
 
     const N = 3000;
-    const started = Date.now();
     let slowestPublishMs = 0;
     for (let i = 1; i <= N; i++) {
+      // A healthy subscriber keeps up, but shares this process's CPU with the publisher: stay within half of its
+      // 1,000-event queue so that only the stuck subscriber can overflow (waiting here is not counted as publishing).
+      if (i - healthy.events.length > 500) await waitForProgress(() => healthy.events.length, i - 250, { message: 'the healthy subscriber' });
       const t = Date.now();
-      await app.services.pubsub.publish(`alerts:${plantNum}`, fakeEvent(i));
+      await app.services.pubsub.publish(topic, fakeEvent(i));
       slowestPublishMs = Math.max(slowestPublishMs, Date.now() - t);
       if (i % 20 === 0) await new Promise((r) => setImmediate(r));
     }
-    const deadline = Date.now() + 30_000;
-    while (received < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(received, N, 'the healthy subscriber got every event');
-    assert.equal((app.services.pubsub as any).subscriberCount(`alerts:${plantNum}`), 1, 'the slow subscription was dropped on the server');
+    assert.equal(pubsub.subscriberCount(topic), 1, 'the slow subscription was dropped on the server');
+    // The stuck reader resumes seconds after it was dropped: it still learns why (4008), it is not just cut off.
     (slow as any)._socket.resume();
-    const code = await Promise.race([slowClosed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
-    assert.ok(code === 4008 || code === 1006, `closed with ${code}`);
+    await waitForProgress(() => healthy.events.length, N, { message: 'the healthy subscriber' });
+    assert.deepEqual(healthy.errors, []);
+    assert.deepEqual(healthy.events, Array.from({ length: N }, (_, i) => i + 1), 'every event, in order');
+    assert.equal(await slowClosed, 4008);
     assert.ok(slowestPublishMs < 1_000, `publishing took up to ${slowestPublishMs} ms`);
-    assert.ok(Date.now() - started < 60_000);
     await healthy.dispose();
   });
 
