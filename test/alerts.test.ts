@@ -253,7 +253,7 @@ for (const backend of testBackends()) {
       try {
         const viewer = (await makeKey(app, 'scoped-viewer', 'VIEWER', [plantId])).key;
         const live = { pubsub: app.services.pubsub, topic: `alerts:${plantNum}` };
-        const sub = await subscribe(url, viewer, `subscription($p: ID!) { alerts(plantId: $p, minSeverity: WARNING) { kind cursor alert { severity value message machine { name } } } }`, { p: plantId }, live);
+        const sub = await subscribe(url, viewer, `subscription($p: ID!) { alerts(plantId: $p, minSeverity: WARNING) { kind cursor alert { severity value message machine { name } } } }`, { p: plantId }, { live });
         await ingest([point(0, 'temp2', 50, 3)]);
         await ingest([point(0, 'temp2', 150, 2)]);
         await ingest([point(0, 'temp2', 160, 1)]);

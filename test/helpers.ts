@@ -212,9 +212,17 @@ export interface TestSubscription<T = any> {
 
 /**
  * One graphql-ws subscription on its own connection. With `live`, resolves once the server has subscribed to that
- * topic (graphql-ws has no acknowledgement of a subscription), so nothing published afterwards is missed.
+ * topic (graphql-ws has no acknowledgement of a subscription), so nothing published afterwards is missed. `keep`
+ * maps each event to what `events` holds (to keep large payloads out of memory).
  */
-export async function subscribe<T = any>(url: string, key: string, query: string, variables: Record<string, unknown> = {}, live?: LiveTopic): Promise<TestSubscription<T>> {
+export async function subscribe<T = any>(
+  url: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { live?: LiveTopic; keep?: (event: any) => T } = {},
+): Promise<TestSubscription<T>> {
+  const { live, keep = (e) => e } = opts;
   const wsUrl = url.replace(/^http/, 'ws').replace(/\/graphql$/, '') + '/graphql';
   const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${key}` } });
   const counter = live?.pubsub as { subscriberCount?(topic: string): number } | undefined;
@@ -240,7 +248,7 @@ export async function subscribe<T = any>(url: string, key: string, query: string
     stop = client.subscribe<T>(
       { query, variables },
       {
-        next: (v) => void sub.events.push(v as T),
+        next: (v) => void sub.events.push(keep(v)),
         error: (e) => {
           sub.errors.push(e);
           sub.completed = true;
