@@ -50,7 +50,8 @@ export class ConfigError extends Error {}
 
 function intInRange(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
+  // Number(' ') is 0: a blank value must not silently become 0.
+  const n = raw.trim() === '' ? NaN : Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
-import { AlertEvaluator } from '../src/alerts/evaluator.ts';
+import { after, before, beforeEach } from 'node:test';
 import type { AlertEvent } from '../src/alerts/lifecycle.ts';
-import { ALL_PLANTS } from '../src/core/scope.ts';
-import type { MachineStatus } from '../src/db/schema/index.ts';
 import { alertTopic } from '../src/alerts/service.ts';
-import type { TelemetryRow } from '../src/telemetry/events.ts';
-import { ingestTelemetry } from '../src/telemetry/ingest.ts';
-import { recordMachineStates } from '../src/telemetry/states.ts';
+import { ManualClock } from '../src/core/clock.ts';
+import type { MachineStatus } from '../src/db/schema/index.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { as, createTestApp, makeKey, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { ingestTelemetry, type TelemetryPointIn } from '../src/telemetry/ingest.ts';
+import { recordMachineStates } from '../src/telemetry/states.ts';
+import { as, createTestApp, describe, it, makeKey, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, waitFor } from './helpers.ts';
 
+/** Published by the test after the events it waits for (see settled()). */
+type Marker = { marker: number };
 const decode = (id: string) => Number(Buffer.from(id, 'base64').toString().split(':')[1]);
 const RULE = `mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename ... on CreateAlertRuleSuccess { rule { id name } } ... on Error { code message } ... on ValidationError { fieldErrors { path message } } } }`;
 
@@ -24,6 +22,8 @@ for (const backend of testBackends()) {
     let machines: { id: string; num: number; name: string }[];
     let events: AlertEvent[];
     let stopListening: () => void;
+    let markersSent = 0;
+    let markersSeen = 0;
 
     before(async () => {
       app = await createTestApp(backend);
@@ -38,10 +38,13 @@ for (const backend of testBackends()) {
       stopListening?.();
       const sink: AlertEvent[] = [];
       events = sink;
-      const it = app.services.pubsub.subscribe(alertTopic, plantNum);
+      const it = app.services.pubsub.subscribe(alertTopic, plantNum) as AsyncIterableIterator<AlertEvent | Marker>;
       let stopped = false;
       void (async () => {
-        for await (const e of it) sink.push(e);
+        for await (const e of it) {
+          if ('marker' in e) markersSeen = e.marker;
+          else sink.push(e);
+        }
       })();
       stopListening = () => {
         if (!stopped) void it.return?.();
@@ -57,19 +60,31 @@ for (const backend of testBackends()) {
       return r.body.data.createAlertRule.rule;
     }
     const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000);
-    const point = (m: number, metric: string, value: number, secondsAgo: number): TelemetryRow => ({ machineId: machines[m].num, plantId: plantNum, metric, ts: at(secondsAgo), value });
-    // The production path: alerts are evaluated inside the transaction that stores the points or states.
-    const ingest = (rows: TelemetryRow[]) => ingestTelemetry(app.services, ALL_PLANTS, { points: rows });
-    const state = (m: number, status: MachineStatus, secondsAgo: number) => recordMachineStates(app.services, ALL_PLANTS, [{ machineId: machines[m].num, status, at: at(secondsAgo) }]);
+    const point = (m: number, metric: string, value: number, secondsAgo: number): TelemetryPointIn => ({ machineId: machines[m].num, metric, ts: at(secondsAgo), value });
+    // The production paths: the evaluator runs inside the writer's transaction, events are published after commit.
+    async function ingest(points: TelemetryPointIn[]) {
+      assert.deepEqual(await ingestTelemetry({ ...app.services, clock: new ManualClock() }, { plantIds: null }, { points }), { accepted: points.length, duplicates: 0 });
+    }
+    async function state(m: number, status: MachineStatus, secondsAgo: number) {
+      const [recorded] = await recordMachineStates({ ...app.services, clock: new ManualClock() }, { plantIds: null }, [{ machineId: machines[m].num, status, at: at(secondsAgo) }]);
+      assert.equal(recorded.current, true);
+    }
     const kinds = () => events.map((e) => e.kind);
-    const settle = () => new Promise((r) => setTimeout(r, 20));
+    /** Waits until everything published so far has reached `events`: a marker published now arrives after it. */
+    async function settled() {
+      const marker = ++markersSent;
+      await app.services.pubsub.publish(alertTopic, plantNum, { marker } satisfies Marker as never);
+      await waitFor(() => markersSeen >= marker, { message: 'the alert events published so far' });
+    }
+    /** The sweep of a process whose clock is `aheadMs` ahead of this one. */
+    const sweepAhead = (aheadMs: number) => app.services.alerts.sweep(new Date(Date.now() + aheadMs));
 
     it('a breach raises exactly one OPENED event; further breaches give UPDATED on the same alert', async () => {
       await rule({ name: 'Spindle hot', kind: 'THRESHOLD', metric: 'temperature', comparator: 'GT', threshold: 80 });
       await ingest([point(0, 'temperature', 70, 30), point(0, 'temperature', 85, 20), point(0, 'temperature', 86, 10)]);
       await ingest([point(0, 'temperature', 90, 5)]);
       await ingest([point(0, 'temperature', 91, 4), point(1, 'temperature', 50, 4)]);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED', 'UPDATED', 'UPDATED']);
       assert.ok(events.every((e) => e.alert.id === events[0].alert.id));
       const r = await app.gql(`query($p: ID!) { alerts(plantId: $p) { totalCount: edges { node { status severity value occurrences message machine { name } rule { name } } } } }`, { p: plantId });
@@ -82,7 +97,7 @@ for (const backend of testBackends()) {
     it('acknowledge and resolve produce their events and stored timestamps; repeating them is a ConflictError', async () => {
       await rule({ name: 'Vibration', kind: 'THRESHOLD', metric: 'vibration', comparator: 'GTE', threshold: 5, autoResolve: false });
       await ingest([point(2, 'vibration', 7, 1)]);
-      await settle();
+      await settled();
       const alertId = (await app.gql(`query($p: ID!) { alerts(plantId: $p, status: [OPEN]) { edges { node { id } } } }`, { p: plantId })).body.data.alerts.edges[0].node.id;
       const operator = (await makeKey(app, 'shift-lead', 'OPERATOR')).key;
       const ACK = `mutation($id: ID!, $note: String) { acknowledgeAlert(id: $id, note: $note) { __typename ... on AlertSuccess { alert { status acknowledgedAt acknowledgedBy acknowledgeNote } } ... on Error { code } } }`;
@@ -103,7 +118,7 @@ for (const backend of testBackends()) {
       assert.equal(b.resolveNote, 'bearing replaced');
       assert.ok(b.resolvedAt >= b.acknowledgedAt);
       assert.equal((await as(app, operator)(RES, { id: alertId })).body.data.resolveAlert.code, 'CONFLICT');
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED', 'ACKNOWLEDGED', 'UPDATED', 'RESOLVED']);
       const viewer = (await makeKey(app, 'viewer', 'VIEWER')).key;
       const forbidden = await as(app, viewer)(ACK, { id: alertId });
@@ -119,7 +134,7 @@ for (const backend of testBackends()) {
       await ingest([point(3, 'pressure', 1.5, 30)]);
       await ingest([point(3, 'pressure', 2.5, 20)]);
       await ingest([point(3, 'pressure', 1.0, 10)]);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED', 'RESOLVED', 'OPENED']);
       assert.equal(events[1].alert.resolvedBy, 'auto');
       assert.notEqual(events[2].alert.id, events[0].alert.id);
@@ -130,21 +145,21 @@ for (const backend of testBackends()) {
       // A 20-second spike.
       await ingest([point(0, 'current', 12, 200), point(0, 'current', 14, 190), point(0, 'current', 9, 180)]);
       await app.services.alerts.sweep();
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), []);
       // Sustained for 70 s on machine 1.
       await ingest([point(1, 'current', 11, 170), point(1, 'current', 12, 130), point(1, 'current', 12, 100)]);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED']);
       // Machine 2 breaches once, 90 s ago, and reports nothing after: the sweep raises it.
       await ingest([point(2, 'current', 15, 90)]);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED']);
       const swept = await app.services.alerts.sweep();
       assert.equal(swept.length, 1);
       assert.equal(swept[0].alert.machineId, machines[2].num);
       assert.deepEqual(await app.services.alerts.sweep(), [], 'a swept breach is raised once');
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED', 'OPENED']);
     });
 
@@ -152,22 +167,21 @@ for (const backend of testBackends()) {
       await rule({ name: 'Down', kind: 'MACHINE_STATE', status: 'DOWN', severity: 'CRITICAL' });
       await rule({ name: 'Long maintenance', kind: 'MACHINE_STATE', status: 'MAINTENANCE', forSeconds: 300, machineId: machines[5].id });
       await state(4, 'DOWN', 5);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED']);
       assert.match(events[0].alert.message, /Hob-1 is DOWN/);
       await state(4, 'RUNNING', 1);
       await state(5, 'MAINTENANCE', 100);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED', 'RESOLVED']);
       assert.deepEqual(await app.services.alerts.sweep(), []);
       await state(6, 'MAINTENANCE', 1000);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED', 'RESOLVED'], 'the maintenance rule is limited to one machine');
       // 250 s later (a sweeper with a clock ahead), the maintenance has lasted 350 s: the sweep raises it, once.
-      const later = new AlertEvaluator(app.database, app.services.alerts.rules, app.services.machineNames, { now: () => new Date(Date.now() + 250_000) });
-      const swept = await later.sweep();
+      const swept = await sweepAhead(250_000);
       assert.equal(swept.length, 1);
-      assert.deepEqual(await later.sweep(), []);
+      assert.deepEqual(await sweepAhead(250_000), []);
       assert.match(swept[0].alert.message, /Assembly-1 is MAINTENANCE for more than 300 s/);
     });
 
@@ -199,13 +213,13 @@ for (const backend of testBackends()) {
       const up = await app.gql(`mutation($id: ID!) { updateAlertRule(id: $id, input: { threshold: 50, severity: CRITICAL }) { ... on UpdateAlertRuleSuccess { rule { threshold severity enabled } } } }`, { id: r.id });
       assert.deepEqual(up.body.data.updateAlertRule.rule, { threshold: 50, severity: 'CRITICAL', enabled: true });
       await ingest([point(0, 'oil', 60, 3)]);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED']);
       assert.equal(events[0].alert.severity, 'CRITICAL');
       const dis = await app.gql(`mutation($id: ID!) { disableAlertRule(id: $id) { ... on UpdateAlertRuleSuccess { rule { enabled } } } }`, { id: r.id });
       assert.equal(dis.body.data.disableAlertRule.rule.enabled, false);
       await ingest([point(1, 'oil', 70, 2)]);
-      await settle();
+      await settled();
       assert.deepEqual(kinds(), ['OPENED']);
     });
 
@@ -222,7 +236,7 @@ for (const backend of testBackends()) {
       const nodes = resumed.body.data.alerts.edges.map((e: any) => e.node);
       assert.equal(nodes.length, 2);
       assert.ok(nodes.some((n: any) => n.occurrences === 2));
-      await settle();
+      await settled();
       const last = events[events.length - 1];
       const conn = resumed.body.data.alerts.edges.find((e: any) => decode(e.node.id) === last.alert.id);
       const r = await app.gql(`query($p: ID!) { alerts(plantId: $p, last: 1) { edges { cursor } } }`, { p: plantId });
@@ -238,38 +252,25 @@ for (const backend of testBackends()) {
       const url = `${server.url.replace('http', 'ws')}/graphql`;
       try {
         const viewer = (await makeKey(app, 'scoped-viewer', 'VIEWER', [plantId])).key;
-        const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${viewer}` } });
-        const got: any[] = [];
-        let subError: unknown;
-        const done = new Promise<void>((resolve) => {
-          client.subscribe(
-            { query: `subscription($p: ID!) { alerts(plantId: $p, minSeverity: WARNING) { kind cursor alert { severity message machine { name } } } }`, variables: { p: plantId } },
-            { next: (v) => got.push(v), error: (e) => ((subError = e), resolve()), complete: () => resolve() },
-          );
-        });
-        await new Promise((r) => setTimeout(r, 200));
+        const live = { pubsub: app.services.pubsub, topic: `alerts:${plantNum}` };
+        const sub = await subscribe(url, viewer, `subscription($p: ID!) { alerts(plantId: $p, minSeverity: WARNING) { kind cursor alert { severity value message machine { name } } } }`, { p: plantId }, { live });
         await ingest([point(0, 'temp2', 50, 3)]);
         await ingest([point(0, 'temp2', 150, 2)]);
-        const deadline = Date.now() + 5_000;
-        while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        await new Promise((r) => setTimeout(r, 100));
-        assert.equal(subError, undefined);
-        assert.equal(got.length, 1, JSON.stringify(got));
-        assert.equal(got[0].data.alerts.kind, 'OPENED');
-        assert.equal(got[0].data.alerts.alert.severity, 'CRITICAL');
+        await ingest([point(0, 'temp2', 160, 1)]);
+        // Events reach a subscriber in order, so once the second CRITICAL one is there every INFO one has been filtered.
+        const got = await sub.waitFor(2);
+        assert.deepEqual(sub.errors, []);
+        assert.deepEqual(got.map((e) => [e.data.alerts.kind, e.data.alerts.alert.severity, e.data.alerts.alert.value]), [['OPENED', 'CRITICAL', 150], ['UPDATED', 'CRITICAL', 160]]);
         assert.equal(got[0].data.alerts.alert.machine.name, machines[0].name);
-        await client.dispose();
-        await done;
+        await sub.dispose();
 
-        const other = (await app.gql(`{ plants { edges { node { id name } } } }`)).body.data.plants.edges.find((e: any) => e.node.id !== plantId);
-        const foreignPlant = other?.node.id ?? Buffer.from('Plant:424242').toString('base64');
-        const c2 = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${viewer}` } });
+        const other = await app.gql(`mutation { importPlant(input: { name: "Subscription Other", lines: [{ name: "L", machines: [{ name: "S" }] }] }) { ... on ImportPlantSuccess { plant { id } } } }`);
+        const foreignPlant = other.body.data.importPlant.plant.id;
+        const refused = await subscribe(url, viewer, `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, { p: foreignPlant });
+        await waitFor(() => refused.completed, { message: 'the refusal' });
+        await refused.dispose();
         // The refusal arrives as the operation's errors (graphql-ws `next` with errors, then `complete`), with no data.
-        const result: any = await new Promise((resolve) => {
-          let last: unknown = null;
-          c2.subscribe({ query: `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, variables: { p: foreignPlant } }, { next: (v) => (last = v), error: resolve, complete: () => resolve(last) });
-        });
-        await c2.dispose();
+        const result: any = refused.errors[0] ?? refused.events[refused.events.length - 1] ?? null;
         const errors = Array.isArray(result) ? result : result?.errors;
         assert.ok(Array.isArray(errors), JSON.stringify(result));
         assert.equal(errors[0].extensions.code, 'NOT_FOUND');

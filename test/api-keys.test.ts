@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import { apiKeys } from '../src/db/schema/index.ts';
 import { createApiKey } from '../src/auth/keys.ts';
 import { visibleKeysSql } from '../src/auth/manage.ts';
 import { encodeId } from '../src/core/ids.ts';
-import { as, createTestApp, makeKey, tableCounts, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { after, as, before, createTestApp, describe, it, makeKey, tableCounts, TEST_ADMIN_KEY, type TestApp, testBackends } from './helpers.ts';
 
 const LIST = `{ apiKeys(first: 500) { edges { node { id name } } } }`;
 const NODE = `query($id: ID!) { node(id: $id) { id ... on ApiKey { name } } }`;

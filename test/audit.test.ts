@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { serverAudits } from 'graphql-http';
-import { createTestApp, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, TEST_ADMIN_KEY, type TestApp, testBackends } from './helpers.ts';
 
 // The GraphQL-over-HTTP spec audits: every MUST must pass.
 const backend = testBackends()[0];

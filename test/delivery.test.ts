@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createClient } from 'graphql-ws';
+import { after, before } from 'node:test';
 import WebSocket from 'ws';
 import { alertTopic } from '../src/alerts/service.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { createTestApp, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, waitFor, waitForProgress } from './helpers.ts';
 
 const backend = testBackends()[0];
 describe(`subscription delivery under load [${backend}]`, () => {
@@ -43,30 +42,31 @@ describe(`subscription delivery under load [${backend}]`, () => {
     await new Promise<void>((resolve) => slow.once('message', () => resolve()));
     slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { p: plantId } } }));
 
-    const healthy = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
-    let received = 0;
-    healthy.subscribe({ query, variables: { p: plantId } }, { next: () => received++, error: () => {}, complete: () => {} });
-    await new Promise((r) => setTimeout(r, 300));
+    const topic = alertTopic.channel(plantNum);
+    const pubsub = app.services.pubsub;
+    await waitFor(() => pubsub.subscriberCount(topic) === 1, { message: 'the slow subscription on the server' });
+    const healthy = await subscribe(server.url, TEST_ADMIN_KEY, query, { p: plantId }, { live: { pubsub, topic }, keep: (e) => e.data?.alerts.alert.value });
     (slow as any)._socket.pause();
 
     const N = 3000;
-    const started = Date.now();
     let slowestPublishMs = 0;
     for (let i = 1; i <= N; i++) {
+      // A healthy subscriber keeps up, but shares this process's CPU with the publisher: stay within half of its
+      // 1,000-event queue so that only the stuck subscriber can overflow (waiting here is not counted as publishing).
+      if (i - healthy.events.length > 500) await waitForProgress(() => healthy.events.length, i - 250, { message: 'the healthy subscriber' });
       const t = Date.now();
       await app.services.pubsub.publish(alertTopic, plantNum, fakeEvent(i) as never);
       slowestPublishMs = Math.max(slowestPublishMs, Date.now() - t);
       if (i % 20 === 0) await new Promise((r) => setImmediate(r));
     }
-    const deadline = Date.now() + 30_000;
-    while (received < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(received, N, 'the healthy subscriber got every event');
-    assert.equal((app.services.pubsub as any).subscriberCount(`alerts:${plantNum}`), 1, 'the slow subscription was dropped on the server');
+    assert.equal(pubsub.subscriberCount(topic), 1, 'the slow subscription was dropped on the server');
+    // The stuck reader resumes seconds after it was dropped: it still learns why (4008), it is not just cut off.
     (slow as any)._socket.resume();
-    const code = await Promise.race([slowClosed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
-    assert.ok(code === 4008 || code === 1006, `closed with ${code}`);
+    await waitForProgress(() => healthy.events.length, N, { message: 'the healthy subscriber' });
+    assert.deepEqual(healthy.errors, []);
+    assert.deepEqual(healthy.events, Array.from({ length: N }, (_, i) => i + 1), 'every event, in order');
+    assert.equal(await slowClosed, 4008);
     assert.ok(slowestPublishMs < 1_000, `publishing took up to ${slowestPublishMs} ms`);
-    assert.ok(Date.now() - started < 60_000);
     await healthy.dispose();
   });
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { after, before, createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 // The operational endpoints are yoga plugins, so they answer through yoga.fetch without a server or credentials.
 for (const backend of testBackends()) {

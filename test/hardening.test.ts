@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { createTestApp, TEST_ADMIN_KEY, testBackends } from './helpers.ts';
+import { after } from 'node:test';
+import { createTestApp, describe, it, TEST_ADMIN_KEY, testBackends } from './helpers.ts';
 import { startServerProcess } from './process.ts';
 
 const backend = testBackends()[0];
@@ -51,7 +51,8 @@ describe('secrets never reach the logs', () => {
       await post('Bearer pgk_wrong-key-SECRET-zzzzzzzzzzzzzzzzzzzzzzzzzz', '{ me { name } }');
       await post(`Bearer ${newKey}`, '{ me { name } }');
       await post(`Bearer ${newKey}`, 'mutation($token: String!) { createApiKey(input: { name: $token, role: VIEWER }) { __typename } }', { token: 'variable-SECRET-value' });
-      await new Promise((r) => setTimeout(r, 300));
+      // Stopping the process flushes its log: then the whole log is there to search.
+      assert.equal(await s.stop(), 0);
       const out = s.output();
       assert.ok(out.length > 0);
       for (const secret of [adminKey, jwtSecret, newKey, 'pgk_wrong-key-SECRET', 'variable-SECRET-value']) {

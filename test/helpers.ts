@@ -1,8 +1,15 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as nodeTest from 'node:test';
 import pg from 'pg';
+import { is } from 'drizzle-orm';
+import { getTableConfig, PgTable } from 'drizzle-orm/pg-core';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { type Database, migrateDatabase, openDatabase } from '../src/db/client.ts';
+import * as schema from '../src/db/schema/index.ts';
 import type { Context } from '../src/graphql/context.ts';
 import { createYogaApp } from '../src/graphql/server.ts';
 import { wireServices } from '../src/app.ts';
@@ -89,14 +96,40 @@ export async function createTestApp(backend: Backend, opts: { seed?: boolean; en
   };
 }
 
-/** Row counts of every twin table, to prove that a rejected mutation wrote nothing. */
+/** Every table of the drizzle schema, so a table added there is counted without touching the tests. */
+export const USER_TABLES: readonly string[] = (Object.values(schema) as unknown[])
+  .filter((v): v is PgTable => is(v, PgTable))
+  .map((t) => getTableConfig(t).name)
+  .sort();
+
+/**
+ * Row counts of every user table (the partitioned `telemetry` parent counts all its partitions), in one statement,
+ * to prove that a rejected request wrote nothing.
+ */
 export async function tableCounts(database: Database): Promise<Record<string, number>> {
-  const tables = ['plants', 'lines', 'machines', 'products', 'routing_steps', 'routing_step_machines', 'orders', 'api_keys'];
+  const rows = await database.query<{ t: string; n: number }>(USER_TABLES.map((t) => `select '${t}' as t, count(*)::int as n from "${t}"`).join(' union all '));
   const out: Record<string, number> = {};
-  for (const t of tables) {
-    const rows = await database.query<{ n: number }>(`select count(*)::int as n from ${t}`);
-    out[t] = Number(rows[0].n);
+  for (const t of USER_TABLES) out[t] = 0;
+  for (const r of rows) out[r.t] = Number(r.n);
+  return out;
+}
+
+/** One audit entry: what a GraphQL mutation writes whether it was allowed or refused. */
+export const AUDITED = { audit_log: 1 } as const;
+
+/**
+ * Runs `fn` and asserts that no table changed its row count, except by exactly `grows[table]` rows (e.g. AUDITED for
+ * a mutation, which is audited even when refused). Updates in place (e.g. api_keys.last_used_at) are not counted.
+ */
+export async function unchanged<T>(database: Database, fn: () => Promise<T>, grows: Readonly<Record<string, number>> = {}): Promise<T> {
+  const before = await tableCounts(database);
+  const expected = { ...before };
+  for (const [t, n] of Object.entries(grows)) {
+    if (!(t in expected)) throw new Error(`unchanged(): ${t} is not a table of the schema`);
+    expected[t] += n;
   }
+  const out = await fn();
+  assert.deepEqual(await tableCounts(database), expected, `nothing may change${Object.keys(grows).length ? ` except ${JSON.stringify(grows)}` : ''}`);
   return out;
 }
 
@@ -116,4 +149,198 @@ export async function makeKey(app: TestApp, name: string, role: string, plantIds
 export function as(app: TestApp, key: string | null) {
   return <T = any>(query: string, variables?: Record<string, unknown>) =>
     app.gql<T>(query, variables, key === null ? { authorization: '' } : { authorization: `Bearer ${key}` });
+}
+
+export interface WaitOptions {
+  /** Generous by default: the machine is shared and noisy. */
+  timeoutMs?: number;
+  message?: string | (() => string);
+  intervalMs?: number;
+}
+
+/** Polls `cond` (sync or async) until it returns a truthy value, and returns that value; fails after `timeoutMs`. */
+export async function waitFor<T>(cond: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+  const { timeoutMs = 30_000, intervalMs = 20 } = opts;
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) {
+      const m = typeof opts.message === 'function' ? opts.message() : opts.message;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${m ?? cond.toString()}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Waits until `value()` reaches `target`; fails only when it has not moved for `stallMs` (progress, not a deadline). */
+export async function waitForProgress(value: () => number, target: number, opts: { stallMs?: number; message?: string } = {}): Promise<void> {
+  const stallMs = opts.stallMs ?? 30_000;
+  let last = value();
+  let movedAt = Date.now();
+  while (value() < target) {
+    const v = value();
+    if (v !== last) {
+      last = v;
+      movedAt = Date.now();
+    } else if (Date.now() - movedAt > stallMs) {
+      throw new Error(`${opts.message ?? 'no progress'}: stuck at ${v} of ${target} for ${stallMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Pub/sub topics a subscription resolver subscribes to; with one, `subscribe` resolves once the server is listening. */
+export interface LiveTopic {
+  /** LocalPubSub and PgPubSub count their subscribers (`subscriberCount(topic)`). */
+  pubsub: object;
+  topic: string;
+}
+
+export interface TestSubscription<T = any> {
+  /** `next` payloads, in order (each `{ data, errors? }`). */
+  events: T[];
+  /** `error` callbacks (graphql-ws: an array of GraphQL errors, or a CloseEvent). */
+  errors: any[];
+  completed: boolean;
+  /** Resolves once the operation has ended (error or complete). */
+  done: Promise<void>;
+  /** Waits until at least `n` events have arrived; returns them. */
+  waitFor(n: number, opts?: WaitOptions): Promise<T[]>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * One graphql-ws subscription on its own connection. With `live`, resolves once the server has subscribed to that
+ * topic (graphql-ws has no acknowledgement of a subscription), so nothing published afterwards is missed. `keep`
+ * maps each event to what `events` holds (to keep large payloads out of memory).
+ */
+export async function subscribe<T = any>(
+  url: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: { live?: LiveTopic; keep?: (event: any) => T } = {},
+): Promise<TestSubscription<T>> {
+  const { live, keep = (e) => e } = opts;
+  const wsUrl = url.replace(/^http/, 'ws').replace(/\/graphql$/, '') + '/graphql';
+  const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${key}` } });
+  const counter = live?.pubsub as { subscriberCount?(topic: string): number } | undefined;
+  const count = () => counter?.subscriberCount?.(live!.topic) ?? 0;
+  const before = count();
+  const sub: TestSubscription<T> = {
+    events: [],
+    errors: [],
+    completed: false,
+    done: undefined as never,
+    async waitFor(n, opts) {
+      await waitFor(() => sub.events.length >= n || sub.completed, { message: () => `${n} events (got ${JSON.stringify(sub.events)}, errors ${JSON.stringify(sub.errors)})`, ...opts });
+      if (sub.events.length < n) throw new Error(`the subscription ended after ${sub.events.length} of ${n} events: ${JSON.stringify(sub.errors)}`);
+      return sub.events;
+    },
+    async dispose() {
+      stop();
+      await client.dispose();
+    },
+  };
+  let stop: () => void = () => {};
+  sub.done = new Promise<void>((resolve) => {
+    stop = client.subscribe<T>(
+      { query, variables },
+      {
+        next: (v) => void sub.events.push(keep(v)),
+        error: (e) => {
+          sub.errors.push(e);
+          sub.completed = true;
+          resolve();
+        },
+        complete: () => {
+          sub.completed = true;
+          resolve();
+        },
+      },
+    );
+  });
+  if (live) {
+    if (typeof counter?.subscriberCount !== 'function') throw new Error('subscribe(): this pub/sub cannot count subscribers');
+    await waitFor(() => count() > before || sub.completed, { message: `a subscriber on ${live.topic}` });
+    if (sub.completed) throw new Error(`the subscription ended before it was live: ${JSON.stringify(sub.errors)}`);
+  }
+  return sub;
+}
+
+// ---- Test order --------------------------------------------------------------------------------------------------
+// PLANTGRAPH_TEST_ORDER=declared (default) | reverse | shuffle:<seed> registers the `it`s and nested `describe`s of
+// every describe in that order, so a test that depends on another one's data or leftovers shows up. Test files take
+// describe/it from here, not from node:test (scripts/test.mjs checks).
+
+export { after, afterEach, before, beforeEach } from 'node:test';
+
+type Order = { kind: 'declared' } | { kind: 'reverse' } | { kind: 'shuffle'; seed: number };
+
+export function testOrder(raw = process.env.PLANTGRAPH_TEST_ORDER ?? ''): Order {
+  if (raw === '' || raw === 'declared') return { kind: 'declared' };
+  if (raw === 'reverse') return { kind: 'reverse' };
+  const m = /^shuffle:(\d{1,15})$/.exec(raw);
+  if (m) return { kind: 'shuffle', seed: Number(m[1]) };
+  throw new Error(`PLANTGRAPH_TEST_ORDER must be declared, reverse or shuffle:<seed>, not ${JSON.stringify(raw)}`);
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+/** The entries of one describe in the configured order; a shuffle depends on the seed and the describe's name. */
+export function permute<T>(entries: readonly T[], suite: string, order: Order = testOrder()): T[] {
+  const out = [...entries];
+  if (order.kind === 'reverse') return out.reverse();
+  if (order.kind === 'shuffle') {
+    const rnd = mulberry32((order.seed ^ hash(suite)) >>> 0);
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+  }
+  return out;
+}
+
+let collecting: (() => void)[] | null = null;
+const register = (entry: () => void) => (collecting ? collecting.push(entry) : entry());
+
+/** node:test `describe` whose tests and nested suites are registered in PLANTGRAPH_TEST_ORDER. Hooks run as usual. */
+export function describe(name: string, fn: () => void): void {
+  register(() =>
+    nodeTest.describe(name, () => {
+      const outer = collecting;
+      const mine: (() => void)[] = [];
+      collecting = mine;
+      try {
+        fn();
+      } finally {
+        collecting = outer;
+      }
+      for (const entry of permute(mine, name)) entry();
+    }),
+  );
+}
+
+/** node:test `it` (optionally with its options: timeout, todo, skip), registered in PLANTGRAPH_TEST_ORDER within its describe. */
+type TestFn = (t: nodeTest.TestContext) => unknown;
+export function it(name: string, optsOrFn: nodeTest.TestOptions | TestFn, maybeFn?: TestFn): void {
+  const opts = typeof optsOrFn === 'function' ? {} : optsOrFn;
+  const fn = typeof optsOrFn === 'function' ? optsOrFn : maybeFn!;
+  register(() => nodeTest.it(name, opts, async (t) => void (await fn(t))));
 }

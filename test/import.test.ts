@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createTestApp, tableCounts, testBackends, type TestApp } from './helpers.ts';
+import { after, before } from 'node:test';
+import { createTestApp, describe, it, tableCounts, type TestApp, testBackends } from './helpers.ts';
 
 const IMPORT = /* GraphQL */ `
   mutation Import($input: PlantImportInput!) {

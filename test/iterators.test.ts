@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
 import { mapIterator } from '../src/graphql/iterators.ts';
 import { defineTopic, LocalPubSub } from '../src/pubsub/index.ts';
+import { describe, it } from './helpers.ts';
 
 const numbers = defineTopic<number>('test_iterator_numbers', { shared: false });
 

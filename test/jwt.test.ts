@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { SignJWT } from 'jose';
-import { as, createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { as, createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const SECRET = 'jwt-test-secret-that-is-long-enough-0123456789';
 const key = new TextEncoder().encode(SECRET);

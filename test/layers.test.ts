@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from './helpers.ts';
 
 /**
  * The layering of src/ (see README, Architecture): dependencies point down, db <- twin <- telemetry <- alerts, with

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import mqtt from 'mqtt';
 import { createLogger } from '../src/logger.ts';
 import { type MqttBridge, startMqttBridge } from '../src/telemetry/mqtt.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, type TestApp, testBackends, waitFor } from './helpers.ts';
 
 const BROKER = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
-
-async function until(fn: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 for (const backend of testBackends()) {
   describe(`MQTT bridge [${backend}]`, () => {
@@ -64,7 +56,7 @@ for (const backend of testBackends()) {
       ] as const;
       for (const [t, payload] of bad) await client.publishAsync(t, payload, { qos: 1 });
 
-      await until(async () => (await count('spindle/temp')) === 40 && bridge.stats.rejected === bad.length);
+      await waitFor(async () => (await count('spindle/temp')) === 40 && bridge.stats.rejected === bad.length, { message: () => `40 stored points and ${bad.length} rejected messages (${JSON.stringify(bridge.stats)})` });
       const rows = await app.database.query<{ machine_id: number; ts: Date; value: number }>(`select machine_id, ts, value from telemetry where metric = 'spindle/temp' order by ts`);
       assert.deepEqual(
         rows.map((r) => ({ machine: r.machine_id, ts: new Date(r.ts).getTime(), value: r.value })),
@@ -78,21 +70,32 @@ for (const backend of testBackends()) {
       // Still running: a message after the bad ones arrives too, and a redelivered one is a duplicate.
       await client.publishAsync(topic(machines[5].name, 'after'), JSON.stringify({ ts: base, value: 7 }), { qos: 1 });
       await client.publishAsync(topic(machines[5].name, 'after'), JSON.stringify({ ts: base, value: 7 }), { qos: 1 });
-      await until(async () => (await count('after')) === 1 && bridge.stats.duplicates + bridge.stats.accepted === 42);
+      await waitFor(async () => (await count('after')) === 1 && bridge.stats.duplicates + bridge.stats.accepted === 42, { message: () => `the redelivered message (${JSON.stringify(bridge.stats)})` });
       const latest = await app.gql(`{ plants { edges { node { machines { name latest(metric: "after") { value } } } } } }`);
       const m5 = latest.body.data.plants.edges[0].node.machines.find((x: any) => x.name === machines[5].name);
       assert.equal(m5.latest.value, 7);
     });
 
     it('stores a message without ts at the time of receipt, and flushes what is buffered on close', async () => {
-      const t0 = Date.now();
-      await client.publishAsync(`${prefix}/${encodeURIComponent(plant)}/${encodeURIComponent(machines[6].name)}/now`, JSON.stringify({ value: 3 }), { qos: 1 });
-      await until(() => bridge.stats.received >= 49);
-      await bridge.flush();
-      const rows = await app.database.query<{ ts: Date }>(`select ts from telemetry where metric = 'now'`);
-      assert.equal(rows.length, 1);
-      const ts = new Date(rows[0].ts).getTime();
-      assert.ok(ts >= t0 - 1000 && ts <= Date.now() + 1000);
+      // A bridge of its own (own topic prefix, no timed flush before close), so only close() can store the point.
+      const ownPrefix = `${prefix}-close`;
+      const own = startMqttBridge({ ...app.services, logger: createLogger('silent') }, { url: BROKER, prefix: ownPrefix, flushMs: 3_600_000 });
+      try {
+        await own.ready();
+        const t0 = Date.now();
+        await client.publishAsync(`${ownPrefix}/${encodeURIComponent(plant)}/${encodeURIComponent(machines[6].name)}/now`, JSON.stringify({ value: 3 }), { qos: 1 });
+        await waitFor(() => own.stats.received === 1, { message: 'the bridge to receive the message' });
+        assert.equal(await count('now'), 0, 'buffered, not stored yet');
+        await own.close();
+        assert.deepEqual(own.stats, { received: 1, accepted: 1, duplicates: 0, rejected: 0, failed: 0, flushes: 1 }, 'close() flushed once');
+        const rows = await app.database.query<{ ts: Date; value: number }>(`select ts, value from telemetry where metric = 'now'`);
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0].value, 3);
+        const ts = new Date(rows[0].ts).getTime();
+        assert.ok(ts >= t0 - 1000 && ts <= Date.now() + 1000);
+      } finally {
+        await own.close();
+      }
     });
   });
 }

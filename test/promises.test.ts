@@ -2,14 +2,13 @@
 // retention of telemetry batch IDs.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { ManualClock } from '../src/core/clock.ts';
 import { defineTopic, PgPubSub } from '../src/pubsub/index.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
 import { ensurePartitions, maintainTelemetry, partitionName } from '../src/telemetry/partitions.ts';
 import { DAY_MS, dayOf } from '../src/telemetry/timestamps.ts';
-import { createTestApp, createTestDatabase, testBackends, type TestApp } from './helpers.ts';
+import { after, before, createTestApp, createTestDatabase, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 /** The next value of an iterator, or null when none arrives within ms. */
 async function nextWithin<T>(it: AsyncIterableIterator<T>, ms: number): Promise<T | null> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { it } from 'node:test';
 import { printedSchema, schemaFile } from '../scripts/print-schema.ts';
+import { it } from './helpers.ts';
 
 it('schema/schema.graphql is exactly what the code prints (run `npm run schema:print` after changing the schema)', () => {
   const committed = fs.readFileSync(schemaFile, 'utf8');

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { as, createTestApp, makeKey, tableCounts, TEST_ADMIN_KEY, testBackends, type TestApp } from './helpers.ts';
+import { ingestTelemetry } from '../src/telemetry/ingest.ts';
+import { as, AUDITED, createTestApp, describe, it, makeKey, tableCounts, TEST_ADMIN_KEY, type TestApp, testBackends, unchanged, USER_TABLES, waitFor } from './helpers.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -49,12 +50,8 @@ for (const backend of testBackends()) {
     const IMPORT = `mutation($input: PlantImportInput!) { importPlant(input: $input) { __typename } }`;
     const smallPlant = { input: { name: 'Injected', lines: [{ name: 'L', machines: [{ name: 'M' }] }] } };
 
-    async function unchanged<T>(fn: () => Promise<T>): Promise<T> {
-      const before = await tableCounts(app.database);
-      const out = await fn();
-      assert.deepEqual(await tableCounts(app.database), before, 'nothing may change');
-      return out;
-    }
+    /** Nothing changes but, for a mutation, its one audit entry (refused mutations are audited too). */
+    const unchangedBut = <T>(grows: Record<string, number>, fn: () => Promise<T>) => unchanged(app.database, fn, grows);
     function code(r: { body: any }): string | undefined {
       return r.body.errors?.[0]?.extensions?.code;
     }
@@ -70,7 +67,7 @@ for (const backend of testBackends()) {
     for (const [label, header] of authFailures) {
       it(`attack: ${label} gets 401 UNAUTHENTICATED and changes nothing`, async () => {
         const h = header === 'REVOKED' ? `Bearer ${keys.revoked}` : header;
-        const r = await unchanged(() => app.gql(IMPORT, smallPlant, { authorization: h ?? '' }));
+        const r = await unchangedBut({}, () => app.gql(IMPORT, smallPlant, { authorization: h ?? '' }));
         assert.equal(r.status, 401);
         assert.equal(code(r), 'UNAUTHENTICATED');
         assert.equal(r.body.data, undefined);
@@ -92,7 +89,7 @@ for (const backend of testBackends()) {
     for (const [label, who, query, vars] of forbidden) {
       it(`attack: ${label} is FORBIDDEN and changes nothing`, async () => {
         const v = vars.id === 'GLOBAL_VIEWER' ? { id: globalViewerKeyId } : vars;
-        const r = await unchanged(() => as(app, keys[who])(query, v));
+        const r = await unchangedBut(query.startsWith('mutation') ? AUDITED : {}, () => as(app, keys[who])(query, v));
         assert.equal(code(r), 'FORBIDDEN', JSON.stringify(r.body));
         const still = await as(app, keys.viewerAll)(`{ me { role } }`);
         assert.equal(still.body.data.me.role, 'VIEWER', 'the global viewer key still works');
@@ -129,13 +126,13 @@ for (const backend of testBackends()) {
     it('attack: a plant-scoped ADMIN cannot mint keys for other plants or unscoped keys, nor revoke global keys', async () => {
       const adminA = as(app, keys.adminA);
       const m = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } } }`;
-      const foreign = await unchanged(() => adminA(m, { input: { name: 'x', role: 'ADMIN', plantIds: [ids.B] } }));
-      const unknown = await unchanged(() => adminA(m, { input: { name: 'x', role: 'ADMIN', plantIds: [b64('Plant:987654')] } }));
+      const foreign = await unchangedBut(AUDITED, () => adminA(m, { input: { name: 'x', role: 'ADMIN', plantIds: [ids.B] } }));
+      const unknown = await unchangedBut(AUDITED, () => adminA(m, { input: { name: 'x', role: 'ADMIN', plantIds: [b64('Plant:987654')] } }));
       assert.equal(foreign.body.data.createApiKey.__typename, 'ValidationError');
       assert.equal(foreign.body.data.createApiKey.fieldErrors[0].message.replace(ids.B, 'ID'), unknown.body.data.createApiKey.fieldErrors[0].message.replace(b64('Plant:987654'), 'ID'));
-      const unscoped = await unchanged(() => adminA(m, { input: { name: 'x', role: 'VIEWER' } }));
+      const unscoped = await unchangedBut(AUDITED, () => adminA(m, { input: { name: 'x', role: 'VIEWER' } }));
       assert.equal(unscoped.body.data.createApiKey.fieldErrors[0].path, 'plantIds');
-      const rv = await unchanged(() => adminA(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: globalViewerKeyId }));
+      const rv = await unchangedBut(AUDITED, () => adminA(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: globalViewerKeyId }));
       assert.equal(rv.body.data.revokeApiKey.__typename, 'NotFoundError');
       const ok = await adminA(m, { input: { name: 'viewer-a2', role: 'VIEWER', plantIds: [ids.A] } });
       assert.equal(ok.body.data.createApiKey.__typename, 'CreateApiKeySuccess');
@@ -144,7 +141,7 @@ for (const backend of testBackends()) {
     it('attack: a query nested deeper than the limit is refused before execution', async () => {
       let q = 'name';
       for (let i = 0; i < 10; i++) q = `plant { lines { machines { ${q} } } }`;
-      const r = await unchanged(() => app.gql(`{ plants { edges { node { lines { machines { line { ${q} } } } } } } }`));
+      const r = await unchangedBut({}, () => app.gql(`{ plants { edges { node { lines { machines { line { ${q} } } } } } } }`));
       assert.equal(r.body.data, undefined);
       assert.match(r.body.errors[0].message, /depth/i);
     });
@@ -209,7 +206,7 @@ for (const backend of testBackends()) {
     it('attack: injection strings in every ID and filter argument read as not found and change nothing', async () => {
       const viewer = as(app, keys.viewerA);
       for (const s of injections) {
-        const r = await unchanged(() => viewer(`query($id: ID!) { node(id: $id) { id } plant(id: $id) { id } }`, { id: s }));
+        const r = await unchangedBut({}, () => viewer(`query($id: ID!) { node(id: $id) { id } plant(id: $id) { id } }`, { id: s }));
         assert.deepEqual(r.body.data, { node: null, plant: null }, `${JSON.stringify(s)}: ${JSON.stringify(r.body)}`);
       }
       const enumInjection = await viewer(`{ plants { edges { node { orders(status: ["PLANNED' OR 1=1"]) { totalCount } } } } }`);
@@ -280,8 +277,9 @@ for (const backend of testBackends()) {
         for (let i = 0; i < 5; i++) {
           client.subscribe({ query: `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, variables: { p: pid } }, { next: () => {}, error: (e) => results.push(e), complete: () => {} });
         }
-        const deadline = Date.now() + 5_000;
-        while (results.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await waitFor(() => results.length >= 2, { message: 'two refusals' });
+        // The three allowed ones are live on the server: nothing else can be refused after that.
+        await waitFor(() => (limited.services.pubsub as unknown as { subscriberCount(t: string): number }).subscriberCount(`alerts:${Buffer.from(pid, 'base64').toString().split(':')[1]}`) === 3);
         assert.equal(results.length, 2, JSON.stringify(results));
         for (const r of results) assert.equal(r[0].extensions.code, 'TOO_MANY_SUBSCRIPTIONS');
       } finally {
@@ -294,7 +292,7 @@ for (const backend of testBackends()) {
     it('attack: injection strings in telemetry and alert arguments are data, never SQL', async () => {
       const operator = as(app, keys.operatorA);
       for (const s of injections) {
-        const r = await unchanged(() =>
+        const r = await unchangedBut({}, () =>
           operator(`query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { value } telemetry(metric: $m, from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", bucketSeconds: 3600) { count } } } }`, { id: ids.machineA, m: s }),
         );
         if (/[\u0000-\u001f]/.test(s)) {
@@ -318,17 +316,18 @@ for (const backend of testBackends()) {
     it('attack: VIEWER ingest and a plant-scoped OPERATOR writing to another plant change nothing', async () => {
       const point = (machineId: string) => ({ input: { points: [{ machineId, metric: 'x', ts: new Date().toISOString(), value: 1 }] } });
       const M = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } } }`;
-      const v = await unchanged(() => as(app, keys.viewerA)(M, point(ids.machineA)));
+      const v = await unchangedBut(AUDITED, () => as(app, keys.viewerA)(M, point(ids.machineA)));
       assert.equal(v.body.errors[0].extensions.code, 'FORBIDDEN');
-      const foreign = await unchanged(() => as(app, keys.operatorA)(M, point(ids.machineB)));
-      const unknown = await unchanged(() => as(app, keys.operatorA)(M, point(b64('Machine:987654'))));
+      const foreign = await unchangedBut(AUDITED, () => as(app, keys.operatorA)(M, point(ids.machineB)));
+      const unknown = await unchangedBut(AUDITED, () => as(app, keys.operatorA)(M, point(b64('Machine:987654'))));
       assert.equal(foreign.body.data.ingestTelemetry.__typename, 'ValidationError');
       assert.deepEqual(
         JSON.stringify(foreign.body).replaceAll(ids.machineB, 'ID'),
         JSON.stringify(unknown.body).replaceAll(b64('Machine:987654'), 'ID'),
       );
-      const s = await unchanged(() => as(app, keys.operatorA)(`mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename } }`, { input: { machineId: ids.machineB, status: 'DOWN', at: new Date().toISOString() } }));
-      assert.notEqual(s.body.data?.recordMachineState?.__typename, 'RecordMachineStateSuccess');
+      const STATE = `mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } } }`;
+      const s = await unchangedBut(AUDITED, () => as(app, keys.operatorA)(STATE, { input: { machineId: ids.machineB, status: 'DOWN', at: new Date().toISOString() } }));
+      assert.deepEqual(s.body, { data: { recordMachineState: { __typename: 'ValidationError', fieldErrors: [{ path: 'machineId', message: 'unknown machine' }] } } });
     });
 
     it('attack: a rate-limit flood gets 429 with Retry-After, per key', async () => {
@@ -378,6 +377,22 @@ for (const backend of testBackends()) {
       const adminKeys = await as(app, keys.adminA)(`{ apiKeys(first: 50) { edges { node { name } } } }`);
       const names = adminKeys.body.data.apiKeys.edges.map((e: any) => e.node.name);
       assert.ok(names.includes('viewer-a') && !names.includes('viewer-all'), names.join(','));
+    });
+
+    it('unchanged() counts every table: it fails on a successful ingest and on an unexpected audit entry', async () => {
+      const tables = await app.database.query<{ name: string }>(
+        `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition order by 1`,
+      );
+      assert.deepEqual(tables.map((t) => t.name), [...USER_TABLES], 'every table of the database is in the drizzle schema');
+      const machineId = Number(Buffer.from(ids.machineA, 'base64').toString().split(':')[1]);
+      const ingest = () => ingestTelemetry(app.services, { plantIds: null }, { points: [{ machineId, metric: 'unchanged-check', ts: new Date(), value: 1 }] });
+      await assert.rejects(unchanged(app.database, ingest), (err: Error) => err instanceof assert.AssertionError && /telemetry/.test(err.message));
+      const M = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename } }`;
+      const point = { input: { points: [{ machineId: ids.machineA, metric: 'unchanged-check', ts: new Date().toISOString(), value: 2 }] } };
+      await assert.rejects(unchanged(app.database, () => as(app, keys.operatorA)(M, point), AUDITED), assert.AssertionError, 'a stored point is a change');
+      await assert.rejects(unchanged(app.database, () => as(app, keys.viewerA)(M, point)), assert.AssertionError, 'a refused mutation still writes its audit entry');
+      const refused = await unchanged(app.database, () => as(app, keys.viewerA)(M, point), AUDITED);
+      assert.equal(refused.body.errors[0].extensions.code, 'FORBIDDEN');
     });
 
     it('audits every mutation with key name, operation, redacted variables and outcome, including refused ones', async () => {

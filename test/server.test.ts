@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createTestDatabase, testBackends } from './helpers.ts';
+import { createTestDatabase, describe, it, testBackends } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
 const KEY = 'server-test-admin-key-0123456789';

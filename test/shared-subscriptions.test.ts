@@ -11,13 +11,12 @@
 // plant, so the results here are equal; sharing across scopes would still be a leak the moment a selection reached
 // anything scope-dependent, and this count catches it.)
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { AlertEvent } from '../src/alerts/lifecycle.ts';
 import { alertTopic } from '../src/alerts/service.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { createTestApp, makeKey, testBackends, type TestApp } from './helpers.ts';
+import { after, before, createTestApp, describe, it, makeKey, type TestApp, testBackends } from './helpers.ts';
 
 const SUBSCRIPTION = `subscription($p: ID!) { alerts(plantId: $p) { kind alert { id machine { name } } } }`;
 const gid = (type: string, id: number) => Buffer.from(`${type}:${id}`).toString('base64');

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, beforeEach, describe, it } from 'node:test';
 import { ingestTelemetry, type TelemetryPointIn } from '../src/telemetry/ingest.ts';
 import { machineKpis, plantKpis } from '../src/telemetry/kpis.ts';
 import { ensurePartitions } from '../src/telemetry/partitions.ts';
@@ -16,7 +15,7 @@ import { dayOf } from '../src/telemetry/timestamps.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import { telemetryBuckets } from '../src/telemetry/read.ts';
 import { recordMachineStates, recordProduction } from '../src/telemetry/states.ts';
-import { type Backend, createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { after, type Backend, before, beforeEach, createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const SNAPSHOT_DIR = fileURLToPath(new URL('./snapshots/', import.meta.url));
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';

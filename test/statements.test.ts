@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { acknowledgeAlert, raiseAlerts, resolveAlert } from '../src/alerts/lifecycle.ts';
 import { insertAlertRule } from '../src/alerts/rules.ts';
@@ -8,7 +8,7 @@ import { machines } from '../src/db/schema/index.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
 import { decodeId } from '../src/core/ids.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
 const DASHBOARD = /* GraphQL */ `
   query Dashboard {

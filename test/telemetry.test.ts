@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { createClient } from 'graphql-ws';
-import WebSocket from 'ws';
+import { after, before } from 'node:test';
 import { ValidationError } from '../src/core/errors.ts';
 import { decodeId } from '../src/core/ids.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
@@ -9,7 +7,7 @@ import { ingestTelemetry } from '../src/telemetry/ingest.ts';
 import { maintainTelemetry, partitionName } from '../src/telemetry/partitions.ts';
 import { dayOf } from '../src/telemetry/timestamps.ts';
 import { telemetryBuckets } from '../src/telemetry/read.ts';
-import { createTestApp, testBackends, type TestApp } from './helpers.ts';
+import { createTestApp, describe, it, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, waitFor } from './helpers.ts';
 
 const INGEST = /* GraphQL */ `
   mutation Ingest($input: TelemetryBatchInput!) {
@@ -354,33 +352,13 @@ for (const backend of testBackends()) {
       });
       after(() => server.close());
 
-      function subscribe(query: string, variables: Record<string, unknown>, key = 'test-admin-key-0123456789abcdef') {
-        const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
-        const events: any[] = [];
-        const errors: any[] = [];
-        const stop = client.subscribe({ query, variables }, { next: (v) => events.push(v), error: (e) => errors.push(e), complete: () => {} });
-        return { events, errors, async close() { stop(); await client.dispose(); } };
-      }
-
-      async function until(fn: () => boolean, ms = 10_000) {
-        const end = Date.now() + ms;
-        while (!fn()) {
-          if (Date.now() > end) throw new Error('timed out waiting');
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-
-      /** Waits until the server has subscribed to the topic (so nothing published next is missed). */
-      async function subscribed(topic: string) {
-        const pubsub = app.services.pubsub as { subscriberCount?: (t: string) => number };
-        if (typeof pubsub.subscriberCount === 'function') await until(() => pubsub.subscriberCount!(topic) > 0);
-        else await new Promise((r) => setTimeout(r, 500));
-      }
+      /** A subscription that is live on the server (subscribed to `topic`) when this resolves. */
+      const liveSub = (query: string, variables: Record<string, unknown>, topic: string) =>
+        subscribe(server.url, TEST_ADMIN_KEY, query, variables, { live: { pubsub: app.services.pubsub, topic } });
 
       it('delivers new points of the chosen metrics of a machine', async () => {
         const m = machines[7];
-        const sub = subscribe(`subscription($id: ID!) { telemetry(machineId: $id, metrics: ["temp", "rpm"]) { metric ts value machine { name } } }`, { id: m.id });
-        await subscribed(`telemetry:${m.rowId}`);
+        const sub = await liveSub(`subscription($id: ID!) { telemetry(machineId: $id, metrics: ["temp", "rpm"]) { metric ts value machine { name } } }`, { id: m.id }, `telemetry:${m.rowId}`);
         const now = Date.now() - 60_000;
         await app.gql(INGEST, {
           input: { points: [
@@ -390,26 +368,27 @@ for (const backend of testBackends()) {
             { machineId: m.id, metric: 'rpm', ts: iso(now + 1), value: 1200 },
           ] },
         });
-        await until(() => sub.events.length >= 2);
-        await new Promise((r) => setTimeout(r, 100));
+        // Points arrive in order: once a later one is there, nothing else of the first batch can follow.
+        await app.gql(INGEST, { input: { points: [{ machineId: m.id, metric: 'temp', ts: iso(now + 2), value: 2.5 }] } });
+        await sub.waitFor(3);
         assert.deepEqual(sub.events.map((e) => e.data.telemetry), [
           { metric: 'temp', ts: iso(now), value: 1.5, machine: { name: m.name } },
           { metric: 'rpm', ts: iso(now + 1), value: 1200, machine: { name: m.name } },
+          { metric: 'temp', ts: iso(now + 2), value: 2.5, machine: { name: m.name } },
         ]);
-        await sub.close();
+        await sub.dispose();
       });
 
       it('delivers machine status events of a plant and refuses unknown or invisible IDs with NOT_FOUND', async () => {
-        const sub = subscribe(`subscription($id: ID!) { machineStatus(plantId: $id) { machine { name status } status previous at current } }`, { id: plantId });
-        await subscribed(`machineStatus:${decodeId('Plant', plantId)}`);
+        const sub = await liveSub(`subscription($id: ID!) { machineStatus(plantId: $id) { machine { name status } status previous at current } }`, { id: plantId }, `machineStatus:${decodeId('Plant', plantId)}`);
         const at = iso(Date.now() - 1000);
         const r = await app.gql(`mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on RecordMachineStateSuccess { current machine { status } } } }`, {
           input: { machineId: machines[9].id, status: 'DOWN', at },
         });
         assert.deepEqual(r.body.data.recordMachineState, { __typename: 'RecordMachineStateSuccess', current: true, machine: { status: 'DOWN' } });
-        await until(() => sub.events.length >= 1);
+        await sub.waitFor(1);
         assert.deepEqual(sub.events[0].data.machineStatus, { machine: { name: machines[9].name, status: 'DOWN' }, status: 'DOWN', previous: null, at, current: true });
-        await sub.close();
+        await sub.dispose();
 
         const created = await app.gql(`mutation { createApiKey(input: { name: "scoped-viewer", role: VIEWER, plantIds: ["${plantId}"] }) { ... on CreateApiKeySuccess { key } } }`);
         const scoped = created.body.data.createApiKey.key;
@@ -419,11 +398,11 @@ for (const backend of testBackends()) {
           ['subscription($id: ID!) { telemetry(machineId: $id) { value } }', otherPlantMachine],
           ['subscription($id: ID!) { telemetry(machineId: $id) { value } }', 'TWFjaGluZTo5OTk5'],
         ]) {
-          const s = subscribe(query, { id }, scoped);
-          await until(() => s.errors.length > 0 || s.events.length > 0);
+          const s = await subscribe(server.url, scoped, query, { id });
+          await waitFor(() => s.errors.length > 0 || s.events.length > 0);
           const err = s.errors[0]?.[0] ?? s.events[0]?.errors?.[0];
           assert.equal(err?.extensions?.code, 'NOT_FOUND', JSON.stringify(s.errors.concat(s.events)));
-          await s.close();
+          await s.dispose();
         }
       });
     });

@@ -79,8 +79,7 @@ export class AlertEvaluator {
    * Raises pending breaches whose forSeconds have passed. Safe with several processes: the rows are claimed with
    * FOR UPDATE SKIP LOCKED and marked fired in the same transaction. Returns the events; the caller publishes them.
    */
-  sweep(): Promise<AlertEvent[]> {
-    const now = this.clock.now();
+  sweep(now: Date = this.clock.now()): Promise<AlertEvent[]> {
     return this.database.transaction(async (tx) => {
       const rows = await tx.query<{ rule_id: number; subject: string; machine_id: number | null; since: string | Date; value: number | null }>(
         `select p.rule_id, p.subject, p.machine_id, p.since, p.value

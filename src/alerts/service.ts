@@ -82,9 +82,9 @@ export class AlertService {
     return event;
   }
 
-  /** Raises the forSeconds breaches that are due, and publishes them. */
-  async sweep(): Promise<AlertEvent[]> {
-    const events = await this.evaluator.sweep();
+  /** Raises the forSeconds breaches that are due (by the clock, or at `now`), and publishes them. */
+  async sweep(now?: Date): Promise<AlertEvent[]> {
+    const events = await this.evaluator.sweep(now);
     await this.publish(events);
     return events;
   }

@@ -92,11 +92,14 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
   });
 }
 
-/** Sends a close frame, and drops the connection if the peer has not completed the close within a second. */
+/**
+ * Sends a close frame. A peer that has stopped reading gets it only once it reads again, so it is not cut off after a
+ * moment (it would see 1006 instead of the code): ws itself drops a peer that has not completed the close within
+ * 30 s, and the heartbeat one that does not answer pings.
+ */
 function closeSocket(socket: import('ws').WebSocket, code: number, reason: string): void {
   if (socket.readyState !== socket.OPEN) return;
   socket.close(code, reason);
-  setTimeout(() => socket.terminate(), 1_000).unref();
 }
 
 export interface RunningServer {
