@@ -3,7 +3,7 @@ import { apiKeys } from '../src/db/schema/index.ts';
 import { createApiKey } from '../src/auth/keys.ts';
 import { visibleKeysSql } from '../src/auth/manage.ts';
 import { encodeId } from '../src/core/ids.ts';
-import { after, as, before, createTestApp, describe, it, makeKey, tableCounts, TEST_ADMIN_KEY, type TestApp, testBackends } from './helpers.ts';
+import { after, as, before, beforeEach, createTestApp, describe, it, makeKey, TEST_ADMIN_KEY, type TestApp, testBackends, unchanged } from './helpers.ts';
 
 const LIST = `{ apiKeys(first: 500) { edges { node { id name } } } }`;
 const NODE = `query($id: ID!) { node(id: $id) { id ... on ApiKey { name } } }`;
@@ -23,6 +23,12 @@ for (const backend of testBackends()) {
         const r = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id } } } }`, { input: { name: `Plant ${name}`, lines: [{ name: "L", machines: [{ name: "M" }] }] } });
         plant[name] = r.body.data.importPlant.plant.id;
       }
+    });
+    // Every test starts from the same keys (tests revoke and create keys), so each passes alone and in any order.
+    beforeEach(async () => {
+      await app.database.query('delete from api_keys');
+      app.services.auth.keys.invalidate();
+      for (const k of Object.keys(id)) delete id[k];
       const make = async (name: string, role: string, plants?: string[]) => {
         const k = await makeKey(app, name, role, plants?.map((p) => plant[p]));
         id[name] = k.id;
@@ -85,15 +91,21 @@ for (const backend of testBackends()) {
     });
 
     it('revoking a key a plant-scoped ADMIN may not see is NotFound like an unknown ID, and changes nothing', async () => {
-      const countsBefore = await tableCounts(app.database);
-            const unknown = await as(app, secret.adminA)(REVOKE, { id: encodeId('ApiKey', 987654) });
-      assert.equal(unknown.body.data.revokeApiKey.__typename, 'NotFoundError');
-      for (const name of ['unscoped', 'viewerB', 'viewerAB', 'viewerAC', 'adminAB', 'empty']) {
-        const r = await as(app, secret.adminA)(REVOKE, { id: id[name] });
-        assert.equal(r.body.data.revokeApiKey.__typename, 'NotFoundError', name);
-        assert.equal(r.body.data.revokeApiKey.message.replace(id[name], 'ID'), unknown.body.data.revokeApiKey.message.replace(encodeId('ApiKey', 987654), 'ID'), name);
-      }
-      assert.deepEqual(await tableCounts(app.database), countsBefore);
+      const invisible = ['unscoped', 'viewerB', 'viewerAB', 'viewerAC', 'adminAB', 'empty'];
+      // Every mutation is audited, refused or not: one audit entry per attempt, nothing else changes.
+      await unchanged(
+        app.database,
+        async () => {
+          const unknown = await as(app, secret.adminA)(REVOKE, { id: encodeId('ApiKey', 987654) });
+          assert.equal(unknown.body.data.revokeApiKey.__typename, 'NotFoundError');
+          for (const name of invisible) {
+            const r = await as(app, secret.adminA)(REVOKE, { id: id[name] });
+            assert.equal(r.body.data.revokeApiKey.__typename, 'NotFoundError', name);
+            assert.equal(r.body.data.revokeApiKey.message.replace(id[name], 'ID'), unknown.body.data.revokeApiKey.message.replace(encodeId('ApiKey', 987654), 'ID'), name);
+          }
+        },
+        { audit_log: 1 + invisible.length },
+      );
       const rows = await app.database.db.select({ name: apiKeys.name, revokedAt: apiKeys.revokedAt }).from(apiKeys);
       assert.deepEqual(rows.filter((r) => r.revokedAt !== null), []);
       // The keys still work.
