@@ -398,6 +398,7 @@ for (const backend of testBackends()) {
     it('audits every mutation with key name, operation, redacted variables and outcome, including refused ones', async () => {
       await as(app, keys.viewerA)(`mutation Sneaky($token: String!) { createApiKey(input: { name: $token, role: ADMIN }) { __typename } }`, { token: 'hunter2' });
       await app.gql(`mutation MakeKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename } }`, { input: { name: 'audited', role: 'VIEWER' } });
+      await app.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: b64('ApiKey:987654') });
       const log = await app.gql(`{ auditLog(first: 50) { edges { node { at keyName role operation fields variables outcome } } } }`);
       const entries = log.body.data.auditLog.edges.map((e: any) => e.node);
       const sneaky = entries.find((e: any) => e.operation === 'Sneaky');
