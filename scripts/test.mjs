@@ -19,12 +19,22 @@ if (backends.includes('postgres')) {
       process.exit(1);
     }
     console.warn(`WARNING: PostgreSQL at ${url} is not reachable (${err.message}); running on PGlite only.`);
-    backends = backends.split(',').filter((b) => b !== 'postgres').join(',');
+    backends = backends
+      .split(',')
+      .filter((b) => b !== 'postgres')
+      .join(',');
   }
 }
 
 const only = process.argv.slice(2);
-const files = only.length > 0 ? only : fs.readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
+const files =
+  only.length > 0
+    ? only
+    : fs
+        .readdirSync('test')
+        .filter((f) => f.endsWith('.test.ts'))
+        .sort()
+        .map((f) => path.join('test', f));
 
 // Test order inside each describe (see test/helpers.ts): declared, reverse or shuffle:<seed>; `shuffle` picks a seed.
 let order = process.env.PLANTGRAPH_TEST_ORDER || 'declared';

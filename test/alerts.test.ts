@@ -7,7 +7,7 @@ import type { MachineStatus } from '../src/db/schema/index.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import { ingestTelemetry, type TelemetryPointIn } from '../src/telemetry/ingest.ts';
 import { recordMachineStates } from '../src/telemetry/states.ts';
-import { as, createTestApp, describe, it, makeKey, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, waitFor } from './helpers.ts';
+import { as, createTestApp, describe, it, makeKey, subscribe, type TestApp, testBackends, waitFor } from './helpers.ts';
 
 /** Published by the test after the events it waits for (see settled()). */
 type Marker = { marker: number };
@@ -60,13 +60,23 @@ for (const backend of testBackends()) {
       return r.body.data.createAlertRule.rule;
     }
     const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000);
-    const point = (m: number, metric: string, value: number, secondsAgo: number): TelemetryPointIn => ({ machineId: machines[m].num, metric, ts: at(secondsAgo), value });
+    const point = (m: number, metric: string, value: number, secondsAgo: number): TelemetryPointIn => ({
+      machineId: machines[m].num,
+      metric,
+      ts: at(secondsAgo),
+      value,
+    });
     // The production paths: the evaluator runs inside the writer's transaction, events are published after commit.
     async function ingest(points: TelemetryPointIn[]) {
-      assert.deepEqual(await ingestTelemetry({ ...app.services, clock: new ManualClock() }, { plantIds: null }, { points }), { accepted: points.length, duplicates: 0 });
+      assert.deepEqual(await ingestTelemetry({ ...app.services, clock: new ManualClock() }, { plantIds: null }, { points }), {
+        accepted: points.length,
+        duplicates: 0,
+      });
     }
     async function state(m: number, status: MachineStatus, secondsAgo: number) {
-      const [recorded] = await recordMachineStates({ ...app.services, clock: new ManualClock() }, { plantIds: null }, [{ machineId: machines[m].num, status, at: at(secondsAgo) }]);
+      const [recorded] = await recordMachineStates({ ...app.services, clock: new ManualClock() }, { plantIds: null }, [
+        { machineId: machines[m].num, status, at: at(secondsAgo) },
+      ]);
       assert.equal(recorded.current, true);
     }
     const kinds = () => events.map((e) => e.kind);
@@ -87,10 +97,24 @@ for (const backend of testBackends()) {
       await settled();
       assert.deepEqual(kinds(), ['OPENED', 'UPDATED', 'UPDATED']);
       assert.ok(events.every((e) => e.alert.id === events[0].alert.id));
-      const r = await app.gql(`query($p: ID!) { alerts(plantId: $p) { totalCount: edges { node { status severity value occurrences message machine { name } rule { name } } } } }`, { p: plantId });
+      const r = await app.gql(
+        `query($p: ID!) { alerts(plantId: $p) { totalCount: edges { node { status severity value occurrences message machine { name } rule { name } } } } }`,
+        { p: plantId },
+      );
       const list = r.body.data.alerts.totalCount;
       assert.equal(list.length, 1);
-      assert.deepEqual({ ...list[0].node, message: undefined }, { status: 'OPEN', severity: 'WARNING', value: 91, occurrences: 3, message: undefined, machine: { name: machines[0].name }, rule: { name: 'Spindle hot' } });
+      assert.deepEqual(
+        { ...list[0].node, message: undefined },
+        {
+          status: 'OPEN',
+          severity: 'WARNING',
+          value: 91,
+          occurrences: 3,
+          message: undefined,
+          machine: { name: machines[0].name },
+          rule: { name: 'Spindle hot' },
+        },
+      );
       assert.match(list[0].node.message, /temperature on CNC-1 is 91 \(> 80\)/);
     });
 
@@ -98,7 +122,8 @@ for (const backend of testBackends()) {
       await rule({ name: 'Vibration', kind: 'THRESHOLD', metric: 'vibration', comparator: 'GTE', threshold: 5, autoResolve: false });
       await ingest([point(2, 'vibration', 7, 1)]);
       await settled();
-      const alertId = (await app.gql(`query($p: ID!) { alerts(plantId: $p, status: [OPEN]) { edges { node { id } } } }`, { p: plantId })).body.data.alerts.edges[0].node.id;
+      const alertId = (await app.gql(`query($p: ID!) { alerts(plantId: $p, status: [OPEN]) { edges { node { id } } } }`, { p: plantId })).body.data.alerts
+        .edges[0].node.id;
       const operator = (await makeKey(app, 'shift-lead', 'OPERATOR')).key;
       const ACK = `mutation($id: ID!, $note: String) { acknowledgeAlert(id: $id, note: $note) { __typename ... on AlertSuccess { alert { status acknowledgedAt acknowledgedBy acknowledgeNote } } ... on Error { code } } }`;
       const RES = `mutation($id: ID!, $note: String) { resolveAlert(id: $id, note: $note) { __typename ... on ResolveAlertResult { __typename } ... on AlertSuccess { alert { status resolvedAt resolvedBy resolveNote acknowledgedAt } } ... on Error { code } } }`;
@@ -189,9 +214,12 @@ for (const backend of testBackends()) {
       const bad = await app.gql(RULE, { input: { plantId, name: 'x', kind: 'THRESHOLD', severity: 'INFO', forSeconds: -1, threshold: 1 } });
       assert.equal(bad.body.data.createAlertRule.__typename, 'ValidationError');
       assert.deepEqual(bad.body.data.createAlertRule.fieldErrors.map((e: any) => e.path).sort(), ['comparator', 'forSeconds', 'metric']);
-      const other = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id machines { id } } } } }`, {
-        input: { name: 'Alert Other', lines: [{ name: 'L', machines: [{ name: 'Z' }] }] },
-      });
+      const other = await app.gql(
+        `mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id machines { id } } } } }`,
+        {
+          input: { name: 'Alert Other', lines: [{ name: 'L', machines: [{ name: 'Z' }] }] },
+        },
+      );
       const foreignMachine = other.body.data.importPlant.plant.machines[0].id;
       const fm = await app.gql(RULE, { input: { plantId, name: 'y', kind: 'MACHINE_STATE', severity: 'INFO', machineId: foreignMachine } });
       assert.deepEqual(fm.body.data.createAlertRule.fieldErrors, [{ path: 'machineId', message: 'unknown machine in this plant' }]);
@@ -205,12 +233,18 @@ for (const backend of testBackends()) {
       const f = await as(app, operator)(RULE, { input: { plantId, name: 'w', kind: 'ORDER_LATE', severity: 'INFO' } });
       assert.equal(f.body.errors[0].extensions.code, 'FORBIDDEN');
       const rules = await app.gql(`query($p: ID!) { alertRules(plantId: $p) { edges { node { name kind } } } }`, { p: plantId });
-      assert.deepEqual(rules.body.data.alertRules.edges.map((e: any) => e.node.name), ['Twice']);
+      assert.deepEqual(
+        rules.body.data.alertRules.edges.map((e: any) => e.node.name),
+        ['Twice'],
+      );
     });
 
     it('updates and disables rules; a disabled rule raises nothing', async () => {
       const r = await rule({ name: 'Oil temp', kind: 'THRESHOLD', metric: 'oil', comparator: 'GT', threshold: 100 });
-      const up = await app.gql(`mutation($id: ID!) { updateAlertRule(id: $id, input: { threshold: 50, severity: CRITICAL }) { ... on UpdateAlertRuleSuccess { rule { threshold severity enabled } } } }`, { id: r.id });
+      const up = await app.gql(
+        `mutation($id: ID!) { updateAlertRule(id: $id, input: { threshold: 50, severity: CRITICAL }) { ... on UpdateAlertRuleSuccess { rule { threshold severity enabled } } } }`,
+        { id: r.id },
+      );
       assert.deepEqual(up.body.data.updateAlertRule.rule, { threshold: 50, severity: 'CRITICAL', enabled: true });
       await ingest([point(0, 'oil', 60, 3)]);
       await settled();
@@ -253,18 +287,32 @@ for (const backend of testBackends()) {
       try {
         const viewer = (await makeKey(app, 'scoped-viewer', 'VIEWER', [plantId])).key;
         const live = { pubsub: app.services.pubsub, topic: `alerts:${plantNum}` };
-        const sub = await subscribe(url, viewer, `subscription($p: ID!) { alerts(plantId: $p, minSeverity: WARNING) { kind cursor alert { severity value message machine { name } } } }`, { p: plantId }, { live });
+        const sub = await subscribe(
+          url,
+          viewer,
+          `subscription($p: ID!) { alerts(plantId: $p, minSeverity: WARNING) { kind cursor alert { severity value message machine { name } } } }`,
+          { p: plantId },
+          { live },
+        );
         await ingest([point(0, 'temp2', 50, 3)]);
         await ingest([point(0, 'temp2', 150, 2)]);
         await ingest([point(0, 'temp2', 160, 1)]);
         // Events reach a subscriber in order, so once the second CRITICAL one is there every INFO one has been filtered.
         const got = await sub.waitFor(2);
         assert.deepEqual(sub.errors, []);
-        assert.deepEqual(got.map((e) => [e.data.alerts.kind, e.data.alerts.alert.severity, e.data.alerts.alert.value]), [['OPENED', 'CRITICAL', 150], ['UPDATED', 'CRITICAL', 160]]);
+        assert.deepEqual(
+          got.map((e) => [e.data.alerts.kind, e.data.alerts.alert.severity, e.data.alerts.alert.value]),
+          [
+            ['OPENED', 'CRITICAL', 150],
+            ['UPDATED', 'CRITICAL', 160],
+          ],
+        );
         assert.equal(got[0].data.alerts.alert.machine.name, machines[0].name);
         await sub.dispose();
 
-        const other = await app.gql(`mutation { importPlant(input: { name: "Subscription Other", lines: [{ name: "L", machines: [{ name: "S" }] }] }) { ... on ImportPlantSuccess { plant { id } } } }`);
+        const other = await app.gql(
+          `mutation { importPlant(input: { name: "Subscription Other", lines: [{ name: "L", machines: [{ name: "S" }] }] }) { ... on ImportPlantSuccess { plant { id } } } }`,
+        );
         const foreignPlant = other.body.data.importPlant.plant.id;
         const refused = await subscribe(url, viewer, `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, { p: foreignPlant });
         await waitFor(() => refused.completed, { message: 'the refusal' });

@@ -20,7 +20,9 @@ for (const backend of testBackends()) {
     before(async () => {
       app = await createTestApp(backend, { seed: false });
       for (const name of ['A', 'B', 'C']) {
-        const r = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id } } } }`, { input: { name: `Plant ${name}`, lines: [{ name: "L", machines: [{ name: "M" }] }] } });
+        const r = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id } } } }`, {
+          input: { name: `Plant ${name}`, lines: [{ name: 'L', machines: [{ name: 'M' }] }] },
+        });
         plant[name] = r.body.data.importPlant.plant.id;
       }
     });
@@ -30,7 +32,12 @@ for (const backend of testBackends()) {
       app.services.auth.keys.invalidate();
       for (const k of Object.keys(id)) delete id[k];
       const make = async (name: string, role: string, plants?: string[]) => {
-        const k = await makeKey(app, name, role, plants?.map((p) => plant[p]));
+        const k = await makeKey(
+          app,
+          name,
+          role,
+          plants?.map((p) => plant[p]),
+        );
         id[name] = k.id;
         secret[name] = k.key;
       };
@@ -101,13 +108,20 @@ for (const backend of testBackends()) {
           for (const name of invisible) {
             const r = await as(app, secret.adminA)(REVOKE, { id: id[name] });
             assert.equal(r.body.data.revokeApiKey.__typename, 'NotFoundError', name);
-            assert.equal(r.body.data.revokeApiKey.message.replace(id[name], 'ID'), unknown.body.data.revokeApiKey.message.replace(encodeId('ApiKey', 987654), 'ID'), name);
+            assert.equal(
+              r.body.data.revokeApiKey.message.replace(id[name], 'ID'),
+              unknown.body.data.revokeApiKey.message.replace(encodeId('ApiKey', 987654), 'ID'),
+              name,
+            );
           }
         },
         { audit_log: 1 + invisible.length },
       );
       const rows = await app.database.db.select({ name: apiKeys.name, revokedAt: apiKeys.revokedAt }).from(apiKeys);
-      assert.deepEqual(rows.filter((r) => r.revokedAt !== null), []);
+      assert.deepEqual(
+        rows.filter((r) => r.revokedAt !== null),
+        [],
+      );
       // The keys still work.
       for (const name of ['viewerB', 'viewerAB']) assert.equal((await as(app, secret[name])('{ me { name } }')).body.data.me.name, name);
     });

@@ -13,11 +13,14 @@ describe(`graphql-http audits [${backend}]`, () => {
   after(() => app.close());
 
   it('passes every MUST audit', async () => {
-    const audits = serverAudits({ url: 'http://localhost/graphql', fetchFn: (input: any, init: any) => {
+    const audits = serverAudits({
+      url: 'http://localhost/graphql',
+      fetchFn: (input: any, init: any) => {
         const headers = new Headers(init?.headers);
         headers.set('authorization', `Bearer ${TEST_ADMIN_KEY}`);
         return app.yoga.fetch(input, { ...init, headers });
-      }, });
+      },
+    });
     const must = audits.filter((a) => a.name.startsWith('MUST'));
     assert.ok(must.length >= 10, `only ${must.length} MUST audits found`);
     const failures: string[] = [];

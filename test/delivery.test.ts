@@ -26,7 +26,28 @@ describe(`subscription delivery under load [${backend}]`, () => {
     const now = new Date().toISOString();
     return {
       kind: 'UPDATED',
-      alert: { id: 1, plantId: plantNum, ruleId: 1, subject: 'machine:1', machineId: null, orderId: null, status: 'OPEN', severity: 'CRITICAL', message: `event ${i} ${'x'.repeat(40_000)}`, value: i, occurrences: i, seq: i, openedAt: now, lastSeenAt: now, acknowledgedAt: null, acknowledgedBy: null, acknowledgeNote: null, resolvedAt: null, resolvedBy: null, resolveNote: null },
+      alert: {
+        id: 1,
+        plantId: plantNum,
+        ruleId: 1,
+        subject: 'machine:1',
+        machineId: null,
+        orderId: null,
+        status: 'OPEN',
+        severity: 'CRITICAL',
+        message: `event ${i} ${'x'.repeat(40_000)}`,
+        value: i,
+        occurrences: i,
+        seq: i,
+        openedAt: now,
+        lastSeenAt: now,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        acknowledgeNote: null,
+        resolvedAt: null,
+        resolvedBy: null,
+        resolveNote: null,
+      },
     };
   }
 
@@ -64,7 +85,11 @@ describe(`subscription delivery under load [${backend}]`, () => {
     (slow as any)._socket.resume();
     await waitForProgress(() => healthy.events.length, N, { message: 'the healthy subscriber' });
     assert.deepEqual(healthy.errors, []);
-    assert.deepEqual(healthy.events, Array.from({ length: N }, (_, i) => i + 1), 'every event, in order');
+    assert.deepEqual(
+      healthy.events,
+      Array.from({ length: N }, (_, i) => i + 1),
+      'every event, in order',
+    );
     assert.equal(await slowClosed, 4008);
     assert.ok(slowestPublishMs < 1_000, `publishing took up to ${slowestPublishMs} ms`);
     await healthy.dispose();
@@ -77,7 +102,10 @@ describe(`subscription delivery under load [${backend}]`, () => {
     const ws = new WebSocket(url, 'graphql-transport-ws', { autoPong: false } as never);
     await new Promise<void>((resolve) => ws.on('open', () => resolve()));
     ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${TEST_ADMIN_KEY}` } }));
-    const code = await Promise.race([new Promise<number>((resolve) => ws.on('close', (c) => resolve(c))), new Promise<number>((r) => setTimeout(() => r(-1), 5_000))]);
+    const code = await Promise.race([
+      new Promise<number>((resolve) => ws.on('close', (c) => resolve(c))),
+      new Promise<number>((r) => setTimeout(() => r(-1), 5_000)),
+    ]);
     assert.equal(code, 1006, 'the server terminated the connection');
   });
 });

@@ -43,7 +43,11 @@ for (const backend of testBackends()) {
       await get('/health');
       await get('/health');
       await get('/nowhere');
-      const unauth = await app.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{__typename}"}' });
+      const unauth = await app.yoga.fetch('http://localhost/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":"{__typename}"}',
+      });
       assert.equal(unauth.status, 401);
       const ok = await app.gql('{ __typename }');
       assert.equal(ok.status, 200);

@@ -21,7 +21,11 @@ describe(`persisted operations mode [${backend}]`, () => {
     const app = await createTestApp(backend, { env: { PLANTGRAPH_PERSISTED_OPERATIONS: file } });
     try {
       const call = (body: unknown) =>
-        app.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` }, body: JSON.stringify(body) });
+        app.yoga.fetch('http://localhost/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
+          body: JSON.stringify(body),
+        });
       const ok = await call({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });
       assert.deepEqual(await ok.json(), { data: { plants: { totalCount: 1 } } });
       const arbitrary = await call({ query });
@@ -42,15 +46,31 @@ describe('secrets never reach the logs', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-'));
     const adminKey = 'log-test-admin-key-SECRET-0123456789';
     const jwtSecret = 'log-test-jwt-secret-SECRET-0123456789abcdef';
-    const s = await startServerProcess({ PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: adminKey, PLANTGRAPH_JWT_SECRET: jwtSecret, LOG_LEVEL: 'trace', PLANTGRAPH_SEED: 'none' });
+    const s = await startServerProcess({
+      PLANTGRAPH_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      PLANTGRAPH_ADMIN_KEY: adminKey,
+      PLANTGRAPH_JWT_SECRET: jwtSecret,
+      LOG_LEVEL: 'trace',
+      PLANTGRAPH_SEED: 'none',
+    });
     try {
       const post = (auth: string, query: string, variables?: unknown) =>
-        fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify({ query, variables }) }).then((r) => r.json() as any);
-      const created = await post(`Bearer ${adminKey}`, `mutation { createApiKey(input: { name: "logged", role: VIEWER }) { ... on CreateApiKeySuccess { key } } }`);
+        fetch(`${s.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: auth },
+          body: JSON.stringify({ query, variables }),
+        }).then((r) => r.json() as any);
+      const created = await post(
+        `Bearer ${adminKey}`,
+        `mutation { createApiKey(input: { name: "logged", role: VIEWER }) { ... on CreateApiKeySuccess { key } } }`,
+      );
       const newKey = created.data.createApiKey.key as string;
       await post('Bearer pgk_wrong-key-SECRET-zzzzzzzzzzzzzzzzzzzzzzzzzz', '{ me { name } }');
       await post(`Bearer ${newKey}`, '{ me { name } }');
-      await post(`Bearer ${newKey}`, 'mutation($token: String!) { createApiKey(input: { name: $token, role: VIEWER }) { __typename } }', { token: 'variable-SECRET-value' });
+      await post(`Bearer ${newKey}`, 'mutation($token: String!) { createApiKey(input: { name: $token, role: VIEWER }) { __typename } }', {
+        token: 'variable-SECRET-value',
+      });
       // Stopping the process flushes its log: then the whole log is there to search.
       assert.equal(await s.stop(), 0);
       const out = s.output();

@@ -66,7 +66,11 @@ export interface TestApp {
   database: Database;
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   dbUrl?: string;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data: T; errors?: any } & Record<string, any> }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: { data: T; errors?: any } & Record<string, any> }>;
   close(): Promise<void>;
 }
 
@@ -234,7 +238,10 @@ export async function subscribe<T = any>(
     completed: false,
     done: undefined as never,
     async waitFor(n, opts) {
-      await waitFor(() => sub.events.length >= n || sub.completed, { message: () => `${n} events (got ${JSON.stringify(sub.events)}, errors ${JSON.stringify(sub.errors)})`, ...opts });
+      await waitFor(() => sub.events.length >= n || sub.completed, {
+        message: () => `${n} events (got ${JSON.stringify(sub.events)}, errors ${JSON.stringify(sub.errors)})`,
+        ...opts,
+      });
       if (sub.events.length < n) throw new Error(`the subscription ended after ${sub.events.length} of ${n} events: ${JSON.stringify(sub.errors)}`);
       return sub.events;
     },

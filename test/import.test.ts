@@ -21,7 +21,13 @@ function goodPlant(name = 'Test Plant') {
       { name: 'L2', machines: [{ name: 'M3', kind: 'press' }] },
     ],
     products: [
-      { name: 'Widget', routing: [{ machines: ['M1', 'M2'], minutesPerUnit: 2, setupMinutes: 10 }, { machines: ['M3'], minutesPerUnit: 1 }] },
+      {
+        name: 'Widget',
+        routing: [
+          { machines: ['M1', 'M2'], minutesPerUnit: 2, setupMinutes: 10 },
+          { machines: ['M3'], minutesPerUnit: 1 },
+        ],
+      },
     ],
     orders: [
       { code: 'A-1', product: 'Widget', quantity: 50, releaseAt: '2026-12-01T06:00:00Z', dueAt: '2026-12-02T18:00:00+01:00', priority: 2 },
@@ -48,7 +54,10 @@ for (const backend of testBackends()) {
       assert.equal(res.__typename, 'ImportPlantSuccess');
       assert.equal(res.plant.name, 'Test Plant');
       assert.equal(res.plant.timezone, 'America/Chicago');
-      assert.deepEqual(res.plant.lines.map((l: any) => l.machines.map((m: any) => m.name)), [['M1', 'M2'], ['M3']]);
+      assert.deepEqual(
+        res.plant.lines.map((l: any) => l.machines.map((m: any) => m.name)),
+        [['M1', 'M2'], ['M3']],
+      );
       assert.deepEqual(res.plant.products[0].routing, [
         { index: 1, machines: [{ name: 'M1' }, { name: 'M2' }] },
         { index: 2, machines: [{ name: 'M3' }] },
@@ -58,15 +67,74 @@ for (const backend of testBackends()) {
 
     const bad: [string, (p: ReturnType<typeof goodPlant>) => unknown, string[]][] = [
       ['duplicate plant name', (p) => ({ ...p, name: 'Existing Plant' }), ['name']],
-      ['duplicate line names', (p) => { p.lines[1].name = 'L1'; return { ...p, name: 'X1' }; }, ['lines[1].name']],
-      ['duplicate machine names across lines', (p) => { p.lines[1].machines[0].name = 'M1'; return { ...p, name: 'X2' }; }, ['lines[1].machines[0].name', 'products[0].routing[1].machines[0]']],
-      ['routing naming an unknown machine', (p) => { p.products[0].routing[1].machines = ['M3', 'Ghost']; return { ...p, name: 'X3' }; }, ['products[0].routing[1].machines[1]']],
-      ['negative quantity', (p) => { p.orders[0].quantity = -5; return { ...p, name: 'X4' }; }, ['orders[0].quantity']],
-      ['due before release', (p) => { p.orders[0].dueAt = '2026-11-30T00:00:00Z'; return { ...p, name: 'X5' }; }, ['orders[0].dueAt']],
-      ['duplicate order codes and unknown product', (p) => { p.orders[1].code = 'A-1'; p.orders[0].product = 'Gadget'; return { ...p, name: 'X6' }; }, ['orders[0].product', 'orders[1].code']],
-      ['empty and blank names, bad time zone, zero rate', (p) => { p.lines[0].name = '  '; p.products[0].routing[0].minutesPerUnit = 0; return { ...p, name: '', timezone: 'Mars/Olympus' }; }, ['name', 'timezone', 'lines[0].name', 'products[0].routing[0].minutesPerUnit']],
+      [
+        'duplicate line names',
+        (p) => {
+          p.lines[1].name = 'L1';
+          return { ...p, name: 'X1' };
+        },
+        ['lines[1].name'],
+      ],
+      [
+        'duplicate machine names across lines',
+        (p) => {
+          p.lines[1].machines[0].name = 'M1';
+          return { ...p, name: 'X2' };
+        },
+        ['lines[1].machines[0].name', 'products[0].routing[1].machines[0]'],
+      ],
+      [
+        'routing naming an unknown machine',
+        (p) => {
+          p.products[0].routing[1].machines = ['M3', 'Ghost'];
+          return { ...p, name: 'X3' };
+        },
+        ['products[0].routing[1].machines[1]'],
+      ],
+      [
+        'negative quantity',
+        (p) => {
+          p.orders[0].quantity = -5;
+          return { ...p, name: 'X4' };
+        },
+        ['orders[0].quantity'],
+      ],
+      [
+        'due before release',
+        (p) => {
+          p.orders[0].dueAt = '2026-11-30T00:00:00Z';
+          return { ...p, name: 'X5' };
+        },
+        ['orders[0].dueAt'],
+      ],
+      [
+        'duplicate order codes and unknown product',
+        (p) => {
+          p.orders[1].code = 'A-1';
+          p.orders[0].product = 'Gadget';
+          return { ...p, name: 'X6' };
+        },
+        ['orders[0].product', 'orders[1].code'],
+      ],
+      [
+        'empty and blank names, bad time zone, zero rate',
+        (p) => {
+          p.lines[0].name = '  ';
+          p.products[0].routing[0].minutesPerUnit = 0;
+          return { ...p, name: '', timezone: 'Mars/Olympus' };
+        },
+        ['name', 'timezone', 'lines[0].name', 'products[0].routing[0].minutesPerUnit'],
+      ],
       ['no lines at all', (p) => ({ ...p, name: 'X7', lines: [], products: [], orders: [] }), ['lines']],
-      ['step without machines, negative setup', (p) => { p.products[0].routing[0].machines = []; p.products[0].routing[0].setupMinutes = -1; return { ...p, name: 'X8' }; }, ['products[0].routing[0].machines', 'products[0].routing[0].setupMinutes']],
+      [
+        'step without machines, negative setup',
+        (p) => {
+          p.products[0].routing[0].machines = [];
+          p.products[0].routing[0].setupMinutes = -1;
+          return { ...p, name: 'X8' };
+        },
+        ['products[0].routing[0].machines', 'products[0].routing[0].setupMinutes'],
+      ],
     ];
 
     for (const [label, mutate, paths] of bad) {

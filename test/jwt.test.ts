@@ -7,7 +7,10 @@ const SECRET = 'jwt-test-secret-that-is-long-enough-0123456789';
 const key = new TextEncoder().encode(SECRET);
 
 async function token(claims: Record<string, unknown>, opts: { exp?: string; secret?: Uint8Array; iss?: string } = {}): Promise<string> {
-  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime(opts.exp ?? '5m');
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt()
+    .setExpirationTime(opts.exp ?? '5m');
   if (opts.iss) jwt.setIssuer(opts.iss);
   return jwt.sign(opts.secret ?? key);
 }

@@ -27,7 +27,8 @@ const PRODUCTION = /* GraphQL */ `
     }
   }`;
 
-const KPI_FIELDS = 'availability performance quality oee mtbfSeconds mttrSeconds plannedSeconds runningSeconds idleSeconds downSeconds maintenanceSeconds offlineSeconds unknownSeconds failures repairs goodCount scrapCount totalCount';
+const KPI_FIELDS =
+  'availability performance quality oee mtbfSeconds mttrSeconds plannedSeconds runningSeconds idleSeconds downSeconds maintenanceSeconds offlineSeconds unknownSeconds failures repairs goodCount scrapCount totalCount';
 
 for (const backend of testBackends()) {
   describe(`machine states and KPIs [${backend}]`, () => {
@@ -43,9 +44,12 @@ for (const backend of testBackends()) {
     /** A new plant with these machines (Press: 20 s ideal cycle, Mill: 30 s, Spare: none): plant ID and machine IDs. */
     async function newPlant(...names: ('Press' | 'Mill' | 'Spare')[]): Promise<{ plantId: string; m: Record<string, string> }> {
       const cycle = { Press: 20, Mill: 30, Spare: null };
-      const r = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id machines { id name } } } } }`, {
-        input: { name: `KPI Plant ${++plants}`, lines: [{ name: 'L1', machines: names.map((name) => ({ name, idealCycleSeconds: cycle[name] })) }] },
-      });
+      const r = await app.gql(
+        `mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id machines { id name } } } } }`,
+        {
+          input: { name: `KPI Plant ${++plants}`, lines: [{ name: 'L1', machines: names.map((name) => ({ name, idealCycleSeconds: cycle[name] })) }] },
+        },
+      );
       const plant = r.body.data.importPlant.plant;
       return { plantId: plant.id, m: Object.fromEntries(plant.machines.map((x: any) => [x.name, x.id])) };
     }
@@ -57,11 +61,14 @@ for (const backend of testBackends()) {
     }
 
     async function oee(machineId: string, from: number, to: number) {
-      const r = await app.gql(`query($id: ID!, $from: DateTime!, $to: DateTime!) { node(id: $id) { ... on Machine { oee(from: $from, to: $to) { ${KPI_FIELDS} idealCycleSeconds machine { name } } } } }`, {
-        id: machineId,
-        from: iso(from),
-        to: iso(to),
-      });
+      const r = await app.gql(
+        `query($id: ID!, $from: DateTime!, $to: DateTime!) { node(id: $id) { ... on Machine { oee(from: $from, to: $to) { ${KPI_FIELDS} idealCycleSeconds machine { name } } } } }`,
+        {
+          id: machineId,
+          from: iso(from),
+          to: iso(to),
+        },
+      );
       assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
       return r.body.data.node.oee;
     }
@@ -156,7 +163,14 @@ for (const backend of testBackends()) {
       await millHistory(m.Mill);
       const id = decodeId('Machine', m.Mill)!;
       const h = await machineStateHistory(app.database, id, new Date(T0 + 2 * H), new Date(T0 + 5 * H));
-      assert.deepEqual(h.map((s) => [s.status, s.at.getTime() - T0]), [['RUNNING', H], ['IDLE', 3 * H], ['RUNNING', 4 * H]]);
+      assert.deepEqual(
+        h.map((s) => [s.status, s.at.getTime() - T0]),
+        [
+          ['RUNNING', H],
+          ['IDLE', 3 * H],
+          ['RUNNING', 4 * H],
+        ],
+      );
       assert.deepEqual(await currentStatus(app.database, id), { status: 'OFFLINE', since: new Date(T0 + 8 * H) });
       assert.equal(await currentStatus(app.database, 999_999), null);
     });
@@ -165,11 +179,14 @@ for (const backend of testBackends()) {
       const { plantId, m } = await newPlant('Press', 'Mill', 'Spare');
       await pressHistory(m.Press);
       await millHistory(m.Mill);
-      const r = await app.gql(`query($id: ID!, $from: DateTime!, $to: DateTime!) { plant(id: $id) { kpis(from: $from, to: $to) { ${KPI_FIELDS} machines { machine { name } availability } } } }`, {
-        id: plantId,
-        from: iso(T0),
-        to: iso(T0 + 8 * H),
-      });
+      const r = await app.gql(
+        `query($id: ID!, $from: DateTime!, $to: DateTime!) { plant(id: $id) { kpis(from: $from, to: $to) { ${KPI_FIELDS} machines { machine { name } availability } } } }`,
+        {
+          id: plantId,
+          from: iso(T0),
+          to: iso(T0 + 8 * H),
+        },
+      );
       assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
       const k = r.body.data.plant.kpis;
       assert.equal(k.runningSeconds, 10 * 3600);
@@ -182,21 +199,47 @@ for (const backend of testBackends()) {
       assert.equal(k.repairs, 2);
       assert.equal(k.mtbfSeconds, (10 * 3600) / 2);
       assert.equal(k.mttrSeconds, (4 * 3600) / 2);
-      assert.deepEqual(k.machines.map((x: any) => [x.machine.name, x.availability]), [['Press', 0.75], ['Mill', 4 / 7], ['Spare', null]]);
+      assert.deepEqual(
+        k.machines.map((x: any) => [x.machine.name, x.availability]),
+        [
+          ['Press', 0.75],
+          ['Mill', 4 / 7],
+          ['Spare', null],
+        ],
+      );
     });
 
     it('keeps Machine.status at the newest state by time: a late, older state goes to history only', async () => {
       const { m } = await newPlant('Spare');
       const now = Date.now();
       const fresh = await state(m.Spare, 'RUNNING', now - 60_000);
-      assert.deepEqual(fresh, { __typename: 'RecordMachineStateSuccess', current: true, machine: { name: 'Spare', status: 'RUNNING', statusSince: iso(now - 60_000) } });
+      assert.deepEqual(fresh, {
+        __typename: 'RecordMachineStateSuccess',
+        current: true,
+        machine: { name: 'Spare', status: 'RUNNING', statusSince: iso(now - 60_000) },
+      });
       const late = await state(m.Spare, 'DOWN', now - 10 * 60_000);
-      assert.deepEqual(late, { __typename: 'RecordMachineStateSuccess', current: false, machine: { name: 'Spare', status: 'RUNNING', statusSince: iso(now - 60_000) } });
-      const h = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { status states(first: 10) { totalCount edges { node { status at } } } } } }`, { id: m.Spare });
+      assert.deepEqual(late, {
+        __typename: 'RecordMachineStateSuccess',
+        current: false,
+        machine: { name: 'Spare', status: 'RUNNING', statusSince: iso(now - 60_000) },
+      });
+      const h = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { status states(first: 10) { totalCount edges { node { status at } } } } } }`, {
+        id: m.Spare,
+      });
       assert.equal(h.body.data.node.status, 'RUNNING');
-      assert.deepEqual(h.body.data.node.states.edges.map((e: any) => e.node.status), ['RUNNING', 'DOWN']);
-      const w = await app.gql(`query($id: ID!, $from: DateTime) { node(id: $id) { ... on Machine { states(from: $from) { edges { node { status } } } } } }`, { id: m.Spare, from: iso(now - 5 * 60_000) });
-      assert.deepEqual(w.body.data.node.states.edges.map((e: any) => e.node.status), ['RUNNING']);
+      assert.deepEqual(
+        h.body.data.node.states.edges.map((e: any) => e.node.status),
+        ['RUNNING', 'DOWN'],
+      );
+      const w = await app.gql(`query($id: ID!, $from: DateTime) { node(id: $id) { ... on Machine { states(from: $from) { edges { node { status } } } } } }`, {
+        id: m.Spare,
+        from: iso(now - 5 * 60_000),
+      });
+      assert.deepEqual(
+        w.body.data.node.states.edges.map((e: any) => e.node.status),
+        ['RUNNING'],
+      );
     });
 
     it('clips the window at now: time that has not happened counts for nothing', async () => {
@@ -214,33 +257,65 @@ for (const backend of testBackends()) {
 
     it('validates states and counts and changes nothing on error', async () => {
       const { plantId, m } = await newPlant('Press');
-      const bad = await unchanged(app.database, () => app.gql(STATE, { input: { machineId: 'TWFjaGluZTo5OTk=', status: 'RUNNING', at: iso(Date.now() + 2 * 86_400_000) } }), AUDITED);
-      assert.deepEqual(bad.body.data.recordMachineState.fieldErrors.map((e: any) => e.path), ['machineId', 'at']);
+      const bad = await unchanged(
+        app.database,
+        () => app.gql(STATE, { input: { machineId: 'TWFjaGluZTo5OTk=', status: 'RUNNING', at: iso(Date.now() + 2 * 86_400_000) } }),
+        AUDITED,
+      );
+      assert.deepEqual(
+        bad.body.data.recordMachineState.fieldErrors.map((e: any) => e.path),
+        ['machineId', 'at'],
+      );
       const wrongType = await unchanged(app.database, () => app.gql(STATE, { input: { machineId: plantId, status: 'RUNNING', at: iso(T0) } }), AUDITED);
       assert.deepEqual(wrongType.body.data.recordMachineState.fieldErrors, [{ path: 'machineId', message: 'unknown machine' }]);
       const badEnum = await unchanged(app.database, () => app.gql(STATE, { input: { machineId: m.Press, status: 'EXPLODED', at: iso(T0) } }), AUDITED);
       assert.equal(badEnum.status, 400);
       const counts = await unchanged(app.database, () => app.gql(PRODUCTION, { input: { machineId: m.Press, at: iso(T0), good: -1, scrap: 0 } }), AUDITED);
-      assert.deepEqual(counts.body.data.recordProduction.fieldErrors.map((e: any) => e.path), ['good']);
+      assert.deepEqual(
+        counts.body.data.recordProduction.fieldErrors.map((e: any) => e.path),
+        ['good'],
+      );
       const zero = await app.gql(PRODUCTION, { input: { machineId: m.Press, at: iso(T0 + H), good: 0, scrap: 0 } });
       assert.equal(zero.body.data.recordProduction.accepted, 1, 'a report of nothing produced is accepted');
-      const inverted = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { oee(from: "${iso(T0)}", to: "${iso(T0 - H)}") { availability } } } }`, { id: m.Press });
+      const inverted = await app.gql(
+        `query($id: ID!) { node(id: $id) { ... on Machine { oee(from: "${iso(T0)}", to: "${iso(T0 - H)}") { availability } } } }`,
+        { id: m.Press },
+      );
       assert.equal(inverted.body.errors[0].extensions.code, 'VALIDATION_FAILED');
-      assert.deepEqual(inverted.body.errors[0].extensions.fieldErrors.map((e: any) => e.path), ['to']);
+      assert.deepEqual(
+        inverted.body.errors[0].extensions.fieldErrors.map((e: any) => e.path),
+        ['to'],
+      );
     });
 
     it('refuses recording for a machine of a plant the key may not see, and VIEWERs altogether', async () => {
       const { m } = await newPlant('Press');
       await state(m.Press, 'DOWN', Date.now() - 60_000);
       const other = await newPlant('Spare');
-      const key = await app.gql(`mutation($p: [ID!]) { createApiKey(input: { name: "op", role: OPERATOR, plantIds: $p }) { ... on CreateApiKeySuccess { key } } }`, { p: [other.plantId] });
+      const key = await app.gql(
+        `mutation($p: [ID!]) { createApiKey(input: { name: "op", role: OPERATOR, plantIds: $p }) { ... on CreateApiKeySuccess { key } } }`,
+        { p: [other.plantId] },
+      );
       const auth = { authorization: `Bearer ${key.body.data.createApiKey.key}` };
       const r = await unchanged(app.database, () => app.gql(STATE, { input: { machineId: m.Press, status: 'IDLE', at: iso(Date.now()) } }, auth), AUDITED);
       assert.deepEqual(r.body.data.recordMachineState.fieldErrors, [{ path: 'machineId', message: 'unknown machine' }]);
-      const p = await unchanged(app.database, () => app.gql(PRODUCTION, { input: { machineId: m.Press, at: iso(Date.now()), good: 1, scrap: 0 } }, auth), AUDITED);
+      const p = await unchanged(
+        app.database,
+        () => app.gql(PRODUCTION, { input: { machineId: m.Press, at: iso(Date.now()), good: 1, scrap: 0 } }, auth),
+        AUDITED,
+      );
       assert.deepEqual(p.body.data.recordProduction.fieldErrors, [{ path: 'machineId', message: 'unknown machine' }]);
       const viewerKey = await app.gql(`mutation { createApiKey(input: { name: "v", role: VIEWER }) { ... on CreateApiKeySuccess { key } } }`);
-      const v = await unchanged(app.database, () => app.gql(STATE, { input: { machineId: m.Press, status: 'IDLE', at: iso(Date.now()) } }, { authorization: `Bearer ${viewerKey.body.data.createApiKey.key}` }), AUDITED);
+      const v = await unchanged(
+        app.database,
+        () =>
+          app.gql(
+            STATE,
+            { input: { machineId: m.Press, status: 'IDLE', at: iso(Date.now()) } },
+            { authorization: `Bearer ${viewerKey.body.data.createApiKey.key}` },
+          ),
+        AUDITED,
+      );
       assert.equal(v.body.errors[0].extensions.code, 'FORBIDDEN');
       const press = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { status } } }`, { id: m.Press });
       assert.equal(press.body.data.node.status, 'DOWN');

@@ -40,7 +40,9 @@ const TWIN_EXPORTS = ['plants', 'lines', 'machines', 'products', 'routingSteps',
 const TWIN_READERS = ['twin', 'db', 'graphql'];
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
 }
 
 /** The top-level part of src/ a file belongs to: its folder, or the file itself at the top. */
@@ -75,7 +77,8 @@ function violations(all: Edge[]): string[] {
     if (from === to) continue;
     const allowed = LAYERS[from];
     if (!allowed) out.push(`${path.relative(root, e.from)}: ${from} is not placed in LAYERS`);
-    else if (!allowed.includes('*') && !allowed.includes(to)) out.push(`${path.relative(root, e.from)} imports ${path.relative(root, e.to)} (${from} may not depend on ${to})`);
+    else if (!allowed.includes('*') && !allowed.includes(to))
+      out.push(`${path.relative(root, e.from)} imports ${path.relative(root, e.to)} (${from} may not depend on ${to})`);
   }
   return out;
 }
@@ -96,7 +99,10 @@ function twinReads(list: string[]): string[] {
     }
     for (const i of imports(source)) {
       if (i.spec.endsWith('db/schema/index.ts') || /db\/schema\/twin\.ts$/.test(i.spec)) {
-        const names = i.names.replace(/[{}]/g, '').split(',').map((n) => n.trim().replace(/^type\s+/, ''));
+        const names = i.names
+          .replace(/[{}]/g, '')
+          .split(',')
+          .map((n) => n.trim().replace(/^type\s+/, ''));
         for (const n of names) if (drizzleRead.test(n) && TWIN_EXPORTS.includes(n)) out.push(`${rel}: imports the twin table ${n}`);
       }
     }

@@ -56,8 +56,12 @@ for (const backend of testBackends()) {
       ] as const;
       for (const [t, payload] of bad) await client.publishAsync(t, payload, { qos: 1 });
 
-      await waitFor(async () => (await count('spindle/temp')) === 40 && bridge.stats.rejected === bad.length, { message: () => `40 stored points and ${bad.length} rejected messages (${JSON.stringify(bridge.stats)})` });
-      const rows = await app.database.query<{ machine_id: number; ts: Date; value: number }>(`select machine_id, ts, value from telemetry where metric = 'spindle/temp' order by ts`);
+      await waitFor(async () => (await count('spindle/temp')) === 40 && bridge.stats.rejected === bad.length, {
+        message: () => `40 stored points and ${bad.length} rejected messages (${JSON.stringify(bridge.stats)})`,
+      });
+      const rows = await app.database.query<{ machine_id: number; ts: Date; value: number }>(
+        `select machine_id, ts, value from telemetry where metric = 'spindle/temp' order by ts`,
+      );
       assert.deepEqual(
         rows.map((r) => ({ machine: r.machine_id, ts: new Date(r.ts).getTime(), value: r.value })),
         sent,
@@ -70,7 +74,9 @@ for (const backend of testBackends()) {
       // Still running: a message after the bad ones arrives too, and a redelivered one is a duplicate.
       await client.publishAsync(topic(machines[5].name, 'after'), JSON.stringify({ ts: base, value: 7 }), { qos: 1 });
       await client.publishAsync(topic(machines[5].name, 'after'), JSON.stringify({ ts: base, value: 7 }), { qos: 1 });
-      await waitFor(async () => (await count('after')) === 1 && bridge.stats.duplicates + bridge.stats.accepted === 42, { message: () => `the redelivered message (${JSON.stringify(bridge.stats)})` });
+      await waitFor(async () => (await count('after')) === 1 && bridge.stats.duplicates + bridge.stats.accepted === 42, {
+        message: () => `the redelivered message (${JSON.stringify(bridge.stats)})`,
+      });
       const latest = await app.gql(`{ plants { edges { node { machines { name latest(metric: "after") { value } } } } } }`);
       const m5 = latest.body.data.plants.edges[0].node.machines.find((x: any) => x.name === machines[5].name);
       assert.equal(m5.latest.value, 7);
@@ -83,7 +89,9 @@ for (const backend of testBackends()) {
       try {
         await own.ready();
         const t0 = Date.now();
-        await client.publishAsync(`${ownPrefix}/${encodeURIComponent(plant)}/${encodeURIComponent(machines[6].name)}/now`, JSON.stringify({ value: 3 }), { qos: 1 });
+        await client.publishAsync(`${ownPrefix}/${encodeURIComponent(plant)}/${encodeURIComponent(machines[6].name)}/now`, JSON.stringify({ value: 3 }), {
+          qos: 1,
+        });
         await waitFor(() => own.stats.received === 1, { message: 'the bridge to receive the message' });
         assert.equal(await count('now'), 0, 'buffered, not stored yet');
         await own.close();

@@ -26,7 +26,8 @@ async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms 
   }
 }
 
-const count = async (app: TestApp, sql: string, params: unknown[] = []) => Number((await app.database.query<{ n: number }>(`select count(*)::int as n from ${sql}`, params))[0].n);
+const count = async (app: TestApp, sql: string, params: unknown[] = []) =>
+  Number((await app.database.query<{ n: number }>(`select count(*)::int as n from ${sql}`, params))[0].n);
 
 if (testBackends().includes('postgres')) {
   describe('PgPubSub: events too large for NOTIFY [postgres]', () => {
@@ -74,7 +75,8 @@ if (testBackends().includes('postgres')) {
       await A.publish(shared, 1, fits);
       await A.publish(shared, 1, small);
 
-      for (const expected of [tooLarge, fits, small]) assert.deepEqual(await nextWithin(localA, 5_000), expected, 'A delivers every event to its own subscribers');
+      for (const expected of [tooLarge, fits, small])
+        assert.deepEqual(await nextWithin(localA, 5_000), expected, 'A delivers every event to its own subscribers');
       // NOTIFYs arrive in commit order, so if the oversized event had been sent B would see it first.
       assert.deepEqual(await nextWithin(remoteB, 5_000), fits, 'the 7,900-byte event is the first to reach B');
       assert.deepEqual(await nextWithin(remoteB, 5_000), small);
@@ -116,7 +118,10 @@ for (const backend of testBackends()) {
     const alertsOn = (metric: string) => count(app, `alerts a join alert_rules r on r.id = a.rule_id where r.metric = $1`, [metric]);
     /** Inserts a rule the way another process would: straight into the database, so this process's cache is not told. */
     const insertRule = async (metric: string) =>
-      app.database.query(`insert into alert_rules (plant_id, name, kind, severity, metric, comparator, threshold) values ($1, $2, 'THRESHOLD', 'WARNING', $2, 'GT', 100)`, [plantId, metric]);
+      app.database.query(
+        `insert into alert_rules (plant_id, name, kind, severity, metric, comparator, threshold) values ($1, $2, 'THRESHOLD', 'WARNING', $2, 'GT', 100)`,
+        [plantId, metric],
+      );
 
     it('a rule written by another process is used only once the 2 s cache has expired', async (t) => {
       app.services.alerts.rules.invalidate();
@@ -128,11 +133,16 @@ for (const backend of testBackends()) {
       if (checkedBy - filledFrom <= TTL_MS) assert.equal(await alertsOn('ttl_probe'), 0, 'the cached (empty) rule list was used');
       else t.diagnostic(`the machine took ${checkedBy - filledFrom} ms; the "not yet" half could not be checked`);
       let seenBy = 0;
-      await waitFor('the new rule to raise an alert', async () => {
-        await breach('ttl_probe');
-        seenBy = Date.now();
-        return (await alertsOn('ttl_probe')) > 0;
-      }, 15_000, 100);
+      await waitFor(
+        'the new rule to raise an alert',
+        async () => {
+          await breach('ttl_probe');
+          seenBy = Date.now();
+          return (await alertsOn('ttl_probe')) > 0;
+        },
+        15_000,
+        100,
+      );
       assert.ok(seenBy - filledFrom > TTL_MS, `seen after ${seenBy - filledFrom} ms`);
       assert.equal(await alertsOn('ttl_probe'), 1);
     });
@@ -176,16 +186,24 @@ for (const backend of testBackends()) {
       assert.deepEqual([retentionDays, rollupRetentionDays], [90, 400]);
       const now = new Date();
       const daysAgo = (d: number) => new Date(now.getTime() - d * DAY_MS);
-      const points = (metric: string, n = 3) => Array.from({ length: n }, (_, i) => ({ machineId, metric, ts: new Date(now.getTime() - 60_000 + i * 1000), value: i }));
-      const ingest = (batchId: string, metric: string) => ingestTelemetry({ ...app.services, clock: new ManualClock(now) }, { plantIds: null }, { batchId, points: points(metric) });
+      const points = (metric: string, n = 3) =>
+        Array.from({ length: n }, (_, i) => ({ machineId, metric, ts: new Date(now.getTime() - 60_000 + i * 1000), value: i }));
+      const ingest = (batchId: string, metric: string) =>
+        ingestTelemetry({ ...app.services, clock: new ManualClock(now) }, { plantIds: null }, { batchId, points: points(metric) });
 
       assert.deepEqual(await ingest('fresh', 'retention_a'), { accepted: 3, duplicates: 0 });
-      await app.database.query(`insert into telemetry_batches (batch_id, points, received_at) values ('expired', 3, $1), ('kept-89d', 3, $2)`, [daysAgo(91).toISOString(), daysAgo(89).toISOString()]);
-      await app.database.query(`insert into telemetry_1m (machine_id, metric, minute, count, sum, min, max) values ($1, 'old_rollup', $2, 1, 1, 1, 1), ($1, 'kept_rollup', $3, 1, 1, 1, 1)`, [
-        machineId,
-        new Date(Math.floor(daysAgo(401).getTime() / 60_000) * 60_000).toISOString(),
-        new Date(Math.floor(daysAgo(200).getTime() / 60_000) * 60_000).toISOString(),
+      await app.database.query(`insert into telemetry_batches (batch_id, points, received_at) values ('expired', 3, $1), ('kept-89d', 3, $2)`, [
+        daysAgo(91).toISOString(),
+        daysAgo(89).toISOString(),
       ]);
+      await app.database.query(
+        `insert into telemetry_1m (machine_id, metric, minute, count, sum, min, max) values ($1, 'old_rollup', $2, 1, 1, 1, 1), ($1, 'kept_rollup', $3, 1, 1, 1, 1)`,
+        [
+          machineId,
+          new Date(Math.floor(daysAgo(401).getTime() / 60_000) * 60_000).toISOString(),
+          new Date(Math.floor(daysAgo(200).getTime() / 60_000) * 60_000).toISOString(),
+        ],
+      );
       const oldDay = dayOf(daysAgo(100).getTime());
       await ensurePartitions(app.database, [oldDay]);
 
@@ -195,7 +213,9 @@ for (const backend of testBackends()) {
       assert.equal(await count(app, `pg_class where relname = $1`, [partitionName(oldDay)]), 0);
       const batches = (await app.database.query<{ batch_id: string }>('select batch_id from telemetry_batches order by batch_id')).map((r) => r.batch_id);
       assert.deepEqual(batches, ['fresh', 'kept-89d']);
-      const rollups = (await app.database.query<{ metric: string }>(`select metric from telemetry_1m where metric like '%_rollup' order by metric`)).map((r) => r.metric);
+      const rollups = (await app.database.query<{ metric: string }>(`select metric from telemetry_1m where metric like '%_rollup' order by metric`)).map(
+        (r) => r.metric,
+      );
       assert.deepEqual(rollups, ['kept_rollup']);
 
       // A retried batch is still recognised by its ID, even with other points; the expired ID is new again.

@@ -82,16 +82,21 @@ if (testBackends().includes('postgres')) {
       const onB = B.subscribe(shared, 2);
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
-      const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()`);
+      const killed = await admin.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()`,
+      );
       await admin.end();
       assert.ok(killed.rowCount! >= 1);
       // B reconnects in the background: publish until an event gets through.
       let n = 0;
-      const got = await waitFor(async () => {
-        await A.publish(shared, 2, { n: ++n });
-        const r = await take(onB, 1, 300);
-        return r.length === 1 ? r : null;
-      }, { message: 'B to receive again after reconnecting' });
+      const got = await waitFor(
+        async () => {
+          await A.publish(shared, 2, { n: ++n });
+          const r = await take(onB, 1, 300);
+          return r.length === 1 ? r : null;
+        },
+        { message: 'B to receive again after reconnecting' },
+      );
       assert.equal(got.length, 1);
       await onB.return!();
     });

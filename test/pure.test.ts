@@ -37,14 +37,26 @@ describe('estimateCost (real schema)', () => {
     { name: 'first: 500 is the largest page', query: '{ plants(first: 500) { totalCount } }', expected: 501 },
     { name: 'first from a variable', query: 'query($n: Int) { plants(first: $n) { totalCount } }', variables: { n: 50 }, expected: 51 },
     { name: 'unset variable: default page', query: 'query($n: Int) { plants(first: $n) { totalCount } }', expected: 21 },
-    { name: 'plain lists x10', query: '{ plants(first: 5) { edges { node { lines { machines { name } } } } } }', expected: 1 + 5 * (1 + (1 + (1 + 10 * (1 + 10 * 1)))) },
-    { name: 'a list field with arguments (Machine.telemetry) is a plain list', query: '{ plant(id: "x") { machines { telemetry(metric: "t", from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z") { avg } } } }', expected: 1 + (1 + 10 * (1 + 10 * 1)) },
+    {
+      name: 'plain lists x10',
+      query: '{ plants(first: 5) { edges { node { lines { machines { name } } } } } }',
+      expected: 1 + 5 * (1 + (1 + (1 + 10 * (1 + 10 * 1)))),
+    },
+    {
+      name: 'a list field with arguments (Machine.telemetry) is a plain list',
+      query: '{ plant(id: "x") { machines { telemetry(metric: "t", from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z") { avg } } } }',
+      expected: 1 + (1 + 10 * (1 + 10 * 1)),
+    },
     {
       name: 'connection inside a connection inside lists',
       query: '{ plants(first: 2) { edges { node { orders(first: 100) { edges { node { product { routing { machines { name } } } } } } } } } }',
       expected: 1 + 2 * (1 + (1 + (1 + 100 * (1 + (1 + (1 + (1 + 10 * (1 + 10 * 1)))))))),
     },
-    { name: 'named fragment', query: 'query { plants { ...P } } fragment P on PlantConnection { totalCount edges { cursor } }', expected: 1 + 20 * (1 + (1 + 1)) },
+    {
+      name: 'named fragment',
+      query: 'query { plants { ...P } } fragment P on PlantConnection { totalCount edges { cursor } }',
+      expected: 1 + 20 * (1 + (1 + 1)),
+    },
     { name: 'inline fragment on an interface', query: '{ node(id: "x") { ... on Plant { lines { name } } } }', expected: 1 + (1 + 10 * 1) },
     { name: 'inline fragment without type condition', query: '{ plants(first: 4) { ... { totalCount } } }', expected: 1 + 4 },
     { name: 'subscription root', query: 'subscription { alerts(plantId: "x") { kind alert { machine { name } } } }', expected: 1 + (1 + (1 + (1 + 1))) },
@@ -53,8 +65,16 @@ describe('estimateCost (real schema)', () => {
     { name: 'operation picked by name (A)', query: 'query A { me { name } } query B { plants { totalCount } }', op: 'A', expected: 2 },
     { name: 'unknown operation name costs nothing', query: 'query A { me { name } }', op: 'Z', expected: 0 },
     // Fragment cycles are invalid GraphQL, but the cost runs on whatever it is given and must terminate.
-    { name: 'mutual fragment cycle', query: 'query { plants { ...A } } fragment A on PlantConnection { totalCount ...B } fragment B on PlantConnection { ...A }', expected: 1 + 20 * 1 },
-    { name: 'fragment recursing through nested fields', query: '{ plant(id: "x") { machines { ...M } } } fragment M on Machine { name plant { machines { ...M } } }', expected: 1 + (1 + 10 * (1 + (1 + (1 + 10 * 0)))) },
+    {
+      name: 'mutual fragment cycle',
+      query: 'query { plants { ...A } } fragment A on PlantConnection { totalCount ...B } fragment B on PlantConnection { ...A }',
+      expected: 1 + 20 * 1,
+    },
+    {
+      name: 'fragment recursing through nested fields',
+      query: '{ plant(id: "x") { machines { ...M } } } fragment M on Machine { name plant { machines { ...M } } }',
+      expected: 1 + (1 + 10 * (1 + (1 + (1 + 10 * 0)))),
+    },
   ];
   for (const c of cases) {
     it(c.name, { timeout: 10_000 }, () => {
@@ -72,8 +92,17 @@ describe('estimateCost (real schema)', () => {
     { name: 'first: 501', query: '{ plants(first: 501) { totalCount } }', message: 'plants(first: 501): page size must be from 0 to 500.' },
     { name: 'first: -1', query: '{ plants(first: -1) { totalCount } }', message: 'plants(first: -1): page size must be from 0 to 500.' },
     { name: 'last: 501', query: '{ plants(last: 501) { totalCount } }', message: 'plants(last: 501): page size must be from 0 to 500.' },
-    { name: 'first: 501 from a variable', query: 'query($n: Int) { plants(first: $n) { totalCount } }', variables: { n: 501 }, message: 'plants(first: 501): page size must be from 0 to 500.' },
-    { name: 'a nested connection', query: '{ plant(id: "x") { orders(first: 1000) { totalCount } } }', message: 'orders(first: 1000): page size must be from 0 to 500.' },
+    {
+      name: 'first: 501 from a variable',
+      query: 'query($n: Int) { plants(first: $n) { totalCount } }',
+      variables: { n: 501 },
+      message: 'plants(first: 501): page size must be from 0 to 500.',
+    },
+    {
+      name: 'a nested connection',
+      query: '{ plant(id: "x") { orders(first: 1000) { totalCount } } }',
+      message: 'orders(first: 1000): page size must be from 0 to 500.',
+    },
   ];
   for (const c of refused) {
     it(`refuses ${c.name} with PageSizeError`, () => {
@@ -109,11 +138,28 @@ function totals(t: Partial<KpiTotals>): KpiTotals {
 
 describe('kpisFrom', () => {
   const H = 3600;
-  type Ratios = { availability: number | null; performance: number | null; quality: number | null; oee: number | null; mtbfSeconds: number | null; mttrSeconds: number | null };
+  type Ratios = {
+    availability: number | null;
+    performance: number | null;
+    quality: number | null;
+    oee: number | null;
+    mtbfSeconds: number | null;
+    mttrSeconds: number | null;
+  };
   const cases: { name: string; totals: Partial<KpiTotals>; expected: Ratios }[] = [
     {
       name: 'README example: RUNNING 6 h then DOWN 2 h, not yet repaired',
-      totals: { runningSeconds: 6 * H, downSeconds: 2 * H, plannedSeconds: 8 * H, failures: 1, goodCount: 90, scrapCount: 10, totalCount: 100, idealSeconds: 100 * 60, runningSecondsWithIdeal: 6 * H },
+      totals: {
+        runningSeconds: 6 * H,
+        downSeconds: 2 * H,
+        plannedSeconds: 8 * H,
+        failures: 1,
+        goodCount: 90,
+        scrapCount: 10,
+        totalCount: 100,
+        idealSeconds: 100 * 60,
+        runningSecondsWithIdeal: 6 * H,
+      },
       expected: { availability: 0.75, performance: 6000 / (6 * H), quality: 0.9, oee: 0.75 * (6000 / (6 * H)) * 0.9, mtbfSeconds: 6 * H, mttrSeconds: null },
     },
     {
@@ -150,7 +196,10 @@ describe('kpisFrom', () => {
         c.expected,
       );
       // The totals pass through unchanged.
-      assert.deepEqual({ ...k, availability: 0, performance: 0, quality: 0, oee: 0, mtbfSeconds: 0, mttrSeconds: 0 }, { ...totals(c.totals), availability: 0, performance: 0, quality: 0, oee: 0, mtbfSeconds: 0, mttrSeconds: 0 });
+      assert.deepEqual(
+        { ...k, availability: 0, performance: 0, quality: 0, oee: 0, mtbfSeconds: 0, mttrSeconds: 0 },
+        { ...totals(c.totals), availability: 0, performance: 0, quality: 0, oee: 0, mtbfSeconds: 0, mttrSeconds: 0 },
+      );
     });
   }
 });
@@ -158,17 +207,50 @@ describe('kpisFrom', () => {
 describe('rollUp', () => {
   const from = new Date('2026-01-01T00:00:00Z');
   const to = new Date('2026-01-01T05:00:00Z');
-  const machine = (machineId: number, idealCycleSeconds: number | null, t: Partial<KpiTotals>): MachineKpis => ({ machineId, idealCycleSeconds, ...kpisFrom(totals(t)) });
+  const machine = (machineId: number, idealCycleSeconds: number | null, t: Partial<KpiTotals>): MachineKpis => ({
+    machineId,
+    idealCycleSeconds,
+    ...kpisFrom(totals(t)),
+  });
   // Availability 0.25 and 1.0: the mean of the ratios (0.625) differs from the ratio of the sums (0.4).
-  const a = machine(1, 60, { runningSeconds: 3600, downSeconds: 10_800, plannedSeconds: 14_400, failures: 1, repairs: 1, goodCount: 50, totalCount: 50, idealSeconds: 60 * 50, runningSecondsWithIdeal: 3600 });
-  const b = machine(2, null, { runningSeconds: 3600, plannedSeconds: 3600, maintenanceSeconds: 600, unknownSeconds: 100, goodCount: 30, scrapCount: 70, totalCount: 100 });
+  const a = machine(1, 60, {
+    runningSeconds: 3600,
+    downSeconds: 10_800,
+    plannedSeconds: 14_400,
+    failures: 1,
+    repairs: 1,
+    goodCount: 50,
+    totalCount: 50,
+    idealSeconds: 60 * 50,
+    runningSecondsWithIdeal: 3600,
+  });
+  const b = machine(2, null, {
+    runningSeconds: 3600,
+    plannedSeconds: 3600,
+    maintenanceSeconds: 600,
+    unknownSeconds: 100,
+    goodCount: 30,
+    scrapCount: 70,
+    totalCount: 100,
+  });
 
   it('sums the times and counts, then computes the ratios from the sums', () => {
     const k = rollUp(from, to, [a, b]);
     assert.equal(k.from, from);
     assert.equal(k.to, to);
     assert.deepEqual(
-      [k.runningSeconds, k.downSeconds, k.plannedSeconds, k.maintenanceSeconds, k.unknownSeconds, k.failures, k.repairs, k.goodCount, k.scrapCount, k.totalCount],
+      [
+        k.runningSeconds,
+        k.downSeconds,
+        k.plannedSeconds,
+        k.maintenanceSeconds,
+        k.unknownSeconds,
+        k.failures,
+        k.repairs,
+        k.goodCount,
+        k.scrapCount,
+        k.totalCount,
+      ],
       [7200, 10_800, 18_000, 600, 100, 1, 1, 80, 70, 150],
     );
     assert.equal(k.availability, 7200 / 18_000);
@@ -201,25 +283,78 @@ describe('checkWindow', () => {
     { name: 'to before from', from: t0, to: new Date(t0.getTime() - 1), errors: [{ path: 'to', message: 'must be after from' }] },
     { name: 'invalid from', from: new Date(NaN), to: t0, errors: [{ path: 'from', message: 'not a valid timestamp' }] },
     { name: 'invalid to', from: t0, to: new Date(NaN), errors: [{ path: 'to', message: 'not a valid timestamp' }] },
-    { name: 'both invalid', from: new Date(NaN), to: new Date(NaN), errors: [{ path: 'from', message: 'not a valid timestamp' }, { path: 'to', message: 'not a valid timestamp' }] },
+    {
+      name: 'both invalid',
+      from: new Date(NaN),
+      to: new Date(NaN),
+      errors: [
+        { path: 'from', message: 'not a valid timestamp' },
+        { path: 'to', message: 'not a valid timestamp' },
+      ],
+    },
   ];
-  for (const c of cases) it(`refuses ${c.name}`, () => assert.deepEqual(fieldErrorsOf(() => checkWindow(c.from, c.to)), c.errors));
+  for (const c of cases)
+    it(`refuses ${c.name}`, () =>
+      assert.deepEqual(
+        fieldErrorsOf(() => checkWindow(c.from, c.to)),
+        c.errors,
+      ));
   it('accepts a window of one millisecond', () => assert.doesNotThrow(() => checkWindow(t0, new Date(t0.getTime() + 1))));
 });
 
 describe('checkBucketQuery', () => {
   const at = (s: string) => new Date(`2026-01-01T${s}Z`);
   const ok: { name: string; q: Parameters<typeof checkBucketQuery>[0]; expected: { bucketSeconds: number; buckets: number; source: 'raw' | 'rollup' } }[] = [
-    { name: 'default bucket of 60 s over whole minutes: rollup', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00') }, expected: { bucketSeconds: 60, buckets: 60, source: 'rollup' } },
-    { name: 'null bucketSeconds means the default', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: null }, expected: { bucketSeconds: 60, buckets: 60, source: 'rollup' } },
-    { name: '5-minute buckets: rollup', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 300 }, expected: { bucketSeconds: 300, buckets: 12, source: 'rollup' } },
-    { name: '30 s buckets: raw', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 30 }, expected: { bucketSeconds: 30, buckets: 120, source: 'raw' } },
-    { name: 'from not on a minute: raw, last bucket partial', q: { metric: 'temp', from: at('00:00:30'), to: at('01:00:00') }, expected: { bucketSeconds: 60, buckets: 60, source: 'raw' } },
-    { name: 'to not on a minute: raw', q: { metric: 'temp', from: at('00:00:00'), to: at('00:59:59') }, expected: { bucketSeconds: 60, buckets: 60, source: 'raw' } },
-    { name: 'explicit raw over whole minutes', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), source: 'raw' }, expected: { bucketSeconds: 60, buckets: 60, source: 'raw' } },
-    { name: 'explicit rollup over whole minutes', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), source: 'rollup' }, expected: { bucketSeconds: 60, buckets: 60, source: 'rollup' } },
-    { name: 'exactly 10,000 buckets', q: { metric: 'temp', from: at('00:00:00'), to: new Date(at('00:00:00').getTime() + 10_000_000), bucketSeconds: 1 }, expected: { bucketSeconds: 1, buckets: 10_000, source: 'raw' } },
-    { name: 'the largest bucket (366 days)', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 366 * 86_400 }, expected: { bucketSeconds: 366 * 86_400, buckets: 1, source: 'rollup' } },
+    {
+      name: 'default bucket of 60 s over whole minutes: rollup',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00') },
+      expected: { bucketSeconds: 60, buckets: 60, source: 'rollup' },
+    },
+    {
+      name: 'null bucketSeconds means the default',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: null },
+      expected: { bucketSeconds: 60, buckets: 60, source: 'rollup' },
+    },
+    {
+      name: '5-minute buckets: rollup',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 300 },
+      expected: { bucketSeconds: 300, buckets: 12, source: 'rollup' },
+    },
+    {
+      name: '30 s buckets: raw',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 30 },
+      expected: { bucketSeconds: 30, buckets: 120, source: 'raw' },
+    },
+    {
+      name: 'from not on a minute: raw, last bucket partial',
+      q: { metric: 'temp', from: at('00:00:30'), to: at('01:00:00') },
+      expected: { bucketSeconds: 60, buckets: 60, source: 'raw' },
+    },
+    {
+      name: 'to not on a minute: raw',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('00:59:59') },
+      expected: { bucketSeconds: 60, buckets: 60, source: 'raw' },
+    },
+    {
+      name: 'explicit raw over whole minutes',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), source: 'raw' },
+      expected: { bucketSeconds: 60, buckets: 60, source: 'raw' },
+    },
+    {
+      name: 'explicit rollup over whole minutes',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), source: 'rollup' },
+      expected: { bucketSeconds: 60, buckets: 60, source: 'rollup' },
+    },
+    {
+      name: 'exactly 10,000 buckets',
+      q: { metric: 'temp', from: at('00:00:00'), to: new Date(at('00:00:00').getTime() + 10_000_000), bucketSeconds: 1 },
+      expected: { bucketSeconds: 1, buckets: 10_000, source: 'raw' },
+    },
+    {
+      name: 'the largest bucket (366 days)',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 366 * 86_400 },
+      expected: { bucketSeconds: 366 * 86_400, buckets: 1, source: 'rollup' },
+    },
   ];
   for (const c of ok) {
     it(c.name, () => {
@@ -235,19 +370,45 @@ describe('checkBucketQuery', () => {
     { name: 'bucketSeconds 0', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 0 }, paths: ['bucketSeconds'] },
     { name: 'negative bucketSeconds', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: -60 }, paths: ['bucketSeconds'] },
     { name: 'fractional bucketSeconds', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 1.5 }, paths: ['bucketSeconds'] },
-    { name: 'bucket over 366 days', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 366 * 86_400 + 1 }, paths: ['bucketSeconds'] },
-    { name: '10,001 buckets', q: { metric: 'temp', from: at('00:00:00'), to: new Date(at('00:00:00').getTime() + 10_001_000), bucketSeconds: 1 }, paths: ['bucketSeconds'], message: /10001 buckets requested; at most 10000/ },
+    {
+      name: 'bucket over 366 days',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 366 * 86_400 + 1 },
+      paths: ['bucketSeconds'],
+    },
+    {
+      name: '10,001 buckets',
+      q: { metric: 'temp', from: at('00:00:00'), to: new Date(at('00:00:00').getTime() + 10_001_000), bucketSeconds: 1 },
+      paths: ['bucketSeconds'],
+      message: /10001 buckets requested; at most 10000/,
+    },
     { name: 'to equal to from', q: { metric: 'temp', from: at('00:00:00'), to: at('00:00:00') }, paths: ['to'] },
     { name: 'invalid from', q: { metric: 'temp', from: new Date(NaN), to: at('01:00:00') }, paths: ['from'] },
     { name: 'invalid to', q: { metric: 'temp', from: at('00:00:00'), to: new Date(NaN) }, paths: ['to'] },
-    { name: 'explicit rollup with 90 s buckets', q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 90, source: 'rollup' }, paths: ['bucketSeconds'], message: /rollup serves only whole-minute buckets/ },
-    { name: 'explicit rollup over a range not on minutes', q: { metric: 'temp', from: at('00:00:10'), to: at('01:00:00'), source: 'rollup' }, paths: ['bucketSeconds'], message: /rollup serves only whole-minute buckets/ },
-    { name: 'every argument bad at once', q: { metric: '', from: at('01:00:00'), to: at('00:00:00'), bucketSeconds: 0 }, paths: ['metric', 'bucketSeconds', 'to'] },
+    {
+      name: 'explicit rollup with 90 s buckets',
+      q: { metric: 'temp', from: at('00:00:00'), to: at('01:00:00'), bucketSeconds: 90, source: 'rollup' },
+      paths: ['bucketSeconds'],
+      message: /rollup serves only whole-minute buckets/,
+    },
+    {
+      name: 'explicit rollup over a range not on minutes',
+      q: { metric: 'temp', from: at('00:00:10'), to: at('01:00:00'), source: 'rollup' },
+      paths: ['bucketSeconds'],
+      message: /rollup serves only whole-minute buckets/,
+    },
+    {
+      name: 'every argument bad at once',
+      q: { metric: '', from: at('01:00:00'), to: at('00:00:00'), bucketSeconds: 0 },
+      paths: ['metric', 'bucketSeconds', 'to'],
+    },
   ];
   for (const c of bad) {
     it(`refuses ${c.name}, naming ${c.paths.join(', ')}`, () => {
       const errors = fieldErrorsOf(() => checkBucketQuery(c.q));
-      assert.deepEqual(errors.map((e) => e.path), c.paths);
+      assert.deepEqual(
+        errors.map((e) => e.path),
+        c.paths,
+      );
       if (c.message) assert.match(errors[0].message, c.message);
     });
   }
@@ -335,12 +496,28 @@ describe('loadConfig', () => {
     { env: { MQTT_URL: 'mqtts://broker:8883' }, check: (c) => c.mqttUrl, expected: 'mqtts://broker:8883' },
     { env: { PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' }, check: (c) => c.limits.rateLimitPerMinute, expected: 0 },
     { env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '500' }, check: (c) => c.telemetry, expected: { retentionDays: 500, rollupRetentionDays: 500 } },
-    { env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '30', PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: '30' }, check: (c) => c.telemetry, expected: { retentionDays: 30, rollupRetentionDays: 30 } },
+    {
+      env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '30', PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: '30' },
+      check: (c) => c.telemetry,
+      expected: { retentionDays: 30, rollupRetentionDays: 30 },
+    },
     { env: { NODE_ENV: 'production' }, check: (c) => [c.production, c.introspection, c.graphiql], expected: [true, false, false] },
-    { env: { NODE_ENV: 'production', PLANTGRAPH_INTROSPECTION: 'true', PLANTGRAPH_GRAPHIQL: 'yes' }, check: (c) => [c.introspection, c.graphiql], expected: [true, true] },
+    {
+      env: { NODE_ENV: 'production', PLANTGRAPH_INTROSPECTION: 'true', PLANTGRAPH_GRAPHIQL: 'yes' },
+      check: (c) => [c.introspection, c.graphiql],
+      expected: [true, true],
+    },
     { env: { NODE_ENV: 'development' }, check: (c) => [c.production, c.introspection, c.graphiql], expected: [false, true, true] },
-    ...['1', 'true', 'TRUE', 'yes', 'on', ' On '].map((v) => ({ env: { NODE_ENV: 'production', PLANTGRAPH_INTROSPECTION: v }, check: (c: ReturnType<typeof loadConfig>) => c.introspection, expected: true })),
-    ...['0', 'false', 'no', 'off', 'OFF'].map((v) => ({ env: { PLANTGRAPH_GRAPHIQL: v }, check: (c: ReturnType<typeof loadConfig>) => c.graphiql, expected: false })),
+    ...['1', 'true', 'TRUE', 'yes', 'on', ' On '].map((v) => ({
+      env: { NODE_ENV: 'production', PLANTGRAPH_INTROSPECTION: v },
+      check: (c: ReturnType<typeof loadConfig>) => c.introspection,
+      expected: true,
+    })),
+    ...['0', 'false', 'no', 'off', 'OFF'].map((v) => ({
+      env: { PLANTGRAPH_GRAPHIQL: v },
+      check: (c: ReturnType<typeof loadConfig>) => c.graphiql,
+      expected: false,
+    })),
     { env: { PLANTGRAPH_GRAPHIQL: '  ' }, check: (c) => c.graphiql, expected: true },
   ];
   for (const c of accepted) {
@@ -361,7 +538,10 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_GRAPHIQL: '2' }, names: 'PLANTGRAPH_GRAPHIQL' },
     { env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '0' }, names: 'PLANTGRAPH_TELEMETRY_RETENTION_DAYS' },
     { env: { PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: 'x' }, names: 'PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS' },
-    { env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '90', PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: '89' }, names: 'PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS' },
+    {
+      env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '90', PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: '89' },
+      names: 'PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS',
+    },
     { env: { PLANTGRAPH_MAX_BODY_BYTES: '100' }, names: 'PLANTGRAPH_MAX_BODY_BYTES' },
     { env: { PLANTGRAPH_MAX_DEPTH: '1' }, names: 'PLANTGRAPH_MAX_DEPTH' },
     { env: { PLANTGRAPH_MAX_ALIASES: '0' }, names: 'PLANTGRAPH_MAX_ALIASES' },
@@ -375,7 +555,10 @@ describe('loadConfig', () => {
   ];
   for (const c of refused) {
     it(`refuses ${JSON.stringify(c.env)}, naming ${c.names}`, () => {
-      assert.throws(() => loadConfig(c.env), (err: unknown) => err instanceof ConfigError && err.message.includes(c.names));
+      assert.throws(
+        () => loadConfig(c.env),
+        (err: unknown) => err instanceof ConfigError && err.message.includes(c.names),
+      );
     });
   }
 
@@ -383,7 +566,11 @@ describe('loadConfig', () => {
   // rate limiting off, PORT=" " picked a random port).
   it('refuses a blank integer value instead of reading it as 0', () => {
     for (const name of ['PORT', 'PLANTGRAPH_RATE_LIMIT_PER_MINUTE']) {
-      assert.throws(() => loadConfig({ [name]: ' ' }), (err: unknown) => err instanceof ConfigError && err.message.includes(name), name);
+      assert.throws(
+        () => loadConfig({ [name]: ' ' }),
+        (err: unknown) => err instanceof ConfigError && err.message.includes(name),
+        name,
+      );
     }
   });
 });

@@ -10,7 +10,15 @@ it('schema/schema.graphql is exactly what the code prints (run `npm run schema:p
 
 it('the contract names from API.md exist in the schema', () => {
   const sdl = printedSchema();
-  for (const name of ['type Plant implements Node', 'type Machine implements Node', 'type Order implements Node', 'interface Error', 'union ImportPlantResult', 'type ValidationError', 'scalar DateTime']) {
+  for (const name of [
+    'type Plant implements Node',
+    'type Machine implements Node',
+    'type Order implements Node',
+    'interface Error',
+    'union ImportPlantResult',
+    'type ValidationError',
+    'scalar DateTime',
+  ]) {
     assert.ok(sdl.includes(name), `missing: ${name}`);
   }
 });

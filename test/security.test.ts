@@ -4,7 +4,21 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
-import { as, AUDITED, createTestApp, describe, it, makeKey, tableCounts, TEST_ADMIN_KEY, type TestApp, testBackends, unchanged, USER_TABLES, waitFor } from './helpers.ts';
+import {
+  as,
+  AUDITED,
+  createTestApp,
+  describe,
+  it,
+  makeKey,
+  tableCounts,
+  TEST_ADMIN_KEY,
+  type TestApp,
+  testBackends,
+  unchanged,
+  USER_TABLES,
+  waitFor,
+} from './helpers.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -18,16 +32,30 @@ for (const backend of testBackends()) {
 
     before(async () => {
       app = await createTestApp(backend, { env: { PLANTGRAPH_MAX_BODY_BYTES: String(64 * 1024), PLANTGRAPH_WS_INIT_TIMEOUT_MS: '500' } });
-      const imp = await app.gql(
-        `mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id } } } }`,
-        { input: { name: 'Other Plant', lines: [{ name: 'X', machines: [{ name: 'Secret-Press' }] }], products: [{ name: 'Secret', routing: [{ machines: ['Secret-Press'], minutesPerUnit: 1 }] }], orders: [{ code: 'CONFIDENTIAL-1', product: 'Secret', quantity: 1, dueAt: '2027-01-01T00:00:00Z' }] } },
-      );
+      const imp = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { id } } } }`, {
+        input: {
+          name: 'Other Plant',
+          lines: [{ name: 'X', machines: [{ name: 'Secret-Press' }] }],
+          products: [{ name: 'Secret', routing: [{ machines: ['Secret-Press'], minutesPerUnit: 1 }] }],
+          orders: [{ code: 'CONFIDENTIAL-1', product: 'Secret', quantity: 1, dueAt: '2027-01-01T00:00:00Z' }],
+        },
+      });
       const B = imp.body.data.importPlant.plant.id;
-      const r = await app.gql(`{ plants { edges { node { id name machines { id } lines { id } products { id } orders(first: 1) { edges { node { id } } } } } } }`);
+      const r = await app.gql(
+        `{ plants { edges { node { id name machines { id } lines { id } products { id } orders(first: 1) { edges { node { id } } } } } } }`,
+      );
       const nodes = r.body.data.plants.edges.map((e: any) => e.node);
       const a = nodes.find((n: any) => n.name === 'Riverside Works');
       const bNode = nodes.find((n: any) => n.id === B);
-      ids = { A: a.id, B, machineA: a.machines[0].id, machineB: bNode.machines[0].id, orderB: bNode.orders.edges[0].node.id, lineB: bNode.lines[0].id, productB: bNode.products[0].id };
+      ids = {
+        A: a.id,
+        B,
+        machineA: a.machines[0].id,
+        machineB: bNode.machines[0].id,
+        orderB: bNode.orders.edges[0].node.id,
+        lineB: bNode.lines[0].id,
+        productB: bNode.products[0].id,
+      };
       keys.viewerA = (await makeKey(app, 'viewer-a', 'VIEWER', [ids.A])).key;
       keys.operatorA = (await makeKey(app, 'operator-a', 'OPERATOR', [ids.A])).key;
       keys.planner = (await makeKey(app, 'planner', 'PLANNER')).key;
@@ -129,7 +157,10 @@ for (const backend of testBackends()) {
       const foreign = await unchangedBut(AUDITED, () => adminA(m, { input: { name: 'x', role: 'ADMIN', plantIds: [ids.B] } }));
       const unknown = await unchangedBut(AUDITED, () => adminA(m, { input: { name: 'x', role: 'ADMIN', plantIds: [b64('Plant:987654')] } }));
       assert.equal(foreign.body.data.createApiKey.__typename, 'ValidationError');
-      assert.equal(foreign.body.data.createApiKey.fieldErrors[0].message.replace(ids.B, 'ID'), unknown.body.data.createApiKey.fieldErrors[0].message.replace(b64('Plant:987654'), 'ID'));
+      assert.equal(
+        foreign.body.data.createApiKey.fieldErrors[0].message.replace(ids.B, 'ID'),
+        unknown.body.data.createApiKey.fieldErrors[0].message.replace(b64('Plant:987654'), 'ID'),
+      );
       const unscoped = await unchangedBut(AUDITED, () => adminA(m, { input: { name: 'x', role: 'VIEWER' } }));
       assert.equal(unscoped.body.data.createApiKey.fieldErrors[0].path, 'plantIds');
       const rv = await unchangedBut(AUDITED, () => adminA(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: globalViewerKeyId }));
@@ -161,7 +192,9 @@ for (const backend of testBackends()) {
     });
 
     it('attack: a wide fan-out over the cost limit is refused with QUERY_TOO_EXPENSIVE', async () => {
-      const r = await app.gql(`{ plants(first: 500) { edges { node { orders(first: 500) { edges { node { product { routing { machines { name } } } } } } } } } }`);
+      const r = await app.gql(
+        `{ plants(first: 500) { edges { node { orders(first: 500) { edges { node { product { routing { machines { name } } } } } } } } } }`,
+      );
       assert.equal(r.status, 400);
       assert.equal(code(r), 'QUERY_TOO_EXPENSIVE');
     });
@@ -191,18 +224,35 @@ for (const backend of testBackends()) {
 
     it('attack: a body over the size limit gets 413 over real HTTP, without a Content-Length 411', async () => {
       const big = JSON.stringify({ query: '{ me { name } }', variables: { pad: 'x'.repeat(100 * 1024) } });
-      const r = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` }, body: big });
+      const r = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
+        body: big,
+      });
       assert.equal(r.status, 413);
       const chunked = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
-        body: new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('{"query":"{ me { name } }"}')); c.close(); } }),
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode('{"query":"{ me { name } }"}'));
+            c.close();
+          },
+        }),
         duplex: 'half',
       } as RequestInit);
       assert.equal(chunked.status, 411);
     });
 
-    const injections = [`' OR 1=1 --`, `1; DROP TABLE plants; --`, `UGxhbnQ6MSBPUiAxPTE=`, `${b64("Plant:1' OR '1'='1")}`, `\u0000`, `${b64('Machine:-1')}`, `${b64('Order:1e3')}`];
+    const injections = [
+      `' OR 1=1 --`,
+      `1; DROP TABLE plants; --`,
+      `UGxhbnQ6MSBPUiAxPTE=`,
+      `${b64("Plant:1' OR '1'='1")}`,
+      `\u0000`,
+      `${b64('Machine:-1')}`,
+      `${b64('Order:1e3')}`,
+    ];
     it('attack: injection strings in every ID and filter argument read as not found and change nothing', async () => {
       const viewer = as(app, keys.viewerA);
       for (const s of injections) {
@@ -215,9 +265,12 @@ for (const backend of testBackends()) {
       assert.equal(enumVar.status, 400);
       // Names are data: stored literally, never executed.
       const evil = `x'); DROP TABLE plants; --`;
-      const r = await app.gql(`mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { name lines { name } } } } }`, {
-        input: { name: evil, lines: [{ name: evil, machines: [{ name: 'M' }] }] },
-      });
+      const r = await app.gql(
+        `mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { name lines { name } } } } }`,
+        {
+          input: { name: evil, lines: [{ name: evil, machines: [{ name: 'M' }] }] },
+        },
+      );
       assert.equal(r.body.data.importPlant.plant.name, evil);
       assert.ok((await tableCounts(app.database)).plants >= 3);
     });
@@ -226,7 +279,15 @@ for (const backend of testBackends()) {
       const url = `${server.url.replace('http', 'ws')}/graphql`;
       const closeCode = (params: Record<string, unknown> | undefined) =>
         new Promise<number>((resolve) => {
-          const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, onNonLazyError: () => {}, connectionParams: params, on: { closed: (e: any) => resolve(e.code) } });
+          const client = createClient({
+            url,
+            webSocketImpl: WebSocket,
+            retryAttempts: 0,
+            lazy: false,
+            onNonLazyError: () => {},
+            connectionParams: params,
+            on: { closed: (e: any) => resolve(e.code) },
+          });
           client.on('error', () => {});
           setTimeout(() => void client.dispose(), 5_000);
         });
@@ -259,7 +320,10 @@ for (const backend of testBackends()) {
           const code = (r: any) => (Array.isArray(r.errors) ? r.errors : [r.errors])[0]?.extensions?.code;
           assert.equal(code(f), 'NOT_FOUND', JSON.stringify(f));
           assert.equal(code(u), code(f));
-          assert.equal(JSON.stringify(f).replaceAll(String(Object.values(foreign)[0]), 'ID'), JSON.stringify(u).replaceAll(String(Object.values(unknown)[0]), 'ID'));
+          assert.equal(
+            JSON.stringify(f).replaceAll(String(Object.values(foreign)[0]), 'ID'),
+            JSON.stringify(u).replaceAll(String(Object.values(unknown)[0]), 'ID'),
+          );
         }
       } finally {
         await client.dispose();
@@ -267,19 +331,37 @@ for (const backend of testBackends()) {
     });
 
     it('attack: more subscriptions on one WebSocket than allowed are refused', async () => {
-      const limited = await createTestApp(backend, { seed: false, env: { PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' } });
-      const plant = await limited.gql(`mutation { importPlant(input: { name: "S", lines: [{ name: "L", machines: [{ name: "M" }] }] }) { ... on ImportPlantSuccess { plant { id } } } }`);
+      const limited = await createTestApp(backend, {
+        seed: false,
+        env: { PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' },
+      });
+      const plant = await limited.gql(
+        `mutation { importPlant(input: { name: "S", lines: [{ name: "L", machines: [{ name: "M" }] }] }) { ... on ImportPlantSuccess { plant { id } } } }`,
+      );
       const pid = plant.body.data.importPlant.plant.id;
       const srv = await startServer(limited.services, { port: 0, host: '127.0.0.1' });
-      const client = createClient({ url: `${srv.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      const client = createClient({
+        url: `${srv.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      });
       try {
         const results: any[] = [];
         for (let i = 0; i < 5; i++) {
-          client.subscribe({ query: `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, variables: { p: pid } }, { next: () => {}, error: (e) => results.push(e), complete: () => {} });
+          client.subscribe(
+            { query: `subscription($p: ID!) { alerts(plantId: $p) { kind } }`, variables: { p: pid } },
+            { next: () => {}, error: (e) => results.push(e), complete: () => {} },
+          );
         }
         await waitFor(() => results.length >= 2, { message: 'two refusals' });
         // The three allowed ones are live on the server: nothing else can be refused after that.
-        await waitFor(() => (limited.services.pubsub as unknown as { subscriberCount(t: string): number }).subscriberCount(`alerts:${Buffer.from(pid, 'base64').toString().split(':')[1]}`) === 3);
+        await waitFor(
+          () =>
+            (limited.services.pubsub as unknown as { subscriberCount(t: string): number }).subscriberCount(
+              `alerts:${Buffer.from(pid, 'base64').toString().split(':')[1]}`,
+            ) === 3,
+        );
         assert.equal(results.length, 2, JSON.stringify(results));
         for (const r of results) assert.equal(r[0].extensions.code, 'TOO_MANY_SUBSCRIPTIONS');
       } finally {
@@ -293,7 +375,10 @@ for (const backend of testBackends()) {
       const operator = as(app, keys.operatorA);
       for (const s of injections) {
         const r = await unchangedBut({}, () =>
-          operator(`query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { value } telemetry(metric: $m, from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", bucketSeconds: 3600) { count } } } }`, { id: ids.machineA, m: s }),
+          operator(
+            `query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { value } telemetry(metric: $m, from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", bucketSeconds: 3600) { count } } } }`,
+            { id: ids.machineA, m: s },
+          ),
         );
         if (/[\u0000-\u001f]/.test(s)) {
           assert.equal(r.body.errors[0].extensions.code, 'VALIDATION_FAILED', JSON.stringify(r.body));
@@ -305,11 +390,17 @@ for (const backend of testBackends()) {
         assert.deepEqual(a.body.data.alerts.edges, []);
       }
       const evilMetric = `temp'); DELETE FROM telemetry; --`;
-      const ok = await operator(`mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted } } }`, {
-        input: { points: [{ machineId: ids.machineA, metric: evilMetric, ts: new Date().toISOString(), value: 1 }] },
-      });
+      const ok = await operator(
+        `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted } } }`,
+        {
+          input: { points: [{ machineId: ids.machineA, metric: evilMetric, ts: new Date().toISOString(), value: 1 }] },
+        },
+      );
       assert.equal(ok.body.data.ingestTelemetry.accepted, 1);
-      const back = await operator(`query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { metric value } } } }`, { id: ids.machineA, m: evilMetric });
+      const back = await operator(`query($id: ID!, $m: String!) { node(id: $id) { ... on Machine { latest(metric: $m) { metric value } } } }`, {
+        id: ids.machineA,
+        m: evilMetric,
+      });
       assert.deepEqual(back.body.data.node.latest, { metric: evilMetric, value: 1 });
     });
 
@@ -321,13 +412,14 @@ for (const backend of testBackends()) {
       const foreign = await unchangedBut(AUDITED, () => as(app, keys.operatorA)(M, point(ids.machineB)));
       const unknown = await unchangedBut(AUDITED, () => as(app, keys.operatorA)(M, point(b64('Machine:987654'))));
       assert.equal(foreign.body.data.ingestTelemetry.__typename, 'ValidationError');
-      assert.deepEqual(
-        JSON.stringify(foreign.body).replaceAll(ids.machineB, 'ID'),
-        JSON.stringify(unknown.body).replaceAll(b64('Machine:987654'), 'ID'),
-      );
+      assert.deepEqual(JSON.stringify(foreign.body).replaceAll(ids.machineB, 'ID'), JSON.stringify(unknown.body).replaceAll(b64('Machine:987654'), 'ID'));
       const STATE = `mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } } }`;
-      const s = await unchangedBut(AUDITED, () => as(app, keys.operatorA)(STATE, { input: { machineId: ids.machineB, status: 'DOWN', at: new Date().toISOString() } }));
-      assert.deepEqual(s.body, { data: { recordMachineState: { __typename: 'ValidationError', fieldErrors: [{ path: 'machineId', message: 'unknown machine' }] } } });
+      const s = await unchangedBut(AUDITED, () =>
+        as(app, keys.operatorA)(STATE, { input: { machineId: ids.machineB, status: 'DOWN', at: new Date().toISOString() } }),
+      );
+      assert.deepEqual(s.body, {
+        data: { recordMachineState: { __typename: 'ValidationError', fieldErrors: [{ path: 'machineId', message: 'unknown machine' }] } },
+      });
     });
 
     it('attack: a rate-limit flood gets 429 with Retry-After, per key', async () => {
@@ -336,7 +428,11 @@ for (const backend of testBackends()) {
         const statuses: number[] = [];
         let retryAfter: string | null = null;
         for (let i = 0; i < 8; i++) {
-          const res = await limited.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` }, body: JSON.stringify({ query: '{ me { name } }' }) });
+          const res = await limited.yoga.fetch('http://localhost/graphql', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_KEY}` },
+            body: JSON.stringify({ query: '{ me { name } }' }),
+          });
           statuses.push(res.status);
           if (res.status === 429) {
             retryAfter = res.headers.get('retry-after');
@@ -344,7 +440,10 @@ for (const backend of testBackends()) {
           }
         }
         assert.deepEqual(statuses.slice(0, 5), [200, 200, 200, 200, 200]);
-        assert.ok(statuses.slice(5).every((s) => s === 429), statuses.join(','));
+        assert.ok(
+          statuses.slice(5).every((s) => s === 429),
+          statuses.join(','),
+        );
         assert.ok(Number(retryAfter) >= 1);
       } finally {
         await limited.close();
@@ -369,7 +468,13 @@ for (const backend of testBackends()) {
     });
 
     it('positive: each role can do what it may', async () => {
-      for (const [who, role] of [['viewerA', 'VIEWER'], ['operatorA', 'OPERATOR'], ['planner', 'PLANNER'], ['engineer', 'ENGINEER'], ['adminA', 'ADMIN']]) {
+      for (const [who, role] of [
+        ['viewerA', 'VIEWER'],
+        ['operatorA', 'OPERATOR'],
+        ['planner', 'PLANNER'],
+        ['engineer', 'ENGINEER'],
+        ['adminA', 'ADMIN'],
+      ]) {
         const r = await as(app, keys[who])(`{ me { role } plants { totalCount } }`);
         assert.equal(r.body.data.me.role, role);
         assert.ok(r.body.data.plants.totalCount >= 1);
@@ -383,21 +488,37 @@ for (const backend of testBackends()) {
       const tables = await app.database.query<{ name: string }>(
         `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition order by 1`,
       );
-      assert.deepEqual(tables.map((t) => t.name), [...USER_TABLES], 'every table of the database is in the drizzle schema');
+      assert.deepEqual(
+        tables.map((t) => t.name),
+        [...USER_TABLES],
+        'every table of the database is in the drizzle schema',
+      );
       const machineId = Number(Buffer.from(ids.machineA, 'base64').toString().split(':')[1]);
       const ingest = () => ingestTelemetry(app.services, { plantIds: null }, { points: [{ machineId, metric: 'unchanged-check', ts: new Date(), value: 1 }] });
       await assert.rejects(unchanged(app.database, ingest), (err: Error) => err instanceof assert.AssertionError && /telemetry/.test(err.message));
       const M = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename } }`;
       const point = { input: { points: [{ machineId: ids.machineA, metric: 'unchanged-check', ts: new Date().toISOString(), value: 2 }] } };
-      await assert.rejects(unchanged(app.database, () => as(app, keys.operatorA)(M, point), AUDITED), assert.AssertionError, 'a stored point is a change');
-      await assert.rejects(unchanged(app.database, () => as(app, keys.viewerA)(M, point)), assert.AssertionError, 'a refused mutation still writes its audit entry');
+      await assert.rejects(
+        unchanged(app.database, () => as(app, keys.operatorA)(M, point), AUDITED),
+        assert.AssertionError,
+        'a stored point is a change',
+      );
+      await assert.rejects(
+        unchanged(app.database, () => as(app, keys.viewerA)(M, point)),
+        assert.AssertionError,
+        'a refused mutation still writes its audit entry',
+      );
       const refused = await unchanged(app.database, () => as(app, keys.viewerA)(M, point), AUDITED);
       assert.equal(refused.body.errors[0].extensions.code, 'FORBIDDEN');
     });
 
     it('audits every mutation with key name, operation, redacted variables and outcome, including refused ones', async () => {
-      await as(app, keys.viewerA)(`mutation Sneaky($token: String!) { createApiKey(input: { name: $token, role: ADMIN }) { __typename } }`, { token: 'hunter2' });
-      await app.gql(`mutation MakeKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename } }`, { input: { name: 'audited', role: 'VIEWER' } });
+      await as(app, keys.viewerA)(`mutation Sneaky($token: String!) { createApiKey(input: { name: $token, role: ADMIN }) { __typename } }`, {
+        token: 'hunter2',
+      });
+      await app.gql(`mutation MakeKey($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename } }`, {
+        input: { name: 'audited', role: 'VIEWER' },
+      });
       await app.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id: b64('ApiKey:987654') });
       const log = await app.gql(`{ auditLog(first: 50) { edges { node { at keyName role operation fields variables outcome } } } }`);
       const entries = log.body.data.auditLog.edges.map((e: any) => e.node);

@@ -61,7 +61,12 @@ for (const backend of testBackends()) {
       assert.equal(body.data.plants.totalCount, 1);
       assert.equal(body.data.plants.edges[0].node.machines.length, 10);
 
-      const client = createClient({ url: server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${KEY}` } });
+      const client = createClient({
+        url: server.url.replace('http', 'ws') + '/graphql',
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${KEY}` },
+      });
       const viaWs: any = await new Promise((resolve, reject) => {
         let result: unknown;
         client.subscribe({ query }, { next: (v) => (result = v), error: reject, complete: () => resolve(result) });
@@ -78,12 +83,18 @@ for (const backend of testBackends()) {
     });
 
     it('the demo plant comes with 24 hours of history: states, telemetry, production, alerts', async () => {
-      const post = async (query: string) => (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query }) })).json()) as any;
+      const post = async (query: string) =>
+        (await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query }) })).json()) as any;
       const from = new Date(Date.now() - 24 * 3600_000).toISOString();
       const to = new Date().toISOString();
-      const r = await post(`{ plants { edges { node { id kpis(from: "${from}", to: "${to}") { availability performance quality oee } machines { status latest(metric: "temperature") { value } } } } } }`);
+      const r = await post(
+        `{ plants { edges { node { id kpis(from: "${from}", to: "${to}") { availability performance quality oee } machines { status latest(metric: "temperature") { value } } } } } }`,
+      );
       const plant = r.body ?? r.data.plants.edges[0].node;
-      assert.ok(plant.machines.every((m: any) => typeof m.latest?.value === 'number'), JSON.stringify(plant.machines));
+      assert.ok(
+        plant.machines.every((m: any) => typeof m.latest?.value === 'number'),
+        JSON.stringify(plant.machines),
+      );
       assert.ok(plant.machines.some((m: any) => m.status === 'DOWN'));
       for (const k of ['availability', 'performance', 'quality', 'oee']) assert.ok(plant.kpis[k] > 0.5 && plant.kpis[k] <= 1, `${k} = ${plant.kpis[k]}`);
       const alerts = await post(`{ alerts(plantId: "${plant.id}", first: 100) { edges { node { status rule { name } } } } }`);
@@ -107,7 +118,9 @@ for (const backend of testBackends()) {
       const code = await server.stop('SIGTERM');
       assert.equal(code, 0, server.output());
       server = await startServerProcess(env);
-      const r: any = await (await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: '{ plants { totalCount } }' }) })).json();
+      const r: any = await (
+        await fetch(`${server.url}/graphql`, { method: 'POST', headers: json, body: JSON.stringify({ query: '{ plants { totalCount } }' }) })
+      ).json();
       assert.equal(r.data.plants.totalCount, 1);
       // The restarted server stays up for the other tests (any order); `after` stops it.
     });
@@ -122,9 +135,19 @@ describe('first start without any key', () => {
       let s = await startServerProcess(env);
       const key = /^\s+(pgk_\S+)$/m.exec(s.output())?.[1];
       assert.ok(key, s.output());
-      const anon = await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { role } }' }) });
+      const anon = await fetch(`${s.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ me { role } }' }),
+      });
       assert.equal(anon.status, 401);
-      const me: any = await (await fetch(`${s.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ me { name role } }' }) })).json();
+      const me: any = await (
+        await fetch(`${s.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query: '{ me { name role } }' }),
+        })
+      ).json();
       assert.deepEqual(me.data.me, { name: 'bootstrap-admin', role: 'ADMIN' });
       assert.equal(await s.stop(), 0);
       s = await startServerProcess(env);

@@ -68,10 +68,18 @@ for (const backend of testBackends()) {
     }
 
     function subscribe(key: string): { results: any[]; stop(): void } {
-      const client = createClient({ url: `${server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${key}` } });
+      const client = createClient({
+        url: `${server.url.replace('http', 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${key}` },
+      });
       clients.push(client);
       const results: any[] = [];
-      const stop = client.subscribe({ query: SUBSCRIPTION, variables: { p: gid('Plant', plantA) } }, { next: (r) => results.push(r), error: (e) => results.push({ error: e }), complete: () => {} });
+      const stop = client.subscribe(
+        { query: SUBSCRIPTION, variables: { p: gid('Plant', plantA) } },
+        { next: (r) => results.push(r), error: (e) => results.push({ error: e }), complete: () => {} },
+      );
       return { results, stop };
     }
 
@@ -123,7 +131,11 @@ for (const backend of testBackends()) {
         assert.deepEqual(r.data.alerts, { kind: 'OPENED', alert: { id: gid('Alert', alertId), machine: { name: machineOfA.name } } }, name);
       }
 
-      assert.equal(statements.length - 2, 3 * k, `expected 3 executions of ${k} statements (the two unscoped VIEWERs share; plants and role split), got: ${JSON.stringify(statements)}`);
+      assert.equal(
+        statements.length - 2,
+        3 * k,
+        `expected 3 executions of ${k} statements (the two unscoped VIEWERs share; plants and role split), got: ${JSON.stringify(statements)}`,
+      );
       for (const s of Object.values(subs)) s.stop();
     });
   });

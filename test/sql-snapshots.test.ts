@@ -23,7 +23,10 @@ const IN_CI = !!process.env.CI && process.env.CI !== 'false';
 
 /** One line per statement: line comments dropped (the code has no `--` inside string literals), whitespace collapsed. */
 function normaliseSql(sql: string): string {
-  return sql.replace(/--[^\n]*/g, ' ').replace(/\s+/g, ' ').trim();
+  return sql
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function matchSnapshot(name: string, backend: Backend, statements: string[]): void {
@@ -41,7 +44,11 @@ function matchSnapshot(name: string, backend: Backend, statements: string[]): vo
   if (!fs.existsSync(file)) {
     assert.fail(`SQL snapshot ${rel} is missing. Create it with UPDATE_SNAPSHOTS=1 npm test -- test/sql-snapshots.test.ts, review it and commit it.`);
   }
-  assert.equal(actual, fs.readFileSync(file, 'utf8'), `the SQL sent differs from ${rel}; if the change is intended, run UPDATE_SNAPSHOTS=1 npm test -- test/sql-snapshots.test.ts, review the diff and commit it`);
+  assert.equal(
+    actual,
+    fs.readFileSync(file, 'utf8'),
+    `the SQL sent differs from ${rel}; if the change is intended, run UPDATE_SNAPSHOTS=1 npm test -- test/sql-snapshots.test.ts, review the diff and commit it`,
+  );
 }
 
 // Fixed inputs and a fixed clock, so the sequence of statements is the same on every run.
@@ -80,9 +87,15 @@ for (const backend of testBackends()) {
 
     /** n points of two metrics on two machines, one a second from `start` (each test uses its own time range). */
     function points(n: number, start: Date): TelemetryPointIn[] {
-      return Array.from({ length: n }, (_, i) => ({ machineId: machineIds[i % 2], metric: i % 4 < 2 ? 'snap_temp' : 'snap_speed', ts: new Date(start.getTime() + Math.floor(i / 4) * 1000), value: i }));
+      return Array.from({ length: n }, (_, i) => ({
+        machineId: machineIds[i % 2],
+        metric: i % 4 < 2 ? 'snap_temp' : 'snap_speed',
+        ts: new Date(start.getTime() + Math.floor(i / 4) * 1000),
+        value: i,
+      }));
     }
-    const ingest = (batch: Parameters<typeof ingestTelemetry>[2], method?: 'unnest' | 'copy') => ingestTelemetry({ ...app.services, clock: new ManualClock(NOW) }, EVERY_PLANT, batch, { method });
+    const ingest = (batch: Parameters<typeof ingestTelemetry>[2], method?: 'unnest' | 'copy') =>
+      ingestTelemetry({ ...app.services, clock: new ManualClock(NOW) }, EVERY_PLANT, batch, { method });
 
     it('ingest, unnest path, with a batch ID', async () => {
       const stmts = await capture(async () => {
@@ -154,15 +167,11 @@ for (const backend of testBackends()) {
 
     it('recording machine states', async () => {
       const stmts = await capture(async () => {
-        const events = await recordMachineStates(
-          { ...app.services, clock: new ManualClock(NOW) },
-          EVERY_PLANT,
-          [
-            { machineId: machineIds[0], status: 'RUNNING', at: at(120) },
-            { machineId: machineIds[0], status: 'DOWN', at: at(60) },
-            { machineId: machineIds[1], status: 'IDLE', at: at(90) },
-          ],
-        );
+        const events = await recordMachineStates({ ...app.services, clock: new ManualClock(NOW) }, EVERY_PLANT, [
+          { machineId: machineIds[0], status: 'RUNNING', at: at(120) },
+          { machineId: machineIds[0], status: 'DOWN', at: at(60) },
+          { machineId: machineIds[1], status: 'IDLE', at: at(90) },
+        ]);
         assert.equal(events.length, 3);
       });
       matchSnapshot('record-machine-states', backend, stmts);
@@ -170,14 +179,10 @@ for (const backend of testBackends()) {
 
     it('recording production counts', async () => {
       const stmts = await capture(async () => {
-        const n = await recordProduction(
-          { ...app.services, clock: new ManualClock(NOW) },
-          EVERY_PLANT,
-          [
-            { machineId: machineIds[0], at: at(30), good: 10, scrap: 1 },
-            { machineId: machineIds[1], at: at(30), good: 0, scrap: 0 },
-          ],
-        );
+        const n = await recordProduction({ ...app.services, clock: new ManualClock(NOW) }, EVERY_PLANT, [
+          { machineId: machineIds[0], at: at(30), good: 10, scrap: 1 },
+          { machineId: machineIds[1], at: at(30), good: 0, scrap: 0 },
+        ]);
         assert.equal(n, 2);
       });
       matchSnapshot('record-production', backend, stmts);

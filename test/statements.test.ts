@@ -71,18 +71,31 @@ for (const backend of testBackends()) {
     async function seedReadData(app: TestApp): Promise<void> {
       const all = await app.database.db.select({ id: machines.id, plantId: machines.plantId }).from(machines).orderBy(machines.id);
       const ts = new Date('2026-11-01T12:00:00Z');
-      await ingestTelemetry(app.services, { plantIds: null }, {
-        points: all.flatMap((m) => [
-          { machineId: m.id, metric: 'temperature', ts, value: m.id },
-          { machineId: m.id, metric: 'vibration', ts, value: m.id / 10 },
-        ]),
-      });
+      await ingestTelemetry(
+        app.services,
+        { plantIds: null },
+        {
+          points: all.flatMap((m) => [
+            { machineId: m.id, metric: 'temperature', ts, value: m.id },
+            { machineId: m.id, metric: 'vibration', ts, value: m.id / 10 },
+          ]),
+        },
+      );
       const plantIds = [...new Set(all.map((m) => m.plantId))];
       for (const plantId of plantIds) {
         const [a, b, c] = all.filter((m) => m.plantId === plantId);
-        const rule = (name: string, severity: Severity) => insertAlertRule(app.database, { plantId, name, kind: 'THRESHOLD', severity, metric: 'x', comparator: 'GT', threshold: 1 });
+        const rule = (name: string, severity: Severity) =>
+          insertAlertRule(app.database, { plantId, name, kind: 'THRESHOLD', severity, metric: 'x', comparator: 'GT', threshold: 1 });
         const [warn, crit, info, gone] = [await rule('w', 'WARNING'), await rule('c', 'CRITICAL'), await rule('i', 'INFO'), await rule('g', 'CRITICAL')];
-        const breach = (r: typeof warn, machineId: number) => ({ rule: r, subject: `machine:${machineId}`, machineId, orderId: null, value: 2, at: ts, message: 'm' });
+        const breach = (r: typeof warn, machineId: number) => ({
+          rule: r,
+          subject: `machine:${machineId}`,
+          machineId,
+          orderId: null,
+          value: 2,
+          at: ts,
+          message: 'm',
+        });
         const raised = await raiseAlerts(app.database.db, [breach(warn, a.id), breach(crit, a.id), breach(info, b.id), breach(gone, c.id)]);
         await acknowledgeAlert(app.database.db, raised.find((e) => e.alert.ruleId === info.id)!.alert.id, 'test', null, new Date());
         await resolveAlert(app.database.db, raised.find((e) => e.alert.ruleId === gone.id)!.alert.id, 'test', null, new Date());
@@ -146,7 +159,10 @@ for (const backend of testBackends()) {
         openAlerts { count highestSeverity } } } } } } }`;
       const s1 = await statementsFor(small, q);
       const l1 = await statementsFor(large, q);
-      for (const [r, n] of [[s1, 6], [l1, 900]] as const) {
+      for (const [r, n] of [
+        [s1, 6],
+        [l1, 900],
+      ] as const) {
         const perPlant = r.body.data.plants.edges.map((e: any) => e.node.lines.flatMap((l: any) => l.machines));
         const list = perPlant.flat();
         assert.equal(list.length, n);
@@ -159,7 +175,12 @@ for (const backend of testBackends()) {
         for (const machinesOfPlant of perPlant) {
           assert.deepEqual(
             machinesOfPlant.slice(0, 4).map((m: any) => m.openAlerts),
-            [{ count: 2, highestSeverity: 'CRITICAL' }, { count: 1, highestSeverity: 'INFO' }, { count: 0, highestSeverity: null }, { count: 0, highestSeverity: null }],
+            [
+              { count: 2, highestSeverity: 'CRITICAL' },
+              { count: 1, highestSeverity: 'INFO' },
+              { count: 0, highestSeverity: null },
+              { count: 0, highestSeverity: null },
+            ],
           );
         }
       }
@@ -168,8 +189,14 @@ for (const backend of testBackends()) {
     });
 
     it('node(id) refetches of many machines are batched, not one statement per ID', async () => {
-      const ids = (await large.gql(`{ plants(first: 1) { edges { node { machines { id } } } } }`)).body.data.plants.edges[0].node.machines.map((m: any) => m.id);
-      const q = (n: number) => `{ ${ids.slice(0, n).map((id: string, i: number) => `m${i}: node(id: "${id}") { id ... on Machine { name line { name } } }`).join(' ')} }`;
+      const ids = (await large.gql(`{ plants(first: 1) { edges { node { machines { id } } } } }`)).body.data.plants.edges[0].node.machines.map(
+        (m: any) => m.id,
+      );
+      const q = (n: number) =>
+        `{ ${ids
+          .slice(0, n)
+          .map((id: string, i: number) => `m${i}: node(id: "${id}") { id ... on Machine { name line { name } } }`)
+          .join(' ')} }`;
       const few = await statementsFor(large, q(3));
       const many = await statementsFor(large, q(120));
       assert.equal(many.n, few.n, `3 nodes: ${few.n}, 120 nodes: ${many.n}`);

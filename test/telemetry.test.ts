@@ -36,13 +36,19 @@ interface Pt {
 /** Irregular points: every 7 s plus a jitter, values multiples of 0.25 (exact sums, so both read paths agree to the bit). */
 function series(count: number, start = BASE, seed = 1): Pt[] {
   let s = seed;
-  const rand = () => ((s = (s * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const rand = () => (s = (s * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
   return Array.from({ length: count }, (_, i) => ({ ts: start + i * 7_000 + Math.floor(rand() * 5_000), value: Math.round(rand() * 400 - 100) / 4 }));
 }
 
 function expectedBuckets(points: Pt[], from: number, to: number, bucketSeconds: number) {
   const n = Math.ceil((to - from) / (bucketSeconds * 1000));
-  const out = Array.from({ length: n }, (_, k) => ({ start: iso(from + k * bucketSeconds * 1000), count: 0, sum: 0, min: null as number | null, max: null as number | null }));
+  const out = Array.from({ length: n }, (_, k) => ({
+    start: iso(from + k * bucketSeconds * 1000),
+    count: 0,
+    sum: 0,
+    min: null as number | null,
+    max: null as number | null,
+  }));
   for (const p of points) {
     if (p.ts < from || p.ts >= to) continue;
     const b = out[Math.floor((p.ts - from) / (bucketSeconds * 1000))];
@@ -72,7 +78,9 @@ for (const backend of testBackends()) {
       plantId = r.body.data.plants.edges[0].node.id;
       const rows = await app.database.query<{ id: number; name: string }>('select id, name from machines order by id');
       machines = r.body.data.plants.edges[0].node.machines.map((m: any) => ({ ...m, rowId: rows.find((x) => x.name === m.name)!.id }));
-      const imp = await app.gql(`mutation { importPlant(input: { name: "Other", lines: [{ name: "L", machines: [{ name: "X-1" }] }] }) { ... on ImportPlantSuccess { plant { machines { id } } } } }`);
+      const imp = await app.gql(
+        `mutation { importPlant(input: { name: "Other", lines: [{ name: "L", machines: [{ name: "X-1" }] }] }) { ... on ImportPlantSuccess { plant { machines { id } } } } }`,
+      );
       otherPlantMachine = imp.body.data.importPlant.plant.machines[0].id;
     });
     after(() => app.close());
@@ -83,16 +91,23 @@ for (const backend of testBackends()) {
       const rows = await app.gql(INGEST, { input: { points: pts.map((p) => ({ machineId: m, metric: 'form-rows', ts: iso(p.ts), value: p.value })) } });
       assert.deepEqual(rows.body.data.ingestTelemetry, { __typename: 'IngestTelemetrySuccess', accepted: 300, duplicates: 0 });
       const cols = await app.gql(INGEST, {
-        input: { columns: { machineIds: pts.map(() => m), metrics: pts.map(() => 'form-cols'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) } },
+        input: {
+          columns: { machineIds: pts.map(() => m), metrics: pts.map(() => 'form-cols'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) },
+        },
       });
       assert.deepEqual(cols.body.data.ingestTelemetry, { __typename: 'IngestTelemetrySuccess', accepted: 300, duplicates: 0 });
       const read = (metric: string) =>
-        app.database.query<{ machine_id: number; ts: Date; value: number }>('select machine_id, ts, value from telemetry where metric = $1 order by ts', [metric]);
+        app.database.query<{ machine_id: number; ts: Date; value: number }>('select machine_id, ts, value from telemetry where metric = $1 order by ts', [
+          metric,
+        ]);
       const a = await read('form-rows');
       const b = await read('form-cols');
       assert.equal(a.length, 300);
       assert.deepEqual(a, b);
-      assert.deepEqual(a.map((r) => [new Date(r.ts).getTime(), r.value]), [...pts].sort((x, y) => x.ts - y.ts).map((p) => [p.ts, p.value]));
+      assert.deepEqual(
+        a.map((r) => [new Date(r.ts).getTime(), r.value]),
+        [...pts].sort((x, y) => x.ts - y.ts).map((p) => [p.ts, p.value]),
+      );
     });
 
     it('stores the same through every insert method (binary COPY on PostgreSQL, unnest), odd values and names included', async () => {
@@ -102,7 +117,9 @@ for (const backend of testBackends()) {
       const methods = backend === 'postgres' ? (['copy', 'unnest'] as const) : (['unnest'] as const);
       const stored: unknown[] = [];
       for (const method of methods) {
-        const pts = names.flatMap((metric, k) => values.map((value, i) => ({ machineId: m, metric: `${method}:${metric}`, ts: new Date(BASE + k * 60_000 + i * 1_001), value })));
+        const pts = names.flatMap((metric, k) =>
+          values.map((value, i) => ({ machineId: m, metric: `${method}:${metric}`, ts: new Date(BASE + k * 60_000 + i * 1_001), value })),
+        );
         const r = await ingestTelemetry(app.services, { plantIds: null }, { points: pts }, { method });
         assert.deepEqual(r, { accepted: pts.length, duplicates: 0 });
         const rows = await app.database.query<{ metric: string; ts: Date; value: number }>(
@@ -115,7 +132,10 @@ for (const backend of testBackends()) {
           pts.map((p) => [p.metric.slice(method.length + 1), p.ts.getTime(), p.value]).sort(order),
         );
         stored.push(rows.map((r) => [r.metric, new Date(r.ts).getTime(), r.value]).sort(order));
-        const rollup = await app.database.query<{ n: number }>(`select sum(count)::int as n from telemetry_1m where machine_id = $1 and metric like $2 || ':%'`, [m, method]);
+        const rollup = await app.database.query<{ n: number }>(
+          `select sum(count)::int as n from telemetry_1m where machine_id = $1 and metric like $2 || ':%'`,
+          [m, method],
+        );
         assert.equal(Number(rollup[0].n), pts.length);
       }
       if (stored.length === 2) assert.deepEqual(stored[0], stored[1]);
@@ -124,7 +144,9 @@ for (const backend of testBackends()) {
     it('computes bucket aggregates equal to the test, on the rollup path and the raw path', async () => {
       const m = machines[1];
       const pts = series(400, BASE, 3); // ~47 minutes
-      const r = await app.gql(INGEST, { input: { columns: { machineIds: pts.map(() => m.id), metrics: pts.map(() => 'temp'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) } } });
+      const r = await app.gql(INGEST, {
+        input: { columns: { machineIds: pts.map(() => m.id), metrics: pts.map(() => 'temp'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) } },
+      });
       assert.equal(r.body.data.ingestTelemetry.accepted, 400);
 
       // Whole minutes: served by the one-minute rollup.
@@ -134,8 +156,20 @@ for (const backend of testBackends()) {
       assert.equal(viaApi.body.errors, undefined, JSON.stringify(viaApi.body.errors));
       assert.deepEqual(viaApi.body.data.node.telemetry, expectedBuckets(pts, from, to, 300));
       // The same range forced through both paths gives identical results.
-      const raw = await telemetryBuckets(app.database, [m.rowId], { metric: 'temp', from: new Date(from), to: new Date(to), bucketSeconds: 300, source: 'raw' });
-      const rollup = await telemetryBuckets(app.database, [m.rowId], { metric: 'temp', from: new Date(from), to: new Date(to), bucketSeconds: 300, source: 'rollup' });
+      const raw = await telemetryBuckets(app.database, [m.rowId], {
+        metric: 'temp',
+        from: new Date(from),
+        to: new Date(to),
+        bucketSeconds: 300,
+        source: 'raw',
+      });
+      const rollup = await telemetryBuckets(app.database, [m.rowId], {
+        metric: 'temp',
+        from: new Date(from),
+        to: new Date(to),
+        bucketSeconds: 300,
+        source: 'rollup',
+      });
       assert.deepEqual(raw, rollup);
 
       // Not whole minutes: raw points, buckets aligned to `from`, the last one clipped.
@@ -151,7 +185,9 @@ for (const backend of testBackends()) {
     it('reads whole-minute ranges from the rollup (still answered after the raw rows are gone)', async () => {
       const m = machines[2];
       const pts = series(120, BASE, 11);
-      await app.gql(INGEST, { input: { columns: { machineIds: pts.map(() => m.id), metrics: pts.map(() => 'rpm'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) } } });
+      await app.gql(INGEST, {
+        input: { columns: { machineIds: pts.map(() => m.id), metrics: pts.map(() => 'rpm'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) } },
+      });
       const args = { id: m.id, metric: 'rpm', from: iso(BASE), to: iso(BASE + 20 * MIN), b: 120 };
       const before = (await app.gql(BUCKETS, args)).body.data.node.telemetry;
       await app.database.query('delete from telemetry where machine_id = $1 and metric = $2', [m.rowId, 'rpm']);
@@ -159,7 +195,10 @@ for (const backend of testBackends()) {
       assert.deepEqual(afterDelete, before);
       assert.ok(before.some((b: any) => b.count > 0));
       const rawNow = (await app.gql(BUCKETS, { ...args, from: iso(BASE + 1_000) })).body.data.node.telemetry;
-      assert.ok(rawNow.every((b: any) => b.count === 0), 'the raw path reads the (now empty) raw table');
+      assert.ok(
+        rawNow.every((b: any) => b.count === 0),
+        'the raw path reads the (now empty) raw table',
+      );
     });
 
     it('refuses more than 10,000 buckets, an empty range and a bad bucket size, naming the argument', async () => {
@@ -178,7 +217,10 @@ for (const backend of testBackends()) {
     it('stores nothing twice: a retried batchId, and points already stored', async () => {
       const m = machines[3];
       const pts = series(200, BASE, 5);
-      const input = { batchId: `batch-${backend}-1`, columns: { machineIds: pts.map(() => m.id), metrics: pts.map(() => 'vib'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) } };
+      const input = {
+        batchId: `batch-${backend}-1`,
+        columns: { machineIds: pts.map(() => m.id), metrics: pts.map(() => 'vib'), ts: pts.map((p) => iso(p.ts)), values: pts.map((p) => p.value) },
+      };
       const first = await app.gql(INGEST, { input });
       assert.deepEqual(first.body.data.ingestTelemetry, { __typename: 'IngestTelemetrySuccess', accepted: 200, duplicates: 0 });
       const retry = await app.gql(INGEST, { input });
@@ -209,29 +251,67 @@ for (const backend of testBackends()) {
       const r = await app.gql(INGEST, { input: { points: pts } });
       const res = r.body.data.ingestTelemetry;
       assert.equal(res.__typename, 'ValidationError');
-      assert.deepEqual(res.fieldErrors.map((e: any) => e.path), ['points[17].ts', 'points[400].machineId', 'points[401].machineId', 'points[999].metric']);
+      assert.deepEqual(
+        res.fieldErrors.map((e: any) => e.path),
+        ['points[17].ts', 'points[400].machineId', 'points[401].machineId', 'points[999].metric'],
+      );
       assert.match(res.fieldErrors[0].message, /future/);
       assert.match(res.fieldErrors[1].message, /unknown machine/);
       assert.equal(await count(app, 'select count(*)::int as n from telemetry'), before);
       assert.equal(await count(app, 'select count(*)::int as n from telemetry_1m'), rollupBefore);
 
       const cols = await app.gql(INGEST, { input: { columns: { machineIds: [m, m], metrics: ['a'], ts: [iso(BASE), iso(BASE)], values: [1, 2, 3] } } });
-      assert.deepEqual(cols.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path), ['columns.metrics', 'columns.values']);
-      const colBad = await app.gql(INGEST, { input: { columns: { machineIds: [m, m, 'nope'], metrics: ['a', '', 'a'], ts: [iso(BASE), iso(BASE - 200 * 86_400_000), iso(BASE)], values: [1, 2, 3] } } });
-      assert.deepEqual(colBad.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path), ['columns.metrics[1]', 'columns.ts[1]', 'columns.machineIds[2]']);
+      assert.deepEqual(
+        cols.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path),
+        ['columns.metrics', 'columns.values'],
+      );
+      const colBad = await app.gql(INGEST, {
+        input: {
+          columns: { machineIds: [m, m, 'nope'], metrics: ['a', '', 'a'], ts: [iso(BASE), iso(BASE - 200 * 86_400_000), iso(BASE)], values: [1, 2, 3] },
+        },
+      });
+      assert.deepEqual(
+        colBad.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path),
+        ['columns.metrics[1]', 'columns.ts[1]', 'columns.machineIds[2]'],
+      );
       const neither = await app.gql(INGEST, { input: {} });
-      assert.deepEqual(neither.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path), ['points']);
+      assert.deepEqual(
+        neither.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path),
+        ['points'],
+      );
       assert.equal(await count(app, 'select count(*)::int as n from telemetry'), before);
 
       // What GraphQL cannot even carry is still checked by the ingest function (the MQTT bridge uses it too).
       const deps = app.services;
       await assert.rejects(
-        ingestTelemetry(deps, { plantIds: null }, { points: [{ machineId: machines[4].rowId, metric: 'p', ts: new Date(BASE), value: NaN }, { machineId: machines[4].rowId, metric: 'p', ts: new Date(NaN), value: Infinity }] }),
-        (e: unknown) => e instanceof ValidationError && JSON.stringify(e.fieldErrors.map((f) => f.path)) === JSON.stringify(['points[0].value', 'points[1].ts', 'points[1].value']),
+        ingestTelemetry(
+          deps,
+          { plantIds: null },
+          {
+            points: [
+              { machineId: machines[4].rowId, metric: 'p', ts: new Date(BASE), value: NaN },
+              { machineId: machines[4].rowId, metric: 'p', ts: new Date(NaN), value: Infinity },
+            ],
+          },
+        ),
+        (e: unknown) =>
+          e instanceof ValidationError &&
+          JSON.stringify(e.fieldErrors.map((f) => f.path)) === JSON.stringify(['points[0].value', 'points[1].ts', 'points[1].value']),
       );
       const big = 50_001;
       await assert.rejects(
-        ingestTelemetry(deps, { plantIds: null }, { columns: { machineIds: new Array(big).fill(machines[4].rowId), metrics: new Array(big).fill('p'), ts: new Array(big).fill(BASE), values: new Array(big).fill(1) } }),
+        ingestTelemetry(
+          deps,
+          { plantIds: null },
+          {
+            columns: {
+              machineIds: new Array(big).fill(machines[4].rowId),
+              metrics: new Array(big).fill('p'),
+              ts: new Array(big).fill(BASE),
+              values: new Array(big).fill(1),
+            },
+          },
+        ),
         (e: unknown) => e instanceof ValidationError && e.fieldErrors[0].path === 'columns.machineIds' && /50,000/.test(e.fieldErrors[0].message),
       );
       assert.equal(await count(app, 'select count(*)::int as n from telemetry'), before);
@@ -272,10 +352,20 @@ for (const backend of testBackends()) {
 
     it('answers Machine.latest with the newest point, in a bounded number of statements for many machines', async () => {
       const m = machines[5];
-      await app.gql(INGEST, { input: { points: [{ machineId: m.id, metric: 'level', ts: iso(BASE + 5 * MIN), value: 5 }, { machineId: m.id, metric: 'level', ts: iso(BASE + 2 * MIN), value: 2 }] } });
+      await app.gql(INGEST, {
+        input: {
+          points: [
+            { machineId: m.id, metric: 'level', ts: iso(BASE + 5 * MIN), value: 5 },
+            { machineId: m.id, metric: 'level', ts: iso(BASE + 2 * MIN), value: 2 },
+          ],
+        },
+      });
       // A late, older point does not replace the latest.
       await app.gql(INGEST, { input: { points: [{ machineId: m.id, metric: 'level', ts: iso(BASE + MIN), value: 1 }] } });
-      const r = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { latest(metric: "level") { metric ts value machine { name } } none: latest(metric: "nothing") { value } } } }`, { id: m.id });
+      const r = await app.gql(
+        `query($id: ID!) { node(id: $id) { ... on Machine { latest(metric: "level") { metric ts value machine { name } } none: latest(metric: "nothing") { value } } } }`,
+        { id: m.id },
+      );
       assert.deepEqual(r.body.data.node, { latest: { metric: 'level', ts: iso(BASE + 5 * MIN), value: 5, machine: { name: m.name } }, none: null });
 
       const every = machines.map((x, i) => ({ machineId: x.id, metric: 'level-all', ts: iso(BASE + i * 1000), value: i }));
@@ -294,7 +384,9 @@ for (const backend of testBackends()) {
 
     it('lets a plant-scoped OPERATOR ingest only for its plant, and no VIEWER at all', async () => {
       const key = async (role: string, plantIds?: string[]) => {
-        const r = await app.gql(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ... on CreateApiKeySuccess { key } } }`, { input: { name: `${role}-${Math.random()}`, role, plantIds } });
+        const r = await app.gql(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ... on CreateApiKeySuccess { key } } }`, {
+          input: { name: `${role}-${Math.random()}`, role, plantIds },
+        });
         return r.body.data.createApiKey.key as string;
       };
       const operator = await key('OPERATOR', [plantId]);
@@ -312,7 +404,11 @@ for (const backend of testBackends()) {
       assert.equal(asViewer.body.data?.ingestTelemetry ?? null, null);
       assert.equal(await count(app, `select count(*)::int as n from telemetry where metric = 'scoped'`), 1);
       // The VIEWER can read.
-      const read = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { latest(metric: "scoped") { value } } } }`, { id: machines[6].id }, auth(viewer));
+      const read = await app.gql(
+        `query($id: ID!) { node(id: $id) { ... on Machine { latest(metric: "scoped") { value } } } }`,
+        { id: machines[6].id },
+        auth(viewer),
+      );
       assert.equal(read.body.data.node.latest.value, 1);
     });
 
@@ -324,28 +420,54 @@ for (const backend of testBackends()) {
       const parts = await app.database.query<{ p: string }>(`select distinct tableoid::regclass::text as p from telemetry where metric = 'partitioned'`);
       const names = parts.map((r) => r.p);
       assert.ok(names.includes(name), JSON.stringify(names));
-      assert.ok(names.every((p) => p === name || p === partitionName(day + 1)), JSON.stringify(names));
+      assert.ok(
+        names.every((p) => p === name || p === partitionName(day + 1)),
+        JSON.stringify(names),
+      );
       // A point that reached the default partition (its day had no partition) moves when that day gets one.
       const lateDay = dayOf(Date.now()) - 20;
       const ts = new Date(lateDay * 86_400_000 + 3_600_000);
-      await app.database.query(`insert into telemetry_default (machine_id, metric, ts, value) values ($1, 'late', $2, 1)`, [machines[0].rowId, ts.toISOString()]);
-      const r = await app.gql(INGEST, { input: { points: [{ machineId: machines[0].id, metric: 'late', ts: new Date(ts.getTime() + 1000).toISOString(), value: 2 }] } });
+      await app.database.query(`insert into telemetry_default (machine_id, metric, ts, value) values ($1, 'late', $2, 1)`, [
+        machines[0].rowId,
+        ts.toISOString(),
+      ]);
+      const r = await app.gql(INGEST, {
+        input: { points: [{ machineId: machines[0].id, metric: 'late', ts: new Date(ts.getTime() + 1000).toISOString(), value: 2 }] },
+      });
       assert.equal(r.body.data.ingestTelemetry.accepted, 1);
       const late = await app.database.query<{ p: string }>(`select tableoid::regclass::text as p from telemetry where metric = 'late'`);
-      assert.deepEqual(late.map((x) => x.p), [partitionName(lateDay), partitionName(lateDay)]);
+      assert.deepEqual(
+        late.map((x) => x.p),
+        [partitionName(lateDay), partitionName(lateDay)],
+      );
 
       // Retention: 10 days from a clock 30 days ahead drops every partition older than 20 days from now.
       const future = new Date(Date.now() + 30 * 86_400_000);
       const res = await maintainTelemetry(app.database, { retentionDays: 10, rollupRetentionDays: 10 }, future);
       assert.ok(res.dropped.includes(name) && res.dropped.includes(partitionName(lateDay)), JSON.stringify(res));
       assert.equal(await count(app, `select count(*)::int as n from telemetry where metric = 'late' or metric = 'partitioned'`), 0);
-      assert.equal(await count(app, `select count(*)::int as n from telemetry_1m where minute < $1::timestamptz`, [new Date(future.getTime() - 10 * 86_400_000).toISOString()]), 0);
-      const left = await app.database.query<{ p: string }>(`select c.relname as p from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'telemetry'::regclass`);
-      assert.ok(left.some((x) => x.p === partitionName(dayOf(future.getTime()) + 3)), 'partitions are created ahead');
+      assert.equal(
+        await count(app, `select count(*)::int as n from telemetry_1m where minute < $1::timestamptz`, [
+          new Date(future.getTime() - 10 * 86_400_000).toISOString(),
+        ]),
+        0,
+      );
+      const left = await app.database.query<{ p: string }>(
+        `select c.relname as p from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'telemetry'::regclass`,
+      );
+      assert.ok(
+        left.some((x) => x.p === partitionName(dayOf(future.getTime()) + 3)),
+        'partitions are created ahead',
+      );
       assert.ok(left.some((x) => x.p === 'telemetry_default'));
       // Points older than the retention are refused (they would be dropped at once).
-      const old = await app.gql(INGEST, { input: { points: [{ machineId: machines[0].id, metric: 'old', ts: iso(Date.now() - 100 * 86_400_000), value: 1 }] } });
-      assert.deepEqual(old.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path), ['points[0].ts']);
+      const old = await app.gql(INGEST, {
+        input: { points: [{ machineId: machines[0].id, metric: 'old', ts: iso(Date.now() - 100 * 86_400_000), value: 1 }] },
+      });
+      assert.deepEqual(
+        old.body.data.ingestTelemetry.fieldErrors.map((e: any) => e.path),
+        ['points[0].ts'],
+      );
       assert.match(old.body.data.ingestTelemetry.fieldErrors[0].message, /retention of 90 days/);
     });
 
@@ -362,41 +484,66 @@ for (const backend of testBackends()) {
 
       it('delivers new points of the chosen metrics of a machine', async () => {
         const m = machines[7];
-        const sub = await liveSub(`subscription($id: ID!) { telemetry(machineId: $id, metrics: ["temp", "rpm"]) { metric ts value machine { name } } }`, { id: m.id }, `telemetry:${m.rowId}`);
+        const sub = await liveSub(
+          `subscription($id: ID!) { telemetry(machineId: $id, metrics: ["temp", "rpm"]) { metric ts value machine { name } } }`,
+          { id: m.id },
+          `telemetry:${m.rowId}`,
+        );
         const now = Date.now() - 60_000;
         await app.gql(INGEST, {
-          input: { points: [
-            { machineId: m.id, metric: 'temp', ts: iso(now), value: 1.5 },
-            { machineId: m.id, metric: 'vib', ts: iso(now), value: 9 },
-            { machineId: machines[8].id, metric: 'temp', ts: iso(now), value: 7 },
-            { machineId: m.id, metric: 'rpm', ts: iso(now + 1), value: 1200 },
-          ] },
+          input: {
+            points: [
+              { machineId: m.id, metric: 'temp', ts: iso(now), value: 1.5 },
+              { machineId: m.id, metric: 'vib', ts: iso(now), value: 9 },
+              { machineId: machines[8].id, metric: 'temp', ts: iso(now), value: 7 },
+              { machineId: m.id, metric: 'rpm', ts: iso(now + 1), value: 1200 },
+            ],
+          },
         });
         // Points arrive in order: once a later one is there, nothing else of the first batch can follow.
         await app.gql(INGEST, { input: { points: [{ machineId: m.id, metric: 'temp', ts: iso(now + 2), value: 2.5 }] } });
         await sub.waitFor(3);
-        assert.deepEqual(sub.events.map((e) => e.data.telemetry), [
-          { metric: 'temp', ts: iso(now), value: 1.5, machine: { name: m.name } },
-          { metric: 'rpm', ts: iso(now + 1), value: 1200, machine: { name: m.name } },
-          { metric: 'temp', ts: iso(now + 2), value: 2.5, machine: { name: m.name } },
-        ]);
+        assert.deepEqual(
+          sub.events.map((e) => e.data.telemetry),
+          [
+            { metric: 'temp', ts: iso(now), value: 1.5, machine: { name: m.name } },
+            { metric: 'rpm', ts: iso(now + 1), value: 1200, machine: { name: m.name } },
+            { metric: 'temp', ts: iso(now + 2), value: 2.5, machine: { name: m.name } },
+          ],
+        );
         await sub.dispose();
       });
 
       it('delivers machine status events of a plant and refuses unknown or invisible IDs with NOT_FOUND', async () => {
-        const sub = await liveSub(`subscription($id: ID!) { machineStatus(plantId: $id) { machine { name status } status previous at current } }`, { id: plantId }, `machineStatus:${decodeId('Plant', plantId)}`);
+        const sub = await liveSub(
+          `subscription($id: ID!) { machineStatus(plantId: $id) { machine { name status } status previous at current } }`,
+          { id: plantId },
+          `machineStatus:${decodeId('Plant', plantId)}`,
+        );
         const at = iso(Date.now() - 1000);
-        const r = await app.gql(`mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on RecordMachineStateSuccess { current machine { status } } } }`, {
-          input: { machineId: machines[9].id, status: 'DOWN', at },
-        });
+        const r = await app.gql(
+          `mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on RecordMachineStateSuccess { current machine { status } } } }`,
+          {
+            input: { machineId: machines[9].id, status: 'DOWN', at },
+          },
+        );
         assert.deepEqual(r.body.data.recordMachineState, { __typename: 'RecordMachineStateSuccess', current: true, machine: { status: 'DOWN' } });
         await sub.waitFor(1);
-        assert.deepEqual(sub.events[0].data.machineStatus, { machine: { name: machines[9].name, status: 'DOWN' }, status: 'DOWN', previous: null, at, current: true });
+        assert.deepEqual(sub.events[0].data.machineStatus, {
+          machine: { name: machines[9].name, status: 'DOWN' },
+          status: 'DOWN',
+          previous: null,
+          at,
+          current: true,
+        });
         await sub.dispose();
 
-        const created = await app.gql(`mutation { createApiKey(input: { name: "scoped-viewer", role: VIEWER, plantIds: ["${plantId}"] }) { ... on CreateApiKeySuccess { key } } }`);
+        const created = await app.gql(
+          `mutation { createApiKey(input: { name: "scoped-viewer", role: VIEWER, plantIds: ["${plantId}"] }) { ... on CreateApiKeySuccess { key } } }`,
+        );
         const scoped = created.body.data.createApiKey.key;
-        const otherPlant = (await app.gql('{ plants { edges { node { id name } } } }')).body.data.plants.edges.find((e: any) => e.node.name === 'Other').node.id;
+        const otherPlant = (await app.gql('{ plants { edges { node { id name } } } }')).body.data.plants.edges.find((e: any) => e.node.name === 'Other').node
+          .id;
         for (const [query, id] of [
           ['subscription($id: ID!) { machineStatus(plantId: $id) { status } }', otherPlant],
           ['subscription($id: ID!) { telemetry(machineId: $id) { value } }', otherPlantMachine],

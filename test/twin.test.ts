@@ -38,12 +38,19 @@ for (const backend of testBackends()) {
       assert.equal(plant.products.length, 6);
       for (const p of plant.products) {
         assert.ok(p.routing.length >= 2);
-        assert.deepEqual(p.routing.map((s: any) => s.index), p.routing.map((_: any, i: number) => i + 1));
+        assert.deepEqual(
+          p.routing.map((s: any) => s.index),
+          p.routing.map((_: any, i: number) => i + 1),
+        );
         for (const s of p.routing) assert.ok(s.machines.length >= 1);
       }
       assert.equal(plant.orders.totalCount, 36);
       const dues = plant.orders.edges.map((e: any) => Date.parse(e.node.dueAt));
-      assert.deepEqual([...dues].sort((a, b) => a - b), dues, 'orders come by due date');
+      assert.deepEqual(
+        [...dues].sort((a, b) => a - b),
+        dues,
+        'orders come by due date',
+      );
       const week = Date.now() + 8 * 24 * 3600 * 1000;
       for (const e of plant.orders.edges) {
         assert.ok(Date.parse(e.node.releaseAt) < Date.parse(e.node.dueAt));
