@@ -17,6 +17,7 @@ import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import type { Services } from '../src/services.ts';
 import { seedDemo } from '../src/sim/seed.ts';
+import { seededRandom } from '../src/sim/random.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -135,6 +136,18 @@ export async function unchanged<T>(database: Database, fn: () => Promise<T>, gro
   const out = await fn();
   assert.deepEqual(await tableCounts(database), expected, `nothing may change${Object.keys(grows).length ? ` except ${JSON.stringify(grows)}` : ''}`);
   return out;
+}
+
+/** The SQL statements sent through `database` while `fn` runs. */
+export async function statementsDuring(database: Database, fn: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = [];
+  const stop = database.sql.onStatement((s) => seen.push(s));
+  try {
+    await fn();
+  } finally {
+    stop();
+  }
+  return seen;
 }
 
 /** Creates an API key through GraphQL as the test ADMIN and returns the secret. */
@@ -293,17 +306,6 @@ export function testOrder(raw = process.env.PLANTGRAPH_TEST_ORDER ?? ''): Order 
   throw new Error(`PLANTGRAPH_TEST_ORDER must be declared, reverse or shuffle:<seed>, not ${JSON.stringify(raw)}`);
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function hash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
@@ -315,7 +317,7 @@ export function permute<T>(entries: readonly T[], suite: string, order: Order = 
   const out = [...entries];
   if (order.kind === 'reverse') return out.reverse();
   if (order.kind === 'shuffle') {
-    const rnd = mulberry32((order.seed ^ hash(suite)) >>> 0);
+    const rnd = seededRandom((order.seed ^ hash(suite)) >>> 0);
     for (let i = out.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
       [out[i], out[j]] = [out[j], out[i]];

@@ -16,7 +16,7 @@ import WebSocket from 'ws';
 import type { AlertEvent } from '../src/alerts/lifecycle.ts';
 import { alertTopic } from '../src/alerts/service.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
-import { after, before, createTestApp, describe, it, makeKey, type TestApp, testBackends } from './helpers.ts';
+import { after, before, createTestApp, describe, it, makeKey, type TestApp, testBackends, statementsDuring } from './helpers.ts';
 
 const SUBSCRIPTION = `subscription($p: ID!) { alerts(plantId: $p) { kind alert { id machine { name } } } }`;
 const gid = (type: string, id: number) => Buffer.from(`${type}:${id}`).toString('base64');
@@ -85,17 +85,7 @@ for (const backend of testBackends()) {
 
     const subscribers = () => app.services.pubsub.subscriberCount(alertTopic.channel(plantA));
 
-    /** SQL statements sent while fn runs. */
-    async function statementsDuring(fn: () => Promise<void>): Promise<string[]> {
-      const seen: string[] = [];
-      const stop = app.database.sql.onStatement((s) => seen.push(s));
-      try {
-        await fn();
-      } finally {
-        stop();
-      }
-      return seen;
-    }
+    const statementsWhile = (fn: () => Promise<void>) => statementsDuring(app.database, fn);
 
     it('identical access shares one execution; another role or other plants never do', async () => {
       const viewer1 = (await makeKey(app, 'viewer-1', 'VIEWER')).key;
@@ -106,7 +96,7 @@ for (const backend of testBackends()) {
       // Calibration: the statements of one execution, with a single subscriber.
       const alone = subscribe(viewer1);
       await waitFor('the calibration subscription', () => subscribers() === 1);
-      const oneExecution = await statementsDuring(async () => {
+      const oneExecution = await statementsWhile(async () => {
         await publishAlert('calibration');
         await waitFor('the calibration event', () => alone.results.length === 1);
       });
@@ -120,7 +110,7 @@ for (const backend of testBackends()) {
       const subs = { viewer1: subscribe(viewer1), viewer2: subscribe(viewer2), viewerOfA: subscribe(viewerOfA), operator: subscribe(operator) };
       await waitFor('four subscriptions', () => subscribers() === 4);
       let alertId = 0;
-      const statements = await statementsDuring(async () => {
+      const statements = await statementsWhile(async () => {
         alertId = await publishAlert('shared');
         await waitFor('every subscriber to get the event', () => Object.values(subs).every((s) => s.results.length === 1));
       });

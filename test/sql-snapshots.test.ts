@@ -15,7 +15,7 @@ import { dayOf } from '../src/telemetry/timestamps.ts';
 import { ManualClock } from '../src/core/clock.ts';
 import { telemetryBuckets } from '../src/telemetry/read.ts';
 import { recordMachineStates, recordProduction } from '../src/telemetry/states.ts';
-import { after, type Backend, before, beforeEach, createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
+import { after, type Backend, before, beforeEach, createTestApp, describe, it, type TestApp, testBackends, statementsDuring } from './helpers.ts';
 
 const SNAPSHOT_DIR = fileURLToPath(new URL('./snapshots/', import.meta.url));
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
@@ -74,16 +74,7 @@ for (const backend of testBackends()) {
     // always part of the sequence.
     beforeEach(() => app.services.alerts.rules.invalidate());
 
-    async function capture(fn: () => Promise<unknown>): Promise<string[]> {
-      const statements: string[] = [];
-      const stop = app.database.sql.onStatement((sql) => statements.push(sql));
-      try {
-        await fn();
-      } finally {
-        stop();
-      }
-      return statements;
-    }
+    const capture = (fn: () => Promise<unknown>) => statementsDuring(app.database, fn);
 
     /** n points of two metrics on two machines, one a second from `start` (each test uses its own time range). */
     function points(n: number, start: Date): TelemetryPointIn[] {
