@@ -1,3 +1,4 @@
+import { type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import { intArray } from '../db/arrays.ts';
 import { type Queryable, statement } from '../db/client.ts';
 import { Problems } from '../core/errors.ts';
@@ -139,6 +140,82 @@ type KpiRow = {
 /** A machine as the KPIs need it: its ID and ideal cycle. */
 export type KpiMachine = Pick<MachineInfo, 'id' | 'idealCycleSeconds'>;
 
+/** A machine's KPIs from the totals its statement returned (null totals: nothing recorded in the window). */
+export function machineKpisFrom(
+  machine: KpiMachine,
+  t: Omit<KpiRow, 'machine_id'> | null | undefined,
+  from: Date,
+  to: Date,
+  windowSeconds: number,
+): MachineKpis {
+  const running = t?.running ?? 0;
+  const idle = t?.idle ?? 0;
+  const down = t?.down ?? 0;
+  const maintenance = t?.maintenance ?? 0;
+  const offline = t?.offline ?? 0;
+  const known = running + idle + down + maintenance + offline;
+  const good = Number(t?.good ?? 0);
+  const scrap = Number(t?.scrap ?? 0);
+  const ideal = machine.idealCycleSeconds;
+  const hasIdeal = ideal !== null && ideal > 0;
+  return {
+    machineId: machine.id,
+    idealCycleSeconds: ideal,
+    ...kpisFrom({
+      from,
+      to,
+      runningSeconds: running,
+      idleSeconds: idle,
+      downSeconds: down,
+      maintenanceSeconds: maintenance,
+      offlineSeconds: offline,
+      // Times are exact to the microsecond; round away the float noise of the subtraction.
+      unknownSeconds: Math.max(0, Math.round((windowSeconds - known) * 1e6) / 1e6),
+      plannedSeconds: running + idle + down,
+      failures: t?.failures ?? 0,
+      repairs: t?.repairs ?? 0,
+      goodCount: good,
+      scrapCount: scrap,
+      totalCount: good + scrap,
+      idealSeconds: hasIdeal ? ideal * (good + scrap) : 0,
+      runningSecondsWithIdeal: hasIdeal ? running : 0,
+    }),
+  };
+}
+
+/** The end of a KPI window: `to` or now, whichever is earlier (time that has not happened counts for nothing). */
+export function windowEnd(from: Date, to: Date, now: Date): Date {
+  return new Date(Math.max(from.getTime(), Math.min(to.getTime(), now.getTime())));
+}
+
+/**
+ * One machine's KPI totals over [from, to) as a correlated subquery on `machineId` (a column of the outer query): a
+ * JSON object with the fields of the per-machine statement and `windowSeconds`, for `machineKpisFrom`. Added to the
+ * machine rows' own query, the OEE of any number of machines costs no statement of its own.
+ */
+export function machineKpiTotalsSql(machineId: SQLWrapper, from: Date, to: Date, now: Date): SQL {
+  const f = from.toISOString();
+  const e = windowEnd(from, to, now).toISOString();
+  const t = to.toISOString();
+  const secs = (status: string) => sql`coalesce(sum(extract(epoch from stop - start)) filter (where status = ${status} and stop > start), 0)::float8`;
+  return sql`(select json_build_object(
+      'running', ${secs('RUNNING')}, 'idle', ${secs('IDLE')}, 'down', ${secs('DOWN')}, 'maintenance', ${secs('MAINTENANCE')}, 'offline', ${secs('OFFLINE')},
+      'failures', (count(*) filter (where status = 'DOWN' and prev is distinct from 'DOWN' and at >= ${f}::timestamptz))::int,
+      'repairs', (count(*) filter (where prev = 'DOWN' and status <> 'DOWN' and at >= ${f}::timestamptz))::int,
+      'good', (select coalesce(sum(pc.good), 0)::float8 from production_counts pc where pc.machine_id = ${machineId} and pc.at >= ${f}::timestamptz and pc.at < ${t}::timestamptz),
+      'scrap', (select coalesce(sum(pc.scrap), 0)::float8 from production_counts pc where pc.machine_id = ${machineId} and pc.at >= ${f}::timestamptz and pc.at < ${t}::timestamptz),
+      'windowSeconds', extract(epoch from (${e}::timestamptz - ${f}::timestamptz))::float8)
+    from (
+      select status, at, lag(status) over w as prev, greatest(at, ${f}::timestamptz) as start, coalesce(lead(at) over w, ${e}::timestamptz) as stop
+      from (
+        (select ms.status, ms.at from machine_states ms where ms.machine_id = ${machineId} and ms.at <= ${f}::timestamptz order by ms.at desc limit 2)
+        union all
+        (select ms.status, ms.at from machine_states ms where ms.machine_id = ${machineId} and ms.at > ${f}::timestamptz and ms.at < ${e}::timestamptz)
+      ) s
+      window w as (order by at)
+    ) seg)`;
+}
+
 /**
  * KPIs of each machine over [from, to), in one statement whatever the number of machines, plus one to read the
  * machines' ideal cycles from the twin when given IDs only. Unknown IDs are left out.
@@ -155,49 +232,14 @@ export async function machineKpis(
   if (machines.length === 0) return out;
   const idList = [...new Set(machines.map((m) => (typeof m === 'number' ? m : m.id)))];
   const ids = intArray(idList);
-  const end = new Date(Math.max(from.getTime(), Math.min(to.getTime(), now.getTime())));
+  const end = windowEnd(from, to, now);
   const windowSeconds = (end.getTime() - from.getTime()) / 1000;
   const [infos, rows] = await Promise.all([
     typeof machines[0] === 'number' ? liveTwin(q).machines({ ids: idList }) : (machines as readonly KpiMachine[]),
     q.query<KpiRow>(MACHINE_KPIS, [ids, from.toISOString(), end.toISOString(), to.toISOString()]),
   ]);
   const rowOf = new Map(rows.map((r) => [r.machine_id, r]));
-  for (const machine of infos) {
-    const t = rowOf.get(machine.id);
-    const running = t?.running ?? 0;
-    const idle = t?.idle ?? 0;
-    const down = t?.down ?? 0;
-    const maintenance = t?.maintenance ?? 0;
-    const offline = t?.offline ?? 0;
-    const known = running + idle + down + maintenance + offline;
-    const good = Number(t?.good ?? 0);
-    const scrap = Number(t?.scrap ?? 0);
-    const ideal = machine.idealCycleSeconds;
-    const hasIdeal = ideal !== null && ideal > 0;
-    out.set(machine.id, {
-      machineId: machine.id,
-      idealCycleSeconds: ideal,
-      ...kpisFrom({
-        from,
-        to,
-        runningSeconds: running,
-        idleSeconds: idle,
-        downSeconds: down,
-        maintenanceSeconds: maintenance,
-        offlineSeconds: offline,
-        // Times are exact to the microsecond; round away the float noise of the subtraction.
-        unknownSeconds: Math.max(0, Math.round((windowSeconds - known) * 1e6) / 1e6),
-        plannedSeconds: running + idle + down,
-        failures: t?.failures ?? 0,
-        repairs: t?.repairs ?? 0,
-        goodCount: good,
-        scrapCount: scrap,
-        totalCount: good + scrap,
-        idealSeconds: hasIdeal ? ideal * (good + scrap) : 0,
-        runningSecondsWithIdeal: hasIdeal ? running : 0,
-      }),
-    });
-  }
+  for (const machine of infos) out.set(machine.id, machineKpisFrom(machine, rowOf.get(machine.id), from, to, windowSeconds));
   return out;
 }
 

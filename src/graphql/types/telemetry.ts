@@ -7,7 +7,7 @@ import { ValidationError } from '../../core/errors.ts';
 import type { MachineStatus } from '../../db/schema/index.ts';
 import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
 import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/ingest.ts';
-import { type KpiMachine, type Kpis, type MachineKpis, machineKpis, type PlantKpis, plantKpis, checkWindow } from '../../telemetry/kpis.ts';
+import { checkWindow, type Kpis, type MachineKpis, machineKpiTotalsSql, machineKpisFrom, type PlantKpis, plantKpis } from '../../telemetry/kpis.ts';
 import {
   type Bucket,
   bucketsSql,
@@ -60,6 +60,7 @@ function extraKey(prefix: string, text: string): string {
   return k;
 }
 const latestKey = (metric: string) => extraKey('latest', metric);
+const oeeKey = (a: { from: Date; to: Date }) => extraKey('oee', `${a.from.getTime()}:${a.to.getTime()}`);
 
 type BucketArgs = { metric: string; from: Date; to: Date; bucketSeconds?: number | null };
 const bucketsKey = (a: BucketArgs) => extraKey('buckets', `${a.metric}\u0000${a.from.getTime()}\u0000${a.to.getTime()}\u0000${a.bucketSeconds ?? ''}`);
@@ -245,21 +246,25 @@ builder.drizzleObjectFields(Machine, (t) => ({
     type: Oee,
     description: 'OEE (availability, performance, quality), MTBF and MTTR over [from, to).',
     args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
-    // The ideal cycle comes with the row, so the KPIs need no read of the machines of their own.
-    select: { columns: { idealCycleSeconds: true } },
-    resolve: async (m, { from, to }, ctx) => {
+    // The KPI totals are computed with the machine rows (a correlated subquery) and the ideal cycle comes with the
+    // row, so the OEE of any number of machines costs no statement of its own. A bad window reads nothing and is this
+    // field's error.
+    select: (args, ctx) => {
+      const ok = args.to.getTime() > args.from.getTime();
+      return {
+        columns: { idealCycleSeconds: true },
+        extras: { [oeeKey(args)]: (m: typeof machines) => (ok ? machineKpiTotalsSql(m.id, args.from, args.to, ctx.services.clock.now()) : sql`null`) },
+      };
+    },
+    resolve: (m, { from, to }) => {
       try {
         checkWindow(from, to);
       } catch (err) {
         asUserError(err);
       }
-      const k = await loader<KpiMachine, MachineKpis, number>(
-        ctx,
-        `oee:${windowKey(from, to)}`,
-        (list) => machineKpis(ctx.services.database, list, from, to, ctx.services.clock.now()),
-        (row) => row.id,
-      ).load({ id: m.id, idealCycleSeconds: m.idealCycleSeconds });
-      return { ...k!, machine: m };
+      const row = m as unknown as Pick<MachineRow, 'id' | 'plantId' | 'idealCycleSeconds'>;
+      const totals = jsonExtra<Parameters<typeof machineKpisFrom>[1] & { windowSeconds: number }>((m as Record<string, unknown>)[oeeKey({ from, to })]);
+      return { ...machineKpisFrom(row, totals, from, to, totals?.windowSeconds ?? 0), machine: row };
     },
   }),
   states: t.relatedConnection('states', {
