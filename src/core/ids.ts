@@ -1,12 +1,15 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 
-/** Decodes a Relay global ID of the expected type to its integer key; null when malformed or of another type. */
+/** Whether `key` is the canonical text of a positive int4 key (what encodeId produces): no sign, zeros, exponents. */
+export function canonicalKey(key: string): boolean {
+  return /^[1-9][0-9]{0,9}$/.test(key) && Number(key) <= 2_147_483_647;
+}
+
+/** Decodes a Relay global ID of the expected type to its integer key; null when malformed, not canonical or of another type. */
 export function decodeId(typename: string, globalId: string): number | null {
   try {
     const { typename: t, id } = decodeGlobalID(globalId);
-    if (t !== typename || !/^[1-9][0-9]{0,9}$/.test(id)) return null;
-    const n = Number(id);
-    return n <= 2_147_483_647 ? n : null;
+    return t === typename && canonicalKey(id) ? Number(id) : null;
   } catch {
     return null;
   }

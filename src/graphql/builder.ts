@@ -6,6 +6,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { type Principal, roleAtLeast } from '../auth/roles.ts';
+import { canonicalKey } from '../core/ids.ts';
 import { canSeePlant } from '../core/scope.ts';
 import type { Relations } from '../db/relations.ts';
 import { relations } from '../db/relations.ts';
@@ -69,6 +70,8 @@ export const builder = new SchemaBuilder<PothosTypes>({
     nodeQueryOptions: {
       // A node is returned only if the caller may see its plant; otherwise it reads exactly like an unknown ID.
       resolve: async (_root, { id }, ctx, _info, resolveNode) => {
+        // Only canonical IDs: `Machine:01`, `Machine:1e1` or `Machine:0x1` would otherwise reach the row of `Machine:1`.
+        if (!canonicalKey(String(id.id))) return null;
         let node: Record<string, unknown> | null;
         try {
           node = (await resolveNode(id)) as Record<string, unknown> | null;

@@ -31,12 +31,15 @@ export class PageSizeError extends GraphQLError {
   }
 }
 
-function intArg(value: ValueNode | undefined, variables: Record<string, unknown>): number | undefined {
+/** An integer argument as execution will see it: a literal, a variable's value, or else the variable's default. */
+function intArg(value: ValueNode | undefined, variables: Record<string, unknown>, defaults: ReadonlyMap<string, ValueNode>): number | undefined {
   if (!value) return undefined;
   if (value.kind === Kind.INT) return Number(value.value);
   if (value.kind === Kind.VARIABLE) {
-    const v = variables[value.name.value];
-    return typeof v === 'number' ? v : undefined;
+    const name = value.name.value;
+    if (variables[name] !== undefined) return typeof variables[name] === 'number' ? variables[name] : undefined;
+    const fallback = defaults.get(name);
+    return fallback ? intArg(fallback, {}, new Map()) : undefined;
   }
   return undefined;
 }
@@ -50,6 +53,9 @@ export function estimateCost(
   const ops = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
   if (!op) return 0;
+  // `$n: Int = 500` costs like `{ "n": 500 }`: execution uses the default when the variable is not given.
+  const defaults = new Map<string, ValueNode>();
+  for (const v of op.variableDefinitions ?? []) if (v.defaultValue) defaults.set(v.variable.name.value, v.defaultValue);
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const root = op.operation === 'query' ? schema.getQueryType() : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
@@ -79,8 +85,8 @@ export function estimateCost(
       let factor = 1;
       const parentIsConnection = type.name.endsWith('Connection');
       if (named.name.endsWith('Connection')) {
-        const first = intArg(sel.arguments?.find((a) => a.name.value === 'first')?.value, variables);
-        const last = intArg(sel.arguments?.find((a) => a.name.value === 'last')?.value, variables);
+        const first = intArg(sel.arguments?.find((a) => a.name.value === 'first')?.value, variables, defaults);
+        const last = intArg(sel.arguments?.find((a) => a.name.value === 'last')?.value, variables, defaults);
         for (const [arg, v] of [
           ['first', first],
           ['last', last],

@@ -6,12 +6,15 @@ import {
   type DocumentNode,
   type ExecutionResult,
   execute,
+  type FragmentDefinitionNode,
   getOperationAST,
   type GraphQLError,
   type GraphQLSchema,
+  Kind,
   NoSchemaIntrospectionCustomRule,
   type OperationDefinitionNode,
   print,
+  type SelectionSetNode,
 } from 'graphql';
 import { costError, estimateCost, PageSizeError } from './cost.ts';
 import { mapIterator } from './iterators.ts';
@@ -87,6 +90,24 @@ export function usePersistedOperationsFile(file: string): Plugin<Context> {
 }
 
 /**
+ * The names of the fields an operation runs at its root, also when they sit behind aliases, inline fragments or
+ * fragment spreads (each once, in order).
+ */
+export function rootFieldNames(set: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
+  const names: string[] = [];
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) names.push(sel.name.value);
+    else if (sel.kind === Kind.INLINE_FRAGMENT) names.push(...rootFieldNames(sel.selectionSet, document, seen));
+    else if (!seen.has(sel.name.value)) {
+      seen.add(sel.name.value);
+      const fragment = document.definitions.find((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === sel.name.value);
+      if (fragment) names.push(...rootFieldNames(fragment.selectionSet, document, seen));
+    }
+  }
+  return [...new Set(names)];
+}
+
+/**
  * Writes one audit entry per mutation operation before the response goes out: who, what, variables with secrets
  * redacted, and the outcome (OK, or the typed error and GraphQL error codes).
  */
@@ -101,7 +122,7 @@ export function useAuditLog(services: Services): Plugin<Context> {
         const errors = result && 'errors' in result && Array.isArray(result.errors) ? (result.errors as GraphQLError[]) : [];
         const codes = new Set<string>(ctx.outcomes.map((o) => o.code).filter((c) => c !== 'OK'));
         for (const e of errors) codes.add(String(e.extensions?.code ?? 'ERROR'));
-        const fields = op.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : []));
+        const fields = rootFieldNames(op.selectionSet, args.document);
         try {
           await writeAudit(services.database.db, {
             principal: ctx.auth,

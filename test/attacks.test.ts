@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { after, before, createTestApp, describe, it, type TestApp, testBackends, unchanged } from './helpers.ts';
+
+/** Attacks from the attack-testing round (issue 9) that this suite pins down, each with the exact refusal. */
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+for (const backend of testBackends()) {
+  describe(`attacks on the cost model, the audit log and IDs [${backend}]`, () => {
+    let app: TestApp;
+    let machineId: string;
+    before(async () => {
+      app = await createTestApp(backend);
+      machineId = (await app.gql('{ plants(first: 1) { edges { node { machines { id } } } } }')).body.data.plants.edges[0].node.machines[0].id;
+    });
+    after(() => app.close());
+
+    const WIDE = 'plants(first: $n) { edges { node { orders(first: $n) { edges { node { id code } } } } } }';
+
+    it('a variable default is costed and capped like the same value sent as a variable', async () => {
+      const sent = await unchanged(app.database, () => app.gql(`query Wide($n: Int) { ${WIDE} }`, { n: 500 }));
+      assert.equal(sent.status, 400);
+      assert.equal(sent.body.errors[0].extensions.code, 'QUERY_TOO_EXPENSIVE');
+      const byDefault = await unchanged(app.database, () => app.gql(`query Wide($n: Int = 500) { ${WIDE} }`));
+      assert.equal(byDefault.status, 400, JSON.stringify(byDefault.body).slice(0, 300));
+      assert.equal(byDefault.body.errors[0].extensions.code, 'QUERY_TOO_EXPENSIVE');
+      assert.equal(byDefault.body.errors[0].extensions.cost, sent.body.errors[0].extensions.cost);
+      const huge = await unchanged(app.database, () => app.gql(`query Huge($n: Int = 100000) { plants(first: $n) { edges { node { id } } } }`));
+      assert.equal(huge.status, 400);
+      assert.equal(huge.body.errors[0].extensions.code, 'BAD_USER_INPUT');
+      assert.match(huge.body.errors[0].message, /page size must be from 0 to 500/);
+      // A variable that is given wins over its default.
+      const small = await app.gql(`query Small($n: Int = 100000) { plants(first: $n) { edges { node { id } } } }`, { n: 1 });
+      assert.equal(small.body.errors, undefined, JSON.stringify(small.body.errors));
+      assert.equal(small.body.data.plants.edges.length, 1);
+    });
+
+    it('the audit log names the fields of a mutation behind an alias, an inline fragment or a fragment spread', async () => {
+      const key = { input: { name: 'audited', role: 'VIEWER' } };
+      const cases: { name: string; query: string; fields: string[] }[] = [
+        { name: 'Aliased', query: 'mutation Aliased($input: CreateApiKeyInput!) { k: createApiKey(input: $input) { __typename } }', fields: ['createApiKey'] },
+        {
+          name: 'Inline',
+          query: 'mutation Inline($input: CreateApiKeyInput!) { ... on Mutation { createApiKey(input: $input) { __typename } } }',
+          fields: ['createApiKey'],
+        },
+        {
+          name: 'Spread',
+          query:
+            'mutation Spread($input: CreateApiKeyInput!, $id: ID!) { ...Both } fragment Both on Mutation { a: createApiKey(input: $input) { __typename } revokeApiKey(id: $id) { __typename } }',
+          fields: ['createApiKey', 'revokeApiKey'],
+        },
+      ];
+      for (const c of cases) {
+        const r = await app.gql(c.query, { ...key, id: b64('ApiKey:987654') });
+        assert.equal(r.body.errors, undefined, `${c.name}: ${JSON.stringify(r.body.errors)}`);
+        const entry = await app.database.query<{ operation: string; fields: string[] }>('select operation, fields from audit_log order by id desc limit 1');
+        assert.deepEqual(entry, [{ operation: c.name, fields: c.fields }], c.name);
+      }
+    });
+
+    it('node(id) answers only canonical IDs: a padded, signed, hexadecimal or exponent key reads like an unknown ID', async () => {
+      const key = Buffer.from(machineId, 'base64').toString().split(':')[1];
+      const Q = 'query($id: ID!) { node(id: $id) { id ... on Machine { name } } }';
+      assert.notEqual((await app.gql(Q, { id: machineId })).body.data.node, null, 'the canonical ID reads the machine');
+      const unknown = await app.gql(Q, { id: b64('Machine:987654') });
+      assert.deepEqual(unknown.body, { data: { node: null } });
+      for (const variant of [`0${key}`, `+${key}`, `${key}.0`, `0x${Number(key).toString(16)}`, `${key}e0`, ` ${key}`, `${key} `]) {
+        const r = await unchanged(app.database, () => app.gql(Q, { id: b64(`Machine:${variant}`) }));
+        assert.deepEqual(r.body, unknown.body, `Machine:${JSON.stringify(variant)}`);
+      }
+    });
+  });
+}
