@@ -58,6 +58,18 @@ for (const backend of testBackends()) {
       }
     });
 
+    it('a mutation refused by the page-size check is audited with that code, and changes nothing else', async () => {
+      const M =
+        'mutation Paged($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { orders(first: 501) { totalCount } } } } }';
+      const r = await unchanged(app.database, () => app.gql(M, { input: { name: 'Never imported', lines: [] } }), { audit_log: 1 });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.errors[0].extensions.code, 'BAD_USER_INPUT');
+      const entry = await app.database.query<{ operation: string; fields: string[]; outcome: string }>(
+        'select operation, fields, outcome from audit_log order by id desc limit 1',
+      );
+      assert.deepEqual(entry, [{ operation: 'Paged', fields: ['importPlant'], outcome: 'BAD_USER_INPUT' }]);
+    });
+
     it('node(id) answers only canonical IDs: a padded, signed, hexadecimal or exponent key reads like an unknown ID', async () => {
       const key = Buffer.from(machineId, 'base64').toString().split(':')[1];
       const Q = 'query($id: ID!) { node(id: $id) { id ... on Machine { name } } }';
@@ -67,6 +79,44 @@ for (const backend of testBackends()) {
       for (const variant of [`0${key}`, `+${key}`, `${key}.0`, `0x${Number(key).toString(16)}`, `${key}e0`, ` ${key}`, `${key} `]) {
         const r = await unchanged(app.database, () => app.gql(Q, { id: b64(`Machine:${variant}`) }));
         assert.deepEqual(r.body, unknown.body, `Machine:${JSON.stringify(variant)}`);
+      }
+    });
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`no schema suggestions in production [${backend}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await createTestApp(backend, { seed: false, env: { NODE_ENV: 'production' } });
+    });
+    after(() => app.close());
+
+    it('unknown fields, input fields and enum values (literal or variable) are refused without "Did you mean"', async () => {
+      const at = '2026-01-01T00:00:00Z';
+      const cases: { name: string; query: string; variables?: Record<string, unknown>; names: string }[] = [
+        { name: 'field', query: '{ plants { edges { node { nam } } } }', names: 'nam' },
+        {
+          name: 'enum literal',
+          query: `mutation { recordMachineState(input: { machineId: "x", status: RUNNIN, at: "${at}" }) { __typename } }`,
+          names: 'RUNNIN',
+        },
+        { name: 'input field', query: 'mutation { importPlant(input: { nam: "x", name: "y", lines: [] }) { __typename } }', names: 'nam' },
+        {
+          name: 'enum variable',
+          query: 'mutation($s: MachineStatus!) { recordMachineState(input: { machineId: "x", status: $s, at: "2026-01-01T00:00:00Z" }) { __typename } }',
+          variables: { s: 'RUNNIN' },
+          names: 'RUNNIN',
+        },
+        { name: 'argument', query: '{ plants(firs: 1) { totalCount } }', names: 'firs' },
+      ];
+      for (const c of cases) {
+        // A mutation that reaches execution is audited (the variable case); one refused at validation is not executed.
+        const r = await unchanged(app.database, () => app.gql(c.query, c.variables), c.variables ? { audit_log: 1 } : {});
+        assert.ok(Array.isArray(r.body.errors) && r.body.errors.length > 0, `${c.name}: ${JSON.stringify(r.body)}`);
+        const text = JSON.stringify(r.body.errors);
+        assert.doesNotMatch(text, /Did you mean/, c.name);
+        assert.match(text, new RegExp(c.names), `${c.name}: the error still names what is wrong`);
       }
     });
   });

@@ -8,7 +8,7 @@ import {
   execute,
   type FragmentDefinitionNode,
   getOperationAST,
-  type GraphQLError,
+  GraphQLError,
   type GraphQLSchema,
   Kind,
   NoSchemaIntrospectionCustomRule,
@@ -72,6 +72,46 @@ export function useQueryLimits(services: Services): Plugin<Context> {
   }) as Plugin<Context>;
 }
 
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/** The error without "Did you mean ...?" hints, which name types, fields and enum values of the schema. */
+function withoutSuggestion<E extends Error>(err: E): E | GraphQLError {
+  SUGGESTION.lastIndex = 0;
+  if (!SUGGESTION.test(err.message)) return err;
+  SUGGESTION.lastIndex = 0;
+  if (!(err instanceof GraphQLError)) return new GraphQLError(err.message.replace(SUGGESTION, ''));
+  return new GraphQLError(err.message.replace(SUGGESTION, ''), {
+    nodes: err.nodes,
+    source: err.source,
+    positions: err.positions,
+    path: err.path,
+    originalError: err.originalError,
+    extensions: err.extensions,
+  });
+}
+
+/**
+ * Production: no suggestions in any error (unknown fields, arguments, input fields, enum values; at validation and
+ * when variables are coerced). graphql-armor's blockFieldSuggestion covers field suggestions only.
+ */
+export function useNoSuggestions(): Plugin<Context> {
+  return {
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length > 0) setResult(result.map(withoutSuggestion));
+      };
+    },
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if ('errors' in result && Array.isArray(result.errors) && result.errors.length > 0)
+            setResult({ ...result, errors: result.errors.map(withoutSuggestion) });
+        },
+      };
+    },
+  };
+}
+
 export function useNoIntrospection(): Plugin<Context> {
   return {
     onValidate({ addValidationRule }) {
@@ -107,6 +147,29 @@ export function rootFieldNames(set: SelectionSetNode, document: DocumentNode, se
   return [...new Set(names)];
 }
 
+/** Writes the audit entry of a mutation operation; a failure is logged (the operation's own outcome stands). */
+async function recordAudit(
+  services: Services,
+  ctx: Context,
+  op: OperationDefinitionNode,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  outcome: string,
+): Promise<void> {
+  try {
+    await writeAudit(services.database.db, {
+      principal: ctx.auth,
+      operation: op.name?.value ?? operationName ?? 'anonymous',
+      fields: rootFieldNames(op.selectionSet, document),
+      variables: variables ?? null,
+      outcome,
+    });
+  } catch (err) {
+    services.logger.error({ err: (err as Error).message }, 'could not write audit entry');
+  }
+}
+
 /**
  * Writes one audit entry per mutation operation before the response goes out: who, what, variables with secrets
  * redacted, and the outcome (OK, or the typed error and GraphQL error codes).
@@ -122,18 +185,7 @@ export function useAuditLog(services: Services): Plugin<Context> {
         const errors = result && 'errors' in result && Array.isArray(result.errors) ? (result.errors as GraphQLError[]) : [];
         const codes = new Set<string>(ctx.outcomes.map((o) => o.code).filter((c) => c !== 'OK'));
         for (const e of errors) codes.add(String(e.extensions?.code ?? 'ERROR'));
-        const fields = rootFieldNames(op.selectionSet, args.document);
-        try {
-          await writeAudit(services.database.db, {
-            principal: ctx.auth,
-            operation: op.name?.value ?? execArgs.operationName ?? 'anonymous',
-            fields,
-            variables: execArgs.variableValues ?? null,
-            outcome: codes.size === 0 ? 'OK' : [...codes].join(','),
-          });
-        } catch (err) {
-          services.logger.error({ err: (err as Error).message }, 'could not write audit entry');
-        }
+        await recordAudit(services, ctx, op, args.document, execArgs.operationName, execArgs.variableValues, codes.size === 0 ? 'OK' : [...codes].join(','));
         return result;
       });
     },
@@ -153,9 +205,14 @@ export function useCostLimit(services: Services): Plugin<Context> {
     }
   };
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    async onExecute({ args, setResultAndStopExecution }) {
       const err = check(args);
-      if (err) setResultAndStopExecution({ errors: [err] });
+      if (!err) return;
+      setResultAndStopExecution({ errors: [err] });
+      // A mutation refused here never reaches the audit log's execution wrapper: audit the refusal itself.
+      const op = getOperationAST(args.document, args.operationName);
+      if (op?.operation === 'mutation')
+        await recordAudit(services, args.contextValue as Context, op, args.document, args.operationName, args.variableValues, String(err.extensions.code));
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       const err = check(args);

@@ -17,6 +17,7 @@ import {
   useSharedSubscriptionExecution,
   useAuthentication,
   useNoIntrospection,
+  useNoSuggestions,
   usePersistedOperationsFile,
   useQueryLimits,
 } from './plugins.ts';
@@ -60,6 +61,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useSharedSubscriptionExecution(),
   ];
   if (!config.introspection) plugins.push(useNoIntrospection());
+  if (config.production) plugins.push(useNoSuggestions());
   if (config.persistedOperationsFile) plugins.push(usePersistedOperationsFile(config.persistedOperationsFile));
   return createYoga<Record<string, unknown>, Context>({
     schema,
