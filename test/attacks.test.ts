@@ -70,6 +70,22 @@ for (const backend of testBackends()) {
       assert.deepEqual(entry, [{ operation: 'Paged', fields: ['importPlant'], outcome: 'BAD_USER_INPUT' }]);
     });
 
+    it('a DateTime in year 0000 (or one that an offset moves there) is a typed input error and changes nothing', async () => {
+      const M = 'mutation Zero($input: PlantImportInput!) { importPlant(input: $input) { __typename } }';
+      for (const dueAt of ['0000-01-01T00:00:00Z', '0001-01-01T00:30:00+01:00', '9999-12-31T23:30:00-01:00']) {
+        const input = {
+          name: `Year zero ${dueAt}`,
+          lines: [{ name: 'L', machines: [{ name: 'M' }] }],
+          products: [{ name: 'X', routing: [{ machines: ['M'], minutesPerUnit: 1 }] }],
+          orders: [{ code: 'O', product: 'X', quantity: 1, dueAt }],
+        };
+        const r = await unchanged(app.database, () => app.gql(M, { input }), { audit_log: 1 });
+        assert.equal(r.status, 400, `${dueAt}: ${JSON.stringify(r.body)}`);
+        assert.match(r.body.errors[0].message, /years 0001 to 9999/, dueAt);
+        assert.doesNotMatch(JSON.stringify(r.body), /Unexpected error/);
+      }
+    });
+
     it('node(id) answers only canonical IDs: a padded, signed, hexadecimal or exponent key reads like an unknown ID', async () => {
       const key = Buffer.from(machineId, 'base64').toString().split(':')[1];
       const Q = 'query($id: ID!) { node(id: $id) { id ... on Machine { name } } }';

@@ -10,6 +10,9 @@ export function parseDateTime(value: unknown): Date {
   }
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a real date`);
+  // PostgreSQL has no year 0 (and stores years before 1 as BC): only years 0001 to 9999 (in UTC) are taken.
+  const year = d.getUTCFullYear();
+  if (year < 1 || year > 9999) throw new GraphQLError(`DateTime ${JSON.stringify(value)} must lie in the years 0001 to 9999 (UTC)`);
   return d;
 }
 
