@@ -25,21 +25,7 @@ async function main(): Promise<void> {
   const mqttBridge = config.mqttUrl ? startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
   if (mqttBridge) registerMqttMetrics(services.metrics, () => ({ ...mqttBridge.stats }));
 
-  const db = services.database;
-  logger.info({ url: `${server.url}${GRAPHQL_PATH}`, database: db.kind, location: db.location }, 'PlantGraph listening');
-  console.log(`PlantGraph listening on ${server.url}${GRAPHQL_PATH}`);
-  console.log(`  database: ${db.kind === 'pglite' ? `embedded PGlite at ${db.location}` : `PostgreSQL ${db.location}`}`);
-  if (!config.production) console.log(`  GraphiQL: ${server.url}${GRAPHQL_PATH}`);
-  if (services.bootstrapKey) {
-    console.log('');
-    console.log('  No API key was configured, so an ADMIN key was created. It is shown only this once; store it now:');
-    console.log(`    ${services.bootstrapKey}`);
-    console.log('  Send it as "Authorization: Bearer <key>". Create narrower keys with createApiKey; set PLANTGRAPH_ADMIN_KEY to bring your own.');
-    console.log('');
-  }
-  if (mqttBridge) console.log(`  MQTT bridge: ${mqttBridge.prefix}/<plant>/<machine>/<metric> on ${config.mqttUrl!.replace(/\/\/[^@/]*@/, '//***@')}`);
-  console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
-
+  // Signal handlers before the start-up lines: whoever has read that the server listens may stop it at once.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -64,6 +50,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  const db = services.database;
+  logger.info({ url: `${server.url}${GRAPHQL_PATH}`, database: db.kind, location: db.location }, 'PlantGraph listening');
+  console.log(`PlantGraph listening on ${server.url}${GRAPHQL_PATH}`);
+  console.log(`  database: ${db.kind === 'pglite' ? `embedded PGlite at ${db.location}` : `PostgreSQL ${db.location}`}`);
+  if (!config.production) console.log(`  GraphiQL: ${server.url}${GRAPHQL_PATH}`);
+  if (services.bootstrapKey) {
+    console.log('');
+    console.log('  No API key was configured, so an ADMIN key was created. It is shown only this once; store it now:');
+    console.log(`    ${services.bootstrapKey}`);
+    console.log('  Send it as "Authorization: Bearer <key>". Create narrower keys with createApiKey; set PLANTGRAPH_ADMIN_KEY to bring your own.');
+    console.log('');
+  }
+  if (mqttBridge) console.log(`  MQTT bridge: ${mqttBridge.prefix}/<plant>/<machine>/<metric> on ${config.mqttUrl!.replace(/\/\/[^@/]*@/, '//***@')}`);
+  console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
+
 }
 
 main().catch((err) => {
