@@ -65,7 +65,6 @@ async function main(): Promise<void> {
   }
   if (mqttBridge) console.log(`  MQTT bridge: ${mqttBridge.prefix}/<plant>/<machine>/<metric> on ${config.mqttUrl!.replace(/\/\/[^@/]*@/, '//***@')}`);
   console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
-
 }
 
 main().catch((err) => {
