@@ -17,6 +17,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { costError, estimateCost, PageSizeError } from './cost.ts';
+import { takeBatchTokens, yogaClientAddress } from './client-limits.ts';
 import { mapIterator } from './iterators.ts';
 import type { Plugin } from 'graphql-yoga';
 import { writeAudit } from '../auth/audit.ts';
@@ -39,14 +40,19 @@ function wantsGraphiql(request: Request): boolean {
   return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !url.searchParams.has('query');
 }
 
-/** Every GraphQL request needs valid credentials (401 UNAUTHENTICATED otherwise) and stays within its rate (429). */
+/**
+ * Every GraphQL request needs valid credentials (401 UNAUTHENTICATED otherwise; 429 for a client address that has
+ * failed too often) and stays within its rate (429): one token per operation, so a batch of N takes N.
+ */
 export function useAuthentication(services: Services): Plugin<Context> {
   return {
-    async onRequest({ request, endResponse }) {
+    async onRequest({ request, serverContext, endResponse }) {
       if (wantsGraphiql(request)) return;
-      const result = await services.auth.authenticate(request.headers.get('authorization'));
+      const result = await services.auth.authenticate(request.headers.get('authorization'), yogaClientAddress(services.config, serverContext));
       if (!result.ok) {
-        endResponse(graphqlErrorResponse(401, 'UNAUTHENTICATED', result.reason, { 'www-authenticate': 'Bearer' }));
+        if (result.retryAfter !== undefined)
+          endResponse(graphqlErrorResponse(429, 'RATE_LIMITED', result.reason, { 'retry-after': String(result.retryAfter) }));
+        else endResponse(graphqlErrorResponse(401, 'UNAUTHENTICATED', result.reason, { 'www-authenticate': 'Bearer' }));
         return;
       }
       const wait = services.auth.rateLimit(result.principal);
@@ -56,6 +62,9 @@ export function useAuthentication(services: Services): Plugin<Context> {
       }
       requestPrincipals.set(request, result.principal);
     },
+    onRequestParse: ({ request }) => ({
+      onRequestParseDone: ({ requestParserResult }) => takeBatchTokens(services, requestPrincipals.get(request), requestParserResult),
+    }),
   };
 }
 

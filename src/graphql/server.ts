@@ -7,8 +7,9 @@ import { WebSocketServer } from 'ws';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
+import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
-import { DISABLED_BUILTIN_HEALTH_CHECK, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
+import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
 import {
   requestPrincipals,
@@ -52,7 +53,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useHttpMetrics(services.metrics, GRAPHQL_PATH),
     useHealth(),
     useReadiness(services.database),
-    useMetricsEndpoint(services.metrics),
+    useMetricsEndpoint(services),
     useAuthentication(services),
     useQueryLimits(services),
     useCostLimit(services),
@@ -130,7 +131,11 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
   // Transport-level body checks stay here, before yoga reads anything: a 413 has to drop the socket.
   const httpServer = http.createServer(async (req, res) => {
     const count = () =>
-      metrics.httpRequests.inc({ method: req.method ?? 'GET', route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH), status: String(res.statusCode) });
+      metrics.httpRequests.inc({
+        method: httpMethod(req.method),
+        route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH),
+        status: String(res.statusCode),
+      });
     try {
       const limit = services.config.limits.maxBodyBytes;
       const length = Number(req.headers['content-length'] ?? 0);
@@ -176,11 +181,11 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       connectionInitWaitTimeout: limits.wsInitTimeoutMs,
       execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
       subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
-      // Authentication happens in connection_init; refusing it closes the socket with 4403 Forbidden.
+      // Authentication happens in connection_init; refusing it closes the socket with 4403 Forbidden (4429: throttled address).
       onConnect: async (ctx) => {
         const header = (ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization) as string | undefined;
-        const result = await services.auth.authenticate(typeof header === 'string' ? header : undefined);
-        if (!result.ok) return false;
+        const result = await services.auth.authenticate(typeof header === 'string' ? header : undefined, nodeClientAddress(services.config, ctx.extra.request));
+        if (!result.ok) return refuseConnectionInit(ctx.extra.socket, result);
         ctx.extra.principal = result.principal;
         ctx.extra.subscriptions = new Set();
         metrics.wsConnections.inc();
@@ -196,13 +201,14 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       onSubscribe: async (ctx, id, params) => {
         const principal = ctx.extra.principal!;
         const subs = ctx.extra.subscriptions!;
+        // Every operation takes a token, also one refused below.
+        const wait = services.auth.rateLimit(principal);
+        if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
         if (subs.size >= limits.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations per connection.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }),
           ];
         }
-        const wait = services.auth.rateLimit(principal);
-        if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
