@@ -9,6 +9,7 @@ import type { Principal } from '../auth/roles.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
+import { boundedParserCache } from './document-cache.ts';
 import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
 import {
@@ -72,6 +73,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     graphiql: config.graphiql ? { title: 'PlantGraph', subscriptionsProtocol: 'WS' } : false,
     maskedErrors: true,
     batching: { limit: config.limits.maxBatch },
+    parserAndValidationCache: boundedParserCache(),
     logging: {
       debug: (...a) => services.logger.debug(a.map(String).join(' ')),
       info: (...a) => services.logger.info(a.map(String).join(' ')),
