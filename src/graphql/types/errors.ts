@@ -1,4 +1,4 @@
-import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, LISTED_PROBLEMS, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { builder } from '../builder.ts';
 
 export const ErrorInterface = builder.interfaceRef<Error & { code: string }>('Error').implement({
@@ -22,7 +22,12 @@ builder.objectType(ValidationError, {
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof ValidationError,
   fields: (t) => ({
-    fieldErrors: t.field({ type: [FieldErrorType], resolve: (e) => e.fieldErrors }),
+    fieldErrors: t.field({
+      type: [FieldErrorType],
+      description: `The problems found, each with its path: at most the first ${LISTED_PROBLEMS} (problemCount counts them all).`,
+      resolve: (e) => e.listed,
+    }),
+    problemCount: t.int({ description: 'How many problems the input has, listed or not.', resolve: (e) => e.problemCount }),
   }),
 });
 

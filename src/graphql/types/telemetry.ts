@@ -81,7 +81,7 @@ function jsonExtra<T>(v: unknown): T | null {
 /** Query arguments that fail validation: a GraphQL error naming every bad argument (queries have no error unions). */
 function asUserError(err: unknown): never {
   if (err instanceof ValidationError) {
-    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.fieldErrors } });
+    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.listed, problemCount: err.problemCount } });
   }
   throw err;
 }
