@@ -379,7 +379,8 @@ function machineIdDecoder(): (raw: string | number) => number | null {
 
 builder.mutationFields((t) => ({
   ingestTelemetry: t.field({
-    description: 'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError lists every bad point by index.',
+    description:
+      'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError names the bad points by index (the first 100; problemCount counts all).',
     type: IngestTelemetrySuccess,
     skipTypeScopes: true,
     authScopes: { operator: true },

@@ -186,7 +186,8 @@ const ImportPlantSuccess = builder.objectRef<{ plantId: number }>('ImportPlantSu
 
 builder.mutationFields((t) => ({
   importPlant: t.field({
-    description: 'Creates a whole plant in one transaction. Any problem returns a ValidationError listing all of them, and nothing is written.',
+    description:
+      'Creates a whole plant in one transaction. Any problem returns a ValidationError (the first 100 problems listed, problemCount counting all), and nothing is written.',
     type: ImportPlantSuccess,
     skipTypeScopes: true,
     authScopes: { globalAdmin: true },
