@@ -2,9 +2,14 @@ import { echo, type Problems } from './errors.ts';
 
 export const NAME_MAX = 200;
 
-/** A NUL (U+0000) or a UTF-16 surrogate without its partner: text that PostgreSQL cannot store as it was sent. */
-// With the u flag a surrogate pair is one code point, so the class matches only unpaired surrogates.
-export const UNSTORABLE_TEXT = /[\u0000\ud800-\udfff]/u;
+/**
+ * Whether `text` has a NUL (U+0000) or a UTF-16 surrogate without its partner: text PostgreSQL cannot store as it was
+ * sent (text and jsonb refuse NUL; jsonb refuses unpaired surrogates and text would turn them into U+FFFD).
+ */
+export function unstorableText(text: string): boolean {
+  // String.prototype.isWellFormed (Node 20+, not yet in TypeScript's ES2023 lib) is native and checks the pairs.
+  return text.includes('\u0000') || !(text as string & { isWellFormed(): boolean }).isWellFormed();
+}
 
 /** A name must be non-empty after trimming, printable and at most NAME_MAX characters. Returns the trimmed name. */
 export function checkName(problems: Problems, path: string, raw: unknown): string {
@@ -17,7 +22,7 @@ export function checkName(problems: Problems, path: string, raw: unknown): strin
   else if (name.length > NAME_MAX) problems.add(path, `must be at most ${NAME_MAX} characters`);
   // eslint-disable-next-line no-control-regex
   else if (/[\u0000-\u001f\u007f]/.test(name)) problems.add(path, 'must not contain control characters');
-  else if (UNSTORABLE_TEXT.test(name)) problems.add(path, 'must be valid Unicode text (no unpaired surrogates)');
+  else if (unstorableText(name)) problems.add(path, 'must be valid Unicode text (no unpaired surrogates)');
   return name;
 }
 
