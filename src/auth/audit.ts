@@ -1,4 +1,6 @@
 import { desc, eq, lt } from 'drizzle-orm';
+import { cutText } from '../core/errors.ts';
+import { storableText } from '../core/validate.ts';
 import type { Db } from '../db/client.ts';
 import { auditLog } from '../db/schema/index.ts';
 import type { Principal } from './roles.ts';
@@ -24,23 +26,8 @@ export const AUDIT_LIMITS = {
 /** The outcome of an entry written before its mutation ran and not (yet) updated: the outcome is unknown. */
 export const PENDING = 'PENDING';
 
-/**
- * Text PostgreSQL can store: NUL (U+0000), which neither text nor jsonb accepts, and UTF-16 surrogates without their
- * partner, which jsonb refuses and text would silently turn into U+FFFD, become U+FFFD (the replacement character).
- */
-export function storableText(s: string): string {
-  return s.replace(/[\u0000\ud800-\udfff]/gu, '\ufffd');
-}
-
-/** `s` storable and cut to `max` characters (never inside a surrogate pair), with an ellipsis when cut. */
-function cut(s: string, max: number): string {
-  const safe = storableText(s);
-  if (safe.length <= max) return safe;
-  let end = max;
-  const last = safe.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${safe.slice(0, end)}…`;
-}
+/** `s` storable (see storableText) and cut to `max` characters, with an ellipsis when cut. */
+const cut = (s: string, max: number) => storableText(cutText(s, max));
 
 /**
  * What the audit log keeps of a value: secret-looking fields (at any depth) replaced with "[redacted]", strings and

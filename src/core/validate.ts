@@ -11,6 +11,11 @@ export function unstorableText(text: string): boolean {
   return text.includes('\u0000') || !(text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
+/** `text` with every NUL and unpaired surrogate replaced by U+FFFD (the replacement character): storable as text and jsonb. */
+export function storableText(text: string): string {
+  return text.replace(/[\u0000\ud800-\udfff]/gu, '\ufffd');
+}
+
 /** A name must be non-empty after trimming, printable and at most NAME_MAX characters. Returns the trimmed name. */
 export function checkName(problems: Problems, path: string, raw: unknown): string {
   if (typeof raw !== 'string') {

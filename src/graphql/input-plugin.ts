@@ -9,9 +9,8 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { storableText } from '../auth/audit.ts';
 import { cutText, ECHO_MAX } from '../core/errors.ts';
-import { unstorableText } from '../core/validate.ts';
+import { storableText, unstorableText } from '../core/validate.ts';
 import type { Services } from '../services.ts';
 import { declaredVariables, recordAudit } from './audit-plugin.ts';
 import type { Context } from './context.ts';
