@@ -1,5 +1,9 @@
 import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { builder } from '../builder.ts';
+import { listSize } from '../cost.ts';
+
+/** The most problems one ValidationError lists (an input with more is refused all the same). */
+export const MAX_FIELD_ERRORS = 1_000;
 
 export const ErrorInterface = builder.interfaceRef<Error & { code: string }>('Error').implement({
   description: 'Every expected failure of a mutation implements Error; a failed mutation changes nothing.',
@@ -22,7 +26,12 @@ builder.objectType(ValidationError, {
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof ValidationError,
   fields: (t) => ({
-    fieldErrors: t.field({ type: [FieldErrorType], resolve: (e) => e.fieldErrors }),
+    fieldErrors: t.field({
+      type: [FieldErrorType],
+      description: `The problems, at most ${MAX_FIELD_ERRORS.toLocaleString('en-US')}.`,
+      extensions: listSize({ max: MAX_FIELD_ERRORS }),
+      resolve: (e) => e.fieldErrors.slice(0, MAX_FIELD_ERRORS),
+    }),
   }),
 });
 
