@@ -192,8 +192,9 @@ for (const backend of testBackends()) {
       const from = new Date(to.getTime() - 4 * 86_400_000);
       // One bucket per alias (bucketSeconds longer than the window, not whole minutes: read from the raw points), so the
       // estimate counts a handful of rows while each alias aggregates every raw point of the window.
+      // PGlite cannot interrupt the statement, so it runs to its end there: fewer aliases keep that short.
       const aliases = Array.from(
-        { length: 8 },
+        { length: backend === 'postgres' ? 8 : 2 },
         (_, k) => `t${k}: telemetry(metric: $metric, from: $from, to: $to, bucketSeconds: ${4 * 86_400 + 1 + k}) { count }`,
       ).join(' ');
       const q = `query Slow($id: ID!, $metric: String!, $from: DateTime!, $to: DateTime!) { node(id: $id) { ... on Machine { ${aliases} plant { kpis(from: $from, to: $to) { oee } } } } }`;
