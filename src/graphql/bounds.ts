@@ -24,7 +24,7 @@ export function useExecutionBounds(services: Services): Plugin<Context> {
     onExecute({ args, executeFn, setExecuteFn }) {
       const operation = getOperationAST(args.document, args.operationName)?.operation;
       if (operation === 'query') {
-        setExecuteFn((execArgs) => executeWithin(services.database, maxExecutionMs, () => executeFn(execArgs) as Promise<ExecutionResult>));
+        setExecuteFn((execArgs) => executeWithin(services.database, maxExecutionMs, () => executeFn(execArgs) as ExecutionResult | Promise<ExecutionResult>));
       }
       return {
         onExecuteDone({ result, setResult }) {
@@ -47,7 +47,7 @@ export function useExecutionBounds(services: Services): Plugin<Context> {
  * Runs an execution under a statement budget of `limitMs`. At the deadline it answers EXECUTION_TIMEOUT and cancels
  * the statements in flight (PostgreSQL); the abandoned execution can send no further statement and winds down.
  */
-export async function executeWithin(database: Database, limitMs: number, run: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
+export async function executeWithin(database: Database, limitMs: number, run: () => ExecutionResult | Promise<ExecutionResult>): Promise<ExecutionResult> {
   const budget = new StatementBudget(Date.now() + limitMs, limitMs);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => {
@@ -56,7 +56,7 @@ export async function executeWithin(database: Database, limitMs: number, run: ()
       resolve('timeout');
     }, limitMs);
   });
-  const running = withStatementBudget(budget, run);
+  const running = withStatementBudget(budget, async () => run()); // a promise even when the execution is synchronous
   running.catch(() => {}); // abandoned at the deadline: its failure is no one's answer
   try {
     const outcome = await Promise.race([running, deadline]);
