@@ -178,6 +178,17 @@ for (const backend of testBackends()) {
       assert.equal(r.body.data.plant.lines[0].machines.length, bound, `a line lists at most ${bound} machines`);
     });
 
+    it('a filter list repeated 100,000 times (orders and alerts by status) reads like the set of its values', async () => {
+      const q = `query($id: ID!, $s: [OrderStatus!], $a: [AlertStatus!]) { plant(id: $id) { orders(first: 5, status: $s) { totalCount } } alerts(plantId: $id, status: $a, first: 5) { edges { cursor } } }`;
+      const once = await app.gql(q, { id: plantId, s: ['PLANNED'], a: ['OPEN'] }, { authorization: `Bearer ${viewer}` });
+      assert.equal(once.body.errors, undefined, JSON.stringify(once.body.errors));
+      const repeated = await unchanged(app.database, () =>
+        app.gql(q, { id: plantId, s: Array(100_000).fill('PLANNED'), a: Array(100_000).fill('OPEN') }, { authorization: `Bearer ${viewer}` }),
+      );
+      assert.equal(repeated.body.errors, undefined, JSON.stringify(repeated.body.errors));
+      assert.deepEqual(repeated.body.data, once.body.data);
+    });
+
     it('a query that is cheap by estimate but slow is cancelled with EXECUTION_TIMEOUT, and no further statement runs', async (t) => {
       const metric = `slow-${Math.random().toString(36).slice(2)}`;
       const machine = Number(Buffer.from(machineIds[0], 'base64').toString().split(':')[1]);

@@ -47,7 +47,8 @@ export const Plant = builder.drizzleNode('plants', {
         description: 'Orders by due date (then id). Filter by status.',
         args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
         query: (args) => ({
-          where: args.status && args.status.length > 0 ? { status: { in: args.status } } : undefined,
+          // A filter is a set: each status once, however often a client repeats it (one SQL parameter each).
+          where: args.status && args.status.length > 0 ? { status: { in: [...new Set(args.status)] } } : undefined,
           orderBy: { dueAt: 'asc', id: 'asc' },
         }),
         totalCount: true,
