@@ -234,7 +234,7 @@ for (const backend of testBackends()) {
         answerMs = Math.round(performance.now() - a0);
         if (backend === 'postgres') {
           // The statement is cancelled on the server, not left running after the answer.
-          const active = `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`;
+          const active = `select count(*)::int as n from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and state = 'active' and pid <> pg_backend_pid()`;
           for (;;) {
             const [{ n }] = await app.database.query<{ n: number }>(active);
             if (Number(n) === 0 || performance.now() - a0 > naturalMs) break;
