@@ -4,7 +4,7 @@ import type { Config } from '../src/config.ts';
 import { schema } from '../src/graphql/schema.ts';
 import { createYogaApp } from '../src/graphql/server.ts';
 import { IMPORT_LIMITS, importPlant, type PlantImport } from '../src/twin/import.ts';
-import { after, before, createTestApp, describe, it, makeKey, statementsDuring, type TestApp, testBackends, unchanged } from './helpers.ts';
+import { after, before, createTestApp, describe, it, makeKey, statementsDuring, TEST_ADMIN_KEY, type TestApp, testBackends, unchanged } from './helpers.ts';
 
 /**
  * Attacks on the cost model from issue 9: plain lists were costed as 10 items whatever they could return, so a cheap
@@ -280,6 +280,21 @@ for (const backend of testBackends()) {
       const small = await post(capped, q(10), { id: machineIds[0] }, viewer);
       assert.equal(small.body.errors, undefined, JSON.stringify(small.body.errors));
       assert.equal(small.body.data.node.telemetry.length, 10);
+
+      // A mutation's oversized response is not sent either, and says that the mutation itself has run.
+      const name = `Big answer ${Math.random().toString(36).slice(2)}`;
+      const machines = Array.from({ length: 500 }, (_, i) => ({ name: `Machine number ${i}`, kind: 'a rather long machine kind' }));
+      const M = `mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { machines { name kind } } } } }`;
+      const imported = await unchanged(app.database, () => post(capped, M, { input: { name, lines: [{ name: 'L', machines }] } }, TEST_ADMIN_KEY), {
+        plants: 1,
+        lines: 1,
+        machines: 500,
+        audit_log: 1,
+      });
+      assert.equal(errorOf(imported.body)?.extensions?.code, 'RESPONSE_TOO_LARGE', JSON.stringify(imported.body).slice(0, 300));
+      assert.match(errorOf(imported.body).message, /the mutation itself has run/);
+      const [{ n }] = await app.database.query<{ n: number }>('select count(*)::int as n from plants where name = $1', [name]);
+      assert.equal(Number(n), 1);
     });
   });
 }
