@@ -36,6 +36,10 @@ export interface Limits {
   rateLimitBurst: number;
   maxSubscriptionsPerConnection: number;
   wsInitTimeoutMs: number;
+  /** A query's execution is cut off (EXECUTION_TIMEOUT) after this long; its database work is cancelled. */
+  maxExecutionMs: number;
+  /** A result larger than this (as JSON) is answered with RESPONSE_TOO_LARGE instead. */
+  maxResponseBytes: number;
 }
 
 function bool(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -114,6 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitBurst: intInRange('PLANTGRAPH_RATE_LIMIT_BURST', env.PLANTGRAPH_RATE_LIMIT_BURST, 200, 1, 10_000_000),
       maxSubscriptionsPerConnection: intInRange('PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION, 50, 1, 10_000),
       wsInitTimeoutMs: intInRange('PLANTGRAPH_WS_INIT_TIMEOUT_MS', env.PLANTGRAPH_WS_INIT_TIMEOUT_MS, 5_000, 100, 600_000),
+      maxExecutionMs: intInRange('PLANTGRAPH_MAX_EXECUTION_MS', env.PLANTGRAPH_MAX_EXECUTION_MS, 15_000, 10, 3_600_000),
+      maxResponseBytes: intInRange('PLANTGRAPH_MAX_RESPONSE_BYTES', env.PLANTGRAPH_MAX_RESPONSE_BYTES, 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     },
     port: intInRange('PORT', env.PORT, 4000, 0, 65535),
     host: env.HOST?.trim() || '127.0.0.1',

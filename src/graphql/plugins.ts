@@ -8,11 +8,10 @@ import {
   execute,
   getOperationAST,
   GraphQLError,
-  type GraphQLSchema,
   NoSchemaIntrospectionCustomRule,
   print,
 } from 'graphql';
-import { costError, estimateCost, PageSizeError } from './cost.ts';
+import { checkCost } from './cost.ts';
 import { mapIterator } from './iterators.ts';
 import type { Plugin } from 'graphql-yoga';
 import { recordAudit } from './audit-plugin.ts';
@@ -132,18 +131,10 @@ export { useInputChecks } from './input-plugin.ts';
 /** Rejects operations whose estimated cost (see cost.ts; needs the variables, so it runs at execution) is over the limit. */
 export function useCostLimit(services: Services): Plugin<Context> {
   const max = services.config.limits.maxCost;
-  const check = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) => {
-    try {
-      const cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
-      return cost > max ? costError(cost, max) : null;
-    } catch (err) {
-      if (err instanceof PageSizeError) return err;
-      throw err;
-    }
-  };
+  const check = (args: Parameters<typeof checkCost>[0]) => checkCost(args, max);
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      const err = check(args);
+      const err = await check(args);
       if (!err) return;
       setResultAndStopExecution({ errors: [err] });
       // A mutation refused here never reaches the audit log's execution wrapper: audit the refusal itself.
@@ -151,8 +142,8 @@ export function useCostLimit(services: Services): Plugin<Context> {
       if (op?.operation === 'mutation')
         await recordAudit(services, args.contextValue as Context, op, args.document, args.operationName, args.variableValues, String(err.extensions.code));
     },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const err = check(args);
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const err = await check(args);
       if (err) setResultAndStopExecution({ errors: [err] });
     },
   };

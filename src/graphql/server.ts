@@ -6,6 +6,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
+import { useExecutionBounds } from './bounds.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import type { Context } from './context.ts';
 import { DISABLED_BUILTIN_HEALTH_CHECK, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
@@ -58,6 +59,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useQueryLimits(services),
     useInputChecks(services),
     useCostLimit(services),
+    useExecutionBounds(services),
     useOperationMetrics(services),
     useAuditLog(services),
     useSharedSubscriptionExecution(),
