@@ -52,6 +52,10 @@ export interface Limits {
   /** Failed authentications per client address within the window before that address gets 429 (0 = off). */
   authFailureLimit: number;
   authFailureWindowSeconds: number;
+  /** A query's execution is cut off (EXECUTION_TIMEOUT) after this long; its database work is cancelled. */
+  maxExecutionMs: number;
+  /** A result larger than this (as JSON) is answered with RESPONSE_TOO_LARGE instead. */
+  maxResponseBytes: number;
 }
 
 function bool(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -148,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       wsInitTimeoutMs: intInRange('PLANTGRAPH_WS_INIT_TIMEOUT_MS', env.PLANTGRAPH_WS_INIT_TIMEOUT_MS, 5_000, 100, 600_000),
       authFailureLimit: intInRange('PLANTGRAPH_AUTH_FAILURE_LIMIT', env.PLANTGRAPH_AUTH_FAILURE_LIMIT, 20, 0, 1_000_000),
       authFailureWindowSeconds: intInRange('PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS', env.PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS, 60, 1, 86_400),
+      maxExecutionMs: intInRange('PLANTGRAPH_MAX_EXECUTION_MS', env.PLANTGRAPH_MAX_EXECUTION_MS, 15_000, 10, 3_600_000),
+      maxResponseBytes: intInRange('PLANTGRAPH_MAX_RESPONSE_BYTES', env.PLANTGRAPH_MAX_RESPONSE_BYTES, 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     },
     port,
     host,

@@ -6,21 +6,16 @@ import {
   type DocumentNode,
   type ExecutionResult,
   execute,
-  type FragmentDefinitionNode,
   getOperationAST,
   GraphQLError,
-  type GraphQLSchema,
-  Kind,
   NoSchemaIntrospectionCustomRule,
-  type OperationDefinitionNode,
   print,
-  type SelectionSetNode,
 } from 'graphql';
-import { costError, estimateCost, PageSizeError } from './cost.ts';
+import { checkCost } from './cost.ts';
 import { takeBatchTokens, yogaClientAddress } from './client-limits.ts';
 import { mapIterator } from './iterators.ts';
 import type { Plugin } from 'graphql-yoga';
-import { writeAudit } from '../auth/audit.ts';
+import { recordAudit } from './audit-plugin.ts';
 import type { Principal } from '../auth/roles.ts';
 import type { Services } from '../services.ts';
 import type { Context } from './context.ts';
@@ -138,84 +133,17 @@ export function usePersistedOperationsFile(file: string): Plugin<Context> {
   }) as Plugin<Context>;
 }
 
-/**
- * The names of the fields an operation runs at its root, also when they sit behind aliases, inline fragments or
- * fragment spreads (each once, in order).
- */
-export function rootFieldNames(set: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
-  const names: string[] = [];
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) names.push(sel.name.value);
-    else if (sel.kind === Kind.INLINE_FRAGMENT) names.push(...rootFieldNames(sel.selectionSet, document, seen));
-    else if (!seen.has(sel.name.value)) {
-      seen.add(sel.name.value);
-      const fragment = document.definitions.find((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === sel.name.value);
-      if (fragment) names.push(...rootFieldNames(fragment.selectionSet, document, seen));
-    }
-  }
-  return [...new Set(names)];
-}
-
-/** Writes the audit entry of a mutation operation; a failure is logged (the operation's own outcome stands). */
-async function recordAudit(
-  services: Services,
-  ctx: Context,
-  op: OperationDefinitionNode,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | null | undefined,
-  outcome: string,
-): Promise<void> {
-  try {
-    await writeAudit(services.database.db, {
-      principal: ctx.auth,
-      operation: op.name?.value ?? operationName ?? 'anonymous',
-      fields: rootFieldNames(op.selectionSet, document),
-      variables: variables ?? null,
-      outcome,
-    });
-  } catch (err) {
-    services.logger.error({ err: (err as Error).message }, 'could not write audit entry');
-  }
-}
-
-/**
- * Writes one audit entry per mutation operation before the response goes out: who, what, variables with secrets
- * redacted, and the outcome (OK, or the typed error and GraphQL error codes).
- */
-export function useAuditLog(services: Services): Plugin<Context> {
-  return {
-    onExecute({ args, executeFn, setExecuteFn }) {
-      const op = getOperationAST(args.document, args.operationName) as OperationDefinitionNode | null;
-      if (op?.operation !== 'mutation') return;
-      setExecuteFn(async (execArgs) => {
-        const result = await executeFn(execArgs);
-        const ctx = execArgs.contextValue as Context;
-        const errors = result && 'errors' in result && Array.isArray(result.errors) ? (result.errors as GraphQLError[]) : [];
-        const codes = new Set<string>(ctx.outcomes.map((o) => o.code).filter((c) => c !== 'OK'));
-        for (const e of errors) codes.add(String(e.extensions?.code ?? 'ERROR'));
-        await recordAudit(services, ctx, op, args.document, execArgs.operationName, execArgs.variableValues, codes.size === 0 ? 'OK' : [...codes].join(','));
-        return result;
-      });
-    },
-  };
-}
+// The audit log (write-ahead) and the input checks live in their own files.
+export { rootFieldNames, useAuditLog } from './audit-plugin.ts';
+export { useInputChecks } from './input-plugin.ts';
 
 /** Rejects operations whose estimated cost (see cost.ts; needs the variables, so it runs at execution) is over the limit. */
 export function useCostLimit(services: Services): Plugin<Context> {
   const max = services.config.limits.maxCost;
-  const check = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) => {
-    try {
-      const cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
-      return cost > max ? costError(cost, max) : null;
-    } catch (err) {
-      if (err instanceof PageSizeError) return err;
-      throw err;
-    }
-  };
+  const check = (args: Parameters<typeof checkCost>[0]) => checkCost(args, max);
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      const err = check(args);
+      const err = await check(args);
       if (!err) return;
       setResultAndStopExecution({ errors: [err] });
       // A mutation refused here never reaches the audit log's execution wrapper: audit the refusal itself.
@@ -223,8 +151,8 @@ export function useCostLimit(services: Services): Plugin<Context> {
       if (op?.operation === 'mutation')
         await recordAudit(services, args.contextValue as Context, op, args.document, args.operationName, args.variableValues, String(err.extensions.code));
     },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const err = check(args);
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const err = await check(args);
       if (err) setResultAndStopExecution({ errors: [err] });
     },
   };

@@ -6,6 +6,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
+import { useExecutionBounds } from './bounds.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
@@ -18,6 +19,7 @@ import {
   useCostLimit,
   useSharedSubscriptionExecution,
   useAuthentication,
+  useInputChecks,
   useNoIntrospection,
   useNoSuggestions,
   usePersistedOperationsFile,
@@ -57,7 +59,9 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useMetricsEndpoint(services),
     useAuthentication(services),
     useQueryLimits(services),
+    useInputChecks(services),
     useCostLimit(services),
+    useExecutionBounds(services),
     useOperationMetrics(services),
     useAuditLog(services),
     useSharedSubscriptionExecution(),

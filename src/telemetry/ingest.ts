@@ -99,7 +99,9 @@ export async function ingestTelemetry(
 ): Promise<IngestResult> {
   const { database } = deps;
   const now = deps.clock.now();
-  const p = new Problems();
+  // Every problem is kept (at most a few per point of a bounded batch): the telemetry sink drops exactly the points
+  // named and stores the rest. API callers see the first LISTED_PROBLEMS and the count.
+  const p = new Problems(Number.POSITIVE_INFINITY);
   const batchId = batch.batchId ?? null;
   if (batchId !== null && (batchId.trim() === '' || batchId.length > INGEST_LIMITS.batchIdLength)) {
     p.add('batchId', `batchId must be 1 to ${INGEST_LIMITS.batchIdLength} characters`);

@@ -106,7 +106,8 @@ builder.queryFields((t) => ({
           query({
             where: {
               plantId,
-              ...(args.status?.length ? { status: { in: args.status } } : {}),
+              // A filter is a set: each status once, however often a client repeats it (one SQL parameter each).
+              ...(args.status?.length ? { status: { in: [...new Set(args.status)] } } : {}),
               ...(severities ? { severity: { in: [...severities] } } : {}),
             },
             orderBy: { seq: 'asc' },

@@ -10,6 +10,7 @@ import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/i
 import { checkWindow, type Kpis, type MachineKpis, machineKpiTotalsSql, machineKpisFrom, type PlantKpis, plantKpis } from '../../telemetry/kpis.ts';
 import {
   type Bucket,
+  BUCKET_LIMITS,
   bucketsSql,
   checkBucketQuery,
   fillBuckets,
@@ -23,6 +24,8 @@ import type { Context } from '../context.ts';
 import { decodeId } from '../../core/ids.ts';
 import { loader } from '../loaders.ts';
 import { requireVisible } from '../access.ts';
+import { listSize } from '../cost.ts';
+import { IMPORT_LIMITS } from '../../twin/import.ts';
 import { mapIterator } from '../iterators.ts';
 import { AlertSeverityEnum } from './alerts.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
@@ -81,7 +84,7 @@ function jsonExtra<T>(v: unknown): T | null {
 /** Query arguments that fail validation: a GraphQL error naming every bad argument (queries have no error unions). */
 function asUserError(err: unknown): never {
   if (err instanceof ValidationError) {
-    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.fieldErrors } });
+    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.listed, problemCount: err.problemCount } });
   }
   throw err;
 }
@@ -166,7 +169,12 @@ const PlantKpisType = builder.objectRef<PlantKpis>('PlantKpis').implement({
   interfaces: [KpisInterface],
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'plantId' in v,
   fields: (t) => ({
-    machines: t.field({ type: [Oee], description: 'Each machine of the plant.', resolve: (k) => k.machines }),
+    machines: t.field({
+      type: [Oee],
+      description: 'Each machine of the plant.',
+      extensions: listSize({ max: IMPORT_LIMITS.machines, known: 'machines' }),
+      resolve: (k) => k.machines.slice(0, IMPORT_LIMITS.machines),
+    }),
   }),
 });
 
@@ -220,13 +228,15 @@ builder.drizzleObjectFields(Machine, (t) => ({
   }),
   telemetry: t.field({
     type: [TelemetryBucket],
-    description: `count/avg/min/max of a metric per bucket of bucketSeconds (default 60) over [from, to), buckets aligned to from, empty buckets included; at most 10,000 buckets. Whole-minute buckets over a whole-minute range are read from the one-minute rollup.`,
+    description: `count/avg/min/max of a metric per bucket of bucketSeconds (default 60) over [from, to), buckets aligned to from, empty buckets included; at most ${BUCKET_LIMITS.maxBuckets.toLocaleString('en-US')} buckets. Whole-minute buckets over a whole-minute range are read from the one-minute rollup.`,
     args: {
       metric: t.arg.string({ required: true }),
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true }),
       bucketSeconds: t.arg.int(),
     },
+    // Costed as the buckets it returns: every bucket of the window, empty ones included (none when the arguments are bad).
+    extensions: listSize({ max: BUCKET_LIMITS.maxBuckets, fromArgs: (args) => bucketQueryOrNull(args as BucketArgs)?.buckets ?? 0 }),
     // Computed with the machine rows (a correlated subquery); a bad argument reads nothing and is this field's error.
     select: (args) => {
       const q = bucketQueryOrNull(args);
@@ -379,7 +389,8 @@ function machineIdDecoder(): (raw: string | number) => number | null {
 
 builder.mutationFields((t) => ({
   ingestTelemetry: t.field({
-    description: 'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError lists every bad point by index.',
+    description:
+      'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError names the bad points by index (the first 100; problemCount counts all).',
     type: IngestTelemetrySuccess,
     skipTypeScopes: true,
     authScopes: { operator: true },
