@@ -517,6 +517,8 @@ describe('loadConfig', () => {
       graphiql: true,
       jwt: { secret: undefined, publicKeyPem: undefined, issuer: undefined, audience: undefined },
       persistedOperationsFile: undefined,
+      trustProxy: false,
+      metrics: { key: undefined, port: undefined, host: '127.0.0.1', operationNames: 200 },
       limits: {
         maxBodyBytes: 8 * 1024 * 1024,
         maxDepth: 15,
@@ -530,6 +532,8 @@ describe('loadConfig', () => {
         wsInitTimeoutMs: 5_000,
         maxExecutionMs: 15_000,
         maxResponseBytes: 32 * 1024 * 1024,
+        authFailureLimit: 20,
+        authFailureWindowSeconds: 60,
       },
       port: 4000,
       host: '127.0.0.1',
@@ -576,6 +580,19 @@ describe('loadConfig', () => {
       expected: false,
     })),
     { env: { PLANTGRAPH_GRAPHIQL: '  ' }, check: (c) => c.graphiql, expected: true },
+    {
+      env: { HOST: '0.0.0.0', PLANTGRAPH_METRICS_PORT: '9464', PLANTGRAPH_METRICS_KEY: ' metrics-key-0123456789 ' },
+      check: (c) => c.metrics,
+      expected: { key: 'metrics-key-0123456789', port: 9464, host: '0.0.0.0', operationNames: 200 },
+    },
+    {
+      env: { PLANTGRAPH_METRICS_PORT: '4000', PLANTGRAPH_METRICS_HOST: '10.0.0.5' },
+      check: (c) => [c.port, c.metrics.port, c.metrics.host],
+      expected: [4000, 4000, '10.0.0.5'],
+    },
+    { env: { PLANTGRAPH_METRICS_PORT: '' }, check: (c) => c.metrics.port, expected: undefined },
+    { env: { PLANTGRAPH_AUTH_FAILURE_LIMIT: '0' }, check: (c) => c.limits.authFailureLimit, expected: 0 },
+    { env: { PLANTGRAPH_TRUST_PROXY: 'yes' }, check: (c) => c.trustProxy, expected: true },
   ];
   for (const c of accepted) {
     it(`accepts ${JSON.stringify(c.env)}`, () => assert.deepEqual(c.check(loadConfig(c.env)), c.expected));
@@ -613,6 +630,14 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_MAX_EXECUTION_MS: '1.5' }, names: 'PLANTGRAPH_MAX_EXECUTION_MS' },
     { env: { PLANTGRAPH_MAX_RESPONSE_BYTES: '1023' }, names: 'PLANTGRAPH_MAX_RESPONSE_BYTES' },
     { env: { PLANTGRAPH_MAX_RESPONSE_BYTES: String(1024 ** 3) }, names: 'PLANTGRAPH_MAX_RESPONSE_BYTES' },
+    { env: { PLANTGRAPH_AUTH_FAILURE_LIMIT: '1.5' }, names: 'PLANTGRAPH_AUTH_FAILURE_LIMIT' },
+    { env: { PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS: '86401' }, names: 'PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS' },
+    { env: { PLANTGRAPH_TRUST_PROXY: 'sometimes' }, names: 'PLANTGRAPH_TRUST_PROXY' },
+    { env: { PLANTGRAPH_METRICS_KEY: 'fifteen-chars-x' }, names: 'PLANTGRAPH_METRICS_KEY' },
+    { env: { PLANTGRAPH_METRICS_KEY: 'a key with spaces inside' }, names: 'PLANTGRAPH_METRICS_KEY' },
+    { env: { PLANTGRAPH_METRICS_PORT: '65536' }, names: 'PLANTGRAPH_METRICS_PORT' },
+    { env: { PLANTGRAPH_METRICS_PORT: '4000' }, names: 'PLANTGRAPH_METRICS_PORT' },
+    { env: { PLANTGRAPH_METRICS_OPERATION_NAMES: '-1' }, names: 'PLANTGRAPH_METRICS_OPERATION_NAMES' },
   ];
   for (const c of refused) {
     it(`refuses ${JSON.stringify(c.env)}, naming ${c.names}`, () => {
