@@ -10,6 +10,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { type RunningServer, startServer } from '../src/graphql/server.ts';
+import { startServerProcess } from './process.ts';
 import {
   after,
   as,
@@ -297,6 +298,34 @@ describe(`attacks on /metrics: access [${ONE_BACKEND}]`, () => {
       await metricsServer?.close();
       await server.close();
       await app.close();
+    }
+  });
+
+  it('a server process serves /metrics on PLANTGRAPH_METRICS_PORT, and warns in production when /metrics is public', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-metrics-'));
+    const env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: TEST_ADMIN_KEY, PLANTGRAPH_SEED: 'none', NODE_ENV: 'production' };
+    try {
+      const separate = await startServerProcess({ ...env, PLANTGRAPH_METRICS_PORT: '0' });
+      try {
+        const url = /metrics: (http:\/\/\S+\/metrics)/.exec(separate.output())?.[1];
+        assert.ok(url && !url.startsWith(`${separate.url}/`), separate.output());
+        const own = new URL(url);
+        assert.equal((await request(own.origin, { from: '127.0.0.1', path: '/metrics' })).status, 200);
+        assert.equal((await request(separate.url, { from: '127.0.0.1', path: '/metrics' })).status, 404);
+        assert.doesNotMatch(separate.output(), /\/metrics is open to anyone/);
+        assert.equal(await separate.stop('SIGTERM'), 0, separate.output());
+      } finally {
+        await separate.stop('SIGKILL');
+      }
+      const open = await startServerProcess(env);
+      try {
+        assert.match(open.output(), /\/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT/);
+        assert.equal((await request(open.url, { from: '127.0.0.1', path: '/metrics' })).status, 200);
+      } finally {
+        await open.stop('SIGKILL');
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
