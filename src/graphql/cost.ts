@@ -2,6 +2,7 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   getArgumentValues,
+  getOperationAST,
   getNamedType,
   getNullableType,
   getVariableValues,
@@ -182,13 +183,18 @@ export interface CostCheckArgs {
 /**
  * The cost check of one operation: null when it is within `max`, else the error to answer (QUERY_TOO_EXPENSIVE, or
  * BAD_USER_INPUT for a page size out of range). An operation within the limit at the declared bounds costs no
- * statement; one over it is estimated again at the measured twin sizes (one statement) before it is refused.
+ * statement; a query or subscription over it is estimated again at the measured twin sizes (one statement) before it
+ * is refused; a mutation is costed at the declared bounds only.
  */
 export async function checkCost(args: CostCheckArgs, max: number): Promise<GraphQLError | null> {
   try {
     const variables = args.variableValues ?? {};
     let cost = estimateCost(args.schema, args.document, args.operationName, variables);
-    if (cost > max) cost = estimateCost(args.schema, args.document, args.operationName, variables, await knownSizes(args.contextValue as Context));
+    // A mutation's answer can hold what it has just created (a whole imported plant): only queries and subscriptions
+    // read the twin as measured before they run.
+    const op = getOperationAST(args.document, args.operationName);
+    if (cost > max && op?.operation !== 'mutation')
+      cost = estimateCost(args.schema, args.document, args.operationName, variables, await knownSizes(args.contextValue as Context));
     return cost > max ? costError(cost, max) : null;
   } catch (err) {
     if (err instanceof PageSizeError) return err;
