@@ -22,6 +22,7 @@ import {
   useQueryLimits,
 } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
+import { useSubscriptionCostLimit } from './subscriptions.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -57,8 +58,9 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useQueryLimits(services),
     useCostLimit(services),
     useOperationMetrics(services),
+    useSubscriptionCostLimit(services),
     useAuditLog(services),
-    useSharedSubscriptionExecution(),
+    useSharedSubscriptionExecution(services),
   ];
   if (!config.introspection) plugins.push(useNoIntrospection());
   if (config.production) plugins.push(useNoSuggestions());
