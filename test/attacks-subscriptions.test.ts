@@ -521,7 +521,7 @@ for (const backend of testBackends()) {
         let refused = 0;
         for (const v of variables) {
           const before = pubsub().subscriberCount(channel);
-          const s = await subscribe(server.url, viewer, query, v, { keep: (e) => (e.errors ? { errors: e.errors } : 1) });
+          const s = await subscribe(server.url, viewer, query, v, { keep: (e): any => (e.errors ? { errors: e.errors } : 1) });
           await waitFor(() => s.completed || pubsub().subscriberCount(channel) > before, { message: `${label}: a subscription refused or live` });
           if (s.completed) {
             const error = s.errors[0]?.[0] ?? s.events[0]?.errors?.[0];
