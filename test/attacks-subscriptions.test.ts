@@ -609,3 +609,52 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('WebSocket send-buffer check', () => {
+  /** A socket that answers every ping at once and has `buffered` bytes waiting to be sent. */
+  function fakeSocket(buffered: () => number) {
+    const handlers = new Map<string, () => void>();
+    const socket = {
+      pings: 0,
+      terminated: false,
+      get bufferedAmount() {
+        return buffered();
+      },
+      on: (event: string, fn: () => void) => void handlers.set(event, fn),
+      ping() {
+        socket.pings++;
+        handlers.get('pong')?.();
+      },
+      terminate() {
+        socket.terminated = true;
+      },
+    };
+    return socket;
+  }
+
+  it('a large message on its way at one beat is not a slow consumer; a buffer over the limit at two beats in a row is', async () => {
+    const LIMIT = 4 * 1024 * 1024;
+    const { startKeepAlive } = await import('../src/graphql/keep-alive.ts');
+    const { EventEmitter } = await import('node:events');
+    const server = Object.assign(new EventEmitter(), { clients: new Set<ReturnType<typeof fakeSocket>>() });
+    // A healthy reader: 8 MiB waiting at every other beat (one big batch each time), drained by the next.
+    const healthy = fakeSocket(() => (healthy.pings % 2 === 0 ? 8 * 1024 * 1024 : 0));
+    // A stuck reader: 8 MiB waiting and never drained.
+    const stuck = fakeSocket(() => 8 * 1024 * 1024);
+    const slow: unknown[] = [];
+    const keepAlive = startKeepAlive(server as never, { pingMs: 5, maxBufferedBytes: LIMIT, onSlow: (s) => void slow.push(s) });
+    for (const s of [healthy, stuck]) {
+      server.clients.add(s);
+      server.emit('connection', s);
+    }
+    try {
+      await waitFor(() => healthy.pings >= 10 && stuck.pings >= 10, { message: '10 beats' });
+    } finally {
+      keepAlive.stop();
+    }
+    assert.ok(!slow.includes(healthy), 'the healthy reader is never closed');
+    assert.ok(slow.includes(stuck), 'the stuck reader is closed');
+    assert.equal(slow.indexOf(stuck), 0, 'from the second beat on');
+    assert.equal(healthy.terminated || stuck.terminated, false, 'both answer pings');
+  });
+});

@@ -121,7 +121,7 @@ export interface ServerOptions {
   host: string;
   /** Ping every WebSocket this often; one that has not answered the previous ping is terminated. */
   wsPingMs?: number;
-  /** Close a WebSocket with 4008 when this many bytes are waiting to be sent to it. */
+  /** Close a WebSocket with 4008 when more than this many bytes are waiting to be sent to it at two pings in a row. */
   wsMaxBufferedBytes?: number;
 }
 

@@ -35,9 +35,8 @@ declare module '../events/hub.ts' {
 }
 
 /**
- * The new points of one machine from one ingest call, oldest first (by `ts`; points with the same `ts` in the order
- * they were sent). One event per machine and batch, whatever the batch size: a 50,000-point batch is one event in
- * each subscriber's bounded queue, not 50,000.
+ * The new points of one machine from one ingest call, oldest first (by `ts`). One event per machine and batch,
+ * whatever the batch size: a 50,000-point batch is one event in each subscriber's bounded queue, not 50,000.
  */
 export interface TelemetryBatchEvent {
   machineId: number;

@@ -120,7 +120,7 @@ const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement
     points: t.field({
       type: [TelemetrySample],
       description:
-        'In the `telemetry` subscription: every new point of the batch (of the chosen metrics), oldest first (by ts; equal ts in the order sent), the last one being this point. Otherwise just this point.',
+        'In the `telemetry` subscription: every new point of the batch (of the chosen metrics), oldest first (by ts), the last one being this point. Otherwise just this point.',
       resolve: (p) => p.batch ?? [p],
     }),
   }),
