@@ -42,7 +42,7 @@ describe('mapIterator', () => {
     assert.equal(pubsub.subscriberCount(numbers.channel(2)), 0);
   });
 
-  it('a failing source fails the result once (or ends it with onError\'s value), then it is done: a consumer that asks again cannot spin', async () => {
+  it("a failing source fails the result once (or ends it with onError's value), then it is done: a consumer that asks again cannot spin", async () => {
     const pubsub = new LocalPubSub(2);
     const plain = mapIterator(pubsub.subscribe(numbers, 3), (n) => n);
     const mapped = mapIterator(pubsub.subscribe(numbers, 3), (n) => n, { onError: (err) => -String(err).length });
