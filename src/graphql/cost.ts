@@ -48,6 +48,12 @@ export interface ListSize {
   known?: SizeKey;
   /** Within one plant, at most this many items under all parents together: a true bound and its measured size. */
   perPlant?: { max: number; known: SizeKey };
+  /**
+   * The items are values the parent object already holds (a subscription event's points), of a type with scalar
+   * fields only: no resolver behind them reads anything, so the list costs as one object; its bytes are bounded by
+   * PLANTGRAPH_MAX_RESPONSE_BYTES. A schema test checks that the item type has scalar and enum fields only.
+   */
+  inParent?: true;
 }
 
 /** The `extensions` of a list field that declare its size for the cost estimate. */
@@ -140,7 +146,7 @@ export function estimateCost(
         items = n * Math.max(1, page);
       } else if (isListType(getNullableType(def.type)) && !isConnection(type)) {
         const size = listSizeOf(def);
-        items = n * (size ? perParent(size, args, sizes) : MAX_PAGE);
+        items = size?.inParent ? n : n * (size ? perParent(size, args, sizes) : MAX_PAGE);
         if (size?.perPlant) {
           if (plants !== null) items = Math.min(items, plants * Math.min(size.perPlant.max, sizes ? sizes[size.perPlant.known] : Infinity));
           inPlants = plants; // still within the same plants: their lines' machines, their products' steps

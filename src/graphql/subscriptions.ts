@@ -4,7 +4,7 @@ import { type SubscribeOptions, SlowConsumerError, type Topic } from '../pubsub/
 import type { Services } from '../services.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import type { Context } from './context.ts';
-import { costError, estimateCost, PageSizeError } from './cost.ts';
+import { checkCost, costError } from './cost.ts';
 
 /**
  * Subscription machinery shared by every transport (graphql-ws, SSE): topic subscriptions that end the right way
@@ -69,24 +69,17 @@ function subscriptionCostError(cost: number, max: number): GraphQLError {
 
 /**
  * Subscriptions are costed like queries, per event: the selection that runs on every event is estimated with the
- * same estimator (cost.ts) when the subscription starts and refused with QUERY_TOO_EXPENSIVE over
+ * same check as queries (cost.ts checkCost: declared bounds, then measured twin sizes) when the subscription starts and refused with QUERY_TOO_EXPENSIVE over
  * PLANTGRAPH_MAX_SUBSCRIPTION_COST. (useCostLimit applies the query limit and reports bad page sizes first.)
  */
 export function useSubscriptionCostLimit(services: Services): Plugin<Context> {
   const max = services.config.limits.maxSubscriptionCost;
   return {
-    onSubscribe({ args, setResultAndStopExecution }) {
-      let cost: number;
-      try {
-        cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
-      } catch (err) {
-        if (err instanceof PageSizeError) {
-          setResultAndStopExecution({ errors: [err] });
-          return;
-        }
-        throw err;
-      }
-      if (cost > max) setResultAndStopExecution({ errors: [subscriptionCostError(cost, max)] });
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const err = await checkCost(args, max);
+      if (!err) return;
+      const cost = err.extensions.code === 'QUERY_TOO_EXPENSIVE' ? Number(err.extensions.cost) : null;
+      setResultAndStopExecution({ errors: [cost === null ? err : subscriptionCostError(cost, max)] });
     },
   };
 }

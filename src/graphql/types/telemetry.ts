@@ -124,6 +124,7 @@ const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement
       type: [TelemetrySample],
       description:
         'In the `telemetry` subscription: every new point of the batch (of the chosen metrics), oldest first (by ts), the last one being this point. Otherwise just this point.',
+      extensions: listSize({ max: INGEST_LIMITS.points, inParent: true }),
       resolve: (p) => p.batch ?? [p],
     }),
   }),
