@@ -44,6 +44,10 @@ export interface Limits {
   maxAliases: number;
   maxTokens: number;
   maxCost: number;
+  /** Estimated cost of a subscription's selection, which runs on every event. */
+  maxSubscriptionCost: number;
+  /** Subscription executions (one per event and distinct selection) running at once, per server process. */
+  subscriptionConcurrency: number;
   maxBatch: number;
   rateLimitPerMinute: number;
   rateLimitBurst: number;
@@ -145,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: intInRange('PLANTGRAPH_MAX_ALIASES', env.PLANTGRAPH_MAX_ALIASES, 30, 1, 1000),
       maxTokens: intInRange('PLANTGRAPH_MAX_TOKENS', env.PLANTGRAPH_MAX_TOKENS, 5_000, 100, 1_000_000),
       maxCost: intInRange('PLANTGRAPH_MAX_COST', env.PLANTGRAPH_MAX_COST, 100_000, 100, 100_000_000),
+      maxSubscriptionCost: intInRange('PLANTGRAPH_MAX_SUBSCRIPTION_COST', env.PLANTGRAPH_MAX_SUBSCRIPTION_COST, 5_000, 10, 100_000_000),
+      // Embedded PGlite runs one statement at a time on the server's own thread: a second execution would only wait.
+      subscriptionConcurrency: intInRange('PLANTGRAPH_SUBSCRIPTION_CONCURRENCY', env.PLANTGRAPH_SUBSCRIPTION_CONCURRENCY, databaseUrl ? 2 : 1, 1, 1_000),
       maxBatch: intInRange('PLANTGRAPH_MAX_BATCH', env.PLANTGRAPH_MAX_BATCH, 10, 1, 1000),
       rateLimitPerMinute: intInRange('PLANTGRAPH_RATE_LIMIT_PER_MINUTE', env.PLANTGRAPH_RATE_LIMIT_PER_MINUTE, 1_200, 0, 10_000_000),
       rateLimitBurst: intInRange('PLANTGRAPH_RATE_LIMIT_BURST', env.PLANTGRAPH_RATE_LIMIT_BURST, 200, 1, 10_000_000),

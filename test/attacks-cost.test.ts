@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { getNamedType, getNullableType, isInterfaceType, isListType, isObjectType } from 'graphql';
+import { getNamedType, getNullableType, isInterfaceType, isLeafType, isListType, isObjectType } from 'graphql';
 import type { Config } from '../src/config.ts';
 import { schema } from '../src/graphql/schema.ts';
 import { createYogaApp } from '../src/graphql/server.ts';
@@ -60,7 +60,7 @@ function withLimits(app: TestApp, limits: Partial<Config['limits']>): Yoga {
 const errorOf = (body: any) => body.errors?.[0];
 
 /** The size a list field declares for the cost estimate (src/graphql/cost.ts reads the same extension). */
-const listSizeOf = (field: { extensions?: Record<string, unknown> | null }) => field.extensions?.listSize as { max: number } | undefined;
+const listSizeOf = (field: { extensions?: Record<string, unknown> | null }) => field.extensions?.listSize as { max: number; inParent?: true } | undefined;
 
 for (const backend of testBackends()) {
   describe(`attacks on the cost model: buckets, routings, time and response size [${backend}]`, () => {
@@ -311,6 +311,13 @@ describe('declared list sizes', () => {
         lists++;
         const size = listSizeOf(field);
         if (!size || !(Number.isInteger(size.max) && size.max > 0)) missing.push(`${type.name}.${field.name}`);
+        if (size?.inParent) {
+          // Costed as one object: its items must be plain values, with nothing behind them to resolve.
+          const item = getNamedType(field.type);
+          assert.ok(isObjectType(item), `${type.name}.${field.name}`);
+          for (const f of Object.values(item.getFields()))
+            assert.ok(isLeafType(getNamedType(f.type)), `${type.name}.${field.name}: ${item.name}.${f.name} is not a scalar or enum`);
+        }
       }
     }
     assert.deepEqual(missing, [], 'list fields without a declared size');

@@ -525,6 +525,8 @@ describe('loadConfig', () => {
         maxAliases: 30,
         maxTokens: 5_000,
         maxCost: 100_000,
+        maxSubscriptionCost: 5_000,
+        subscriptionConcurrency: 1,
         maxBatch: 10,
         rateLimitPerMinute: 1_200,
         rateLimitBurst: 200,
@@ -556,6 +558,12 @@ describe('loadConfig', () => {
     { env: { LOG_LEVEL: 'silent' }, check: (c) => c.logLevel, expected: 'silent' },
     { env: { MQTT_URL: 'mqtts://broker:8883' }, check: (c) => c.mqttUrl, expected: 'mqtts://broker:8883' },
     { env: { PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' }, check: (c) => c.limits.rateLimitPerMinute, expected: 0 },
+    { env: { DATABASE_URL: 'postgres://u@h/db' }, check: (c) => c.limits.subscriptionConcurrency, expected: 2 },
+    {
+      env: { PLANTGRAPH_SUBSCRIPTION_CONCURRENCY: '8', PLANTGRAPH_MAX_SUBSCRIPTION_COST: '200' },
+      check: (c) => [c.limits.subscriptionConcurrency, c.limits.maxSubscriptionCost],
+      expected: [8, 200],
+    },
     { env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '500' }, check: (c) => c.telemetry, expected: { retentionDays: 500, rollupRetentionDays: 500 } },
     {
       env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '30', PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: '30' },
@@ -638,6 +646,8 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_METRICS_PORT: '65536' }, names: 'PLANTGRAPH_METRICS_PORT' },
     { env: { PLANTGRAPH_METRICS_PORT: '4000' }, names: 'PLANTGRAPH_METRICS_PORT' },
     { env: { PLANTGRAPH_METRICS_OPERATION_NAMES: '-1' }, names: 'PLANTGRAPH_METRICS_OPERATION_NAMES' },
+    { env: { PLANTGRAPH_MAX_SUBSCRIPTION_COST: '9' }, names: 'PLANTGRAPH_MAX_SUBSCRIPTION_COST' },
+    { env: { PLANTGRAPH_SUBSCRIPTION_CONCURRENCY: '0' }, names: 'PLANTGRAPH_SUBSCRIPTION_CONCURRENCY' },
   ];
   for (const c of refused) {
     it(`refuses ${JSON.stringify(c.env)}, naming ${c.names}`, () => {

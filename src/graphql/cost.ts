@@ -2,6 +2,7 @@ import {
   type DocumentNode,
   type FragmentDefinitionNode,
   getArgumentValues,
+  getOperationAST,
   getNamedType,
   getNullableType,
   getVariableValues,
@@ -47,6 +48,12 @@ export interface ListSize {
   known?: SizeKey;
   /** Within one plant, at most this many items under all parents together: a true bound and its measured size. */
   perPlant?: { max: number; known: SizeKey };
+  /**
+   * The items are values the parent object already holds (a subscription event's points), of a type with scalar
+   * fields only: no resolver behind them reads anything, so the list costs as one object; its bytes are bounded by
+   * PLANTGRAPH_MAX_RESPONSE_BYTES. A schema test checks that the item type has scalar and enum fields only.
+   */
+  inParent?: true;
 }
 
 /** The `extensions` of a list field that declare its size for the cost estimate. */
@@ -139,7 +146,7 @@ export function estimateCost(
         items = n * Math.max(1, page);
       } else if (isListType(getNullableType(def.type)) && !isConnection(type)) {
         const size = listSizeOf(def);
-        items = n * (size ? perParent(size, args, sizes) : MAX_PAGE);
+        items = size?.inParent ? n : n * (size ? perParent(size, args, sizes) : MAX_PAGE);
         if (size?.perPlant) {
           if (plants !== null) items = Math.min(items, plants * Math.min(size.perPlant.max, sizes ? sizes[size.perPlant.known] : Infinity));
           inPlants = plants; // still within the same plants: their lines' machines, their products' steps
@@ -182,13 +189,18 @@ export interface CostCheckArgs {
 /**
  * The cost check of one operation: null when it is within `max`, else the error to answer (QUERY_TOO_EXPENSIVE, or
  * BAD_USER_INPUT for a page size out of range). An operation within the limit at the declared bounds costs no
- * statement; one over it is estimated again at the measured twin sizes (one statement) before it is refused.
+ * statement; a query or subscription over it is estimated again at the measured twin sizes (one statement) before it
+ * is refused; a mutation is costed at the declared bounds only.
  */
 export async function checkCost(args: CostCheckArgs, max: number): Promise<GraphQLError | null> {
   try {
     const variables = args.variableValues ?? {};
     let cost = estimateCost(args.schema, args.document, args.operationName, variables);
-    if (cost > max) cost = estimateCost(args.schema, args.document, args.operationName, variables, await knownSizes(args.contextValue as Context));
+    // A mutation's answer can hold what it has just created (a whole imported plant): only queries and subscriptions
+    // read the twin as measured before they run.
+    const op = getOperationAST(args.document, args.operationName);
+    if (cost > max && op?.operation !== 'mutation')
+      cost = estimateCost(args.schema, args.document, args.operationName, variables, await knownSizes(args.contextValue as Context));
     return cost > max ? costError(cost, max) : null;
   } catch (err) {
     if (err instanceof PageSizeError) return err;

@@ -14,6 +14,7 @@ import {
 import { checkCost } from './cost.ts';
 import { takeBatchTokens, yogaClientAddress } from './client-limits.ts';
 import { mapIterator } from './iterators.ts';
+import { endOfStream, ExecutionQueue } from './subscriptions.ts';
 import type { Plugin } from 'graphql-yoga';
 import { recordAudit } from './audit-plugin.ts';
 import type { Principal } from '../auth/roles.ts';
@@ -159,13 +160,23 @@ export function useCostLimit(services: Services): Plugin<Context> {
 }
 
 /**
- * Subscription fan-out: every local subscriber of a topic receives the same event object, and subscribers with the
- * same operation, variables and access (role and plants) would compute the same result. The first of them executes
- * the selection on the event; the others reuse that result. With 1,000 subscribers to a plant's alerts this turns
- * 1,000 executions per event into one per distinct operation.
+ * Subscription execution, for every transport (graphql-ws and SSE alike go through yoga's subscribe):
+ *
+ * - Sharing: every local subscriber of a topic receives the same event object, and subscribers with the same
+ *   operation, variables and access (role and plants) would compute the same result. The first of them executes the
+ *   selection on the event; the others reuse that result (1,000 subscribers of a plant's alerts cost one execution
+ *   per event and distinct operation). A resolver that derives a payload per subscriber must derive the same object
+ *   for the same event and arguments, or nothing is shared (the telemetry subscription caches its views).
+ * - Each event executes with a context of its own (fresh per-request loaders and caches), so a long-lived
+ *   subscription neither serves rows loaded for earlier events nor accumulates them.
+ * - Executions go through the server's ExecutionQueue (PLANTGRAPH_SUBSCRIPTION_CONCURRENCY at a time), so queries
+ *   keep their turn however many subscribers an event wakes.
+ * - A source that fails ends the stream with one last result (SLOW_CONSUMER for a subscriber that fell behind) and
+ *   then completes; it never fails twice.
  */
-export function useSharedSubscriptionExecution(): Plugin<Context> {
-  const results = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+export function useSharedSubscriptionExecution(services: Services): Plugin<Context> {
+  const queue = new ExecutionQueue(services.config.limits.subscriptionConcurrency);
+  const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   const docKeys = new WeakMap<DocumentNode, string>();
   const docKey = (doc: DocumentNode) => {
     let k = docKeys.get(doc);
@@ -179,17 +190,26 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
         if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
         const ctx = args.contextValue as Context;
         const key = `${docKey(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}|${ctx.auth.role}|${ctx.auth.plantIds?.join(',') ?? '*'}`;
-        return mapIterator(stream as AsyncIterableIterator<unknown>, (payload) => {
-          if (payload === null || typeof payload !== 'object') return execute({ ...args, rootValue: payload });
-          let perEvent = results.get(payload);
-          if (!perEvent) results.set(payload, (perEvent = new Map()));
-          let result = perEvent.get(key);
-          if (!result) {
-            result = execute({ ...args, rootValue: payload });
-            perEvent.set(key, result);
-          }
-          return result;
-        });
+        const run = (payload: unknown) =>
+          queue.run(
+            () =>
+              execute({ ...args, rootValue: payload, contextValue: { ...ctx, outcomes: [] } satisfies Context }) as ExecutionResult | Promise<ExecutionResult>,
+          );
+        return mapIterator(
+          stream as AsyncIterableIterator<unknown>,
+          (payload) => {
+            if (payload === null || typeof payload !== 'object') return run(payload);
+            let perEvent = results.get(payload);
+            if (!perEvent) results.set(payload, (perEvent = new Map()));
+            let result = perEvent.get(key);
+            if (!result) {
+              result = run(payload);
+              perEvent.set(key, result);
+            }
+            return result;
+          },
+          { onError: endOfStream },
+        );
       });
     },
   };

@@ -26,6 +26,7 @@ import {
   useQueryLimits,
 } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
+import { useSubscriptionCostLimit } from './subscriptions.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -63,8 +64,9 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useCostLimit(services),
     useExecutionBounds(services),
     useOperationMetrics(services),
+    useSubscriptionCostLimit(services),
     useAuditLog(services),
-    useSharedSubscriptionExecution(),
+    useSharedSubscriptionExecution(services),
   ];
   if (!config.introspection) plugins.push(useNoIntrospection());
   if (config.production) plugins.push(useNoSuggestions());
@@ -126,7 +128,7 @@ export interface ServerOptions {
   host: string;
   /** Ping every WebSocket this often; one that has not answered the previous ping is terminated. */
   wsPingMs?: number;
-  /** Close a WebSocket with 4008 when this many bytes are waiting to be sent to it. */
+  /** Close a WebSocket with 4008 when more than this many bytes are waiting to be sent to it at two pings in a row. */
   wsMaxBufferedBytes?: number;
 }
 
