@@ -174,7 +174,10 @@ for (const backend of testBackends()) {
     });
 
     it('a mutation refused by the cost check is audited with storable, declared-only variables', async () => {
-      const M = `mutation Costly($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { orders(first: 500) { edges { node { product { routing { machines { line { machines { name } } } } } } } } } } } }`;
+      // 25 pages of 500 orders: over the limit whatever the size of the twin (a connection costs its page).
+      const page = 'orders(first: 500) { edges { node { id code quantity priority status dueAt releaseAt } } }';
+      const pages = Array.from({ length: 25 }, (_, i) => `o${i}: ${page}`).join(' ');
+      const M = `mutation Costly($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { ${pages} } } } }`;
       const r = await unchanged(app.database, () => app.gql(M, { input: { name: 'costly', lines: [] }, x: '\u0000' }), AUDITED);
       assert.equal(r.body.errors[0].extensions.code, 'QUERY_TOO_EXPENSIVE');
       const entry = await lastEntry(app.database);

@@ -16,6 +16,7 @@ import {
   Kind,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  visit,
 } from 'graphql';
 import { canSeePlant } from '../core/scope.ts';
 import type { Database } from '../db/client.ts';
@@ -187,20 +188,51 @@ export interface CostCheckArgs {
 }
 
 /**
+ * How many list items a mutation's input holds: its variables' array elements and its literal lists, at any depth.
+ * Whatever a mutation creates (an imported plant's lines, machines, products, steps and their machines) is listed in
+ * its input, so no list of its answer is longer than the twin measured before it plus this.
+ */
+export function inputItems(op: OperationDefinitionNode, variables: Record<string, unknown>): number {
+  let n = 0;
+  const declared = new Set((op.variableDefinitions ?? []).map((d) => d.variable.name.value));
+  const stack: unknown[] = Object.entries(variables)
+    .filter(([k]) => declared.has(k))
+    .map(([, v]) => v);
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      n += v.length;
+      stack.push(...v);
+    } else if (v && typeof v === 'object') stack.push(...Object.values(v));
+  }
+  visit(op, {
+    ListValue(node) {
+      n += node.values.length;
+    },
+  });
+  return n;
+}
+
+/**
  * The cost check of one operation: null when it is within `max`, else the error to answer (QUERY_TOO_EXPENSIVE, or
  * BAD_USER_INPUT for a page size out of range). An operation within the limit at the declared bounds costs no
- * statement; a query or subscription over it is estimated again at the measured twin sizes (one statement) before it
- * is refused; a mutation is costed at the declared bounds only.
+ * statement; one over it is estimated again at the measured twin sizes (one statement) before it is refused. For a
+ * mutation each measured size is raised by the number of list items in its input (inputItems): its answer may hold
+ * what it has just created, a whole imported plant.
  */
 export async function checkCost(args: CostCheckArgs, max: number): Promise<GraphQLError | null> {
   try {
     const variables = args.variableValues ?? {};
     let cost = estimateCost(args.schema, args.document, args.operationName, variables);
-    // A mutation's answer can hold what it has just created (a whole imported plant): only queries and subscriptions
-    // read the twin as measured before they run.
-    const op = getOperationAST(args.document, args.operationName);
-    if (cost > max && op?.operation !== 'mutation')
-      cost = estimateCost(args.schema, args.document, args.operationName, variables, await knownSizes(args.contextValue as Context));
+    if (cost > max) {
+      let sizes = await knownSizes(args.contextValue as Context);
+      const op = getOperationAST(args.document, args.operationName);
+      if (op?.operation === 'mutation') {
+        const grown = inputItems(op, variables);
+        sizes = Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, v + grown])) as unknown as PlantSizes;
+      }
+      cost = estimateCost(args.schema, args.document, args.operationName, variables, sizes);
+    }
     return cost > max ? costError(cost, max) : null;
   } catch (err) {
     if (err instanceof PageSizeError) return err;
