@@ -303,7 +303,15 @@ describe(`attacks on /metrics: access [${ONE_BACKEND}]`, () => {
 
   it('a server process serves /metrics on PLANTGRAPH_METRICS_PORT, and warns in production when /metrics is public', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-metrics-'));
-    const env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: TEST_ADMIN_KEY, PLANTGRAPH_SEED: 'none', NODE_ENV: 'production' };
+    // LOG_LEVEL: the suite runs silent by default, and the warning is a log line.
+    const env = {
+      PLANTGRAPH_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      PLANTGRAPH_ADMIN_KEY: TEST_ADMIN_KEY,
+      PLANTGRAPH_SEED: 'none',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+    };
     try {
       const separate = await startServerProcess({ ...env, PLANTGRAPH_METRICS_PORT: '0' });
       try {
@@ -319,7 +327,9 @@ describe(`attacks on /metrics: access [${ONE_BACKEND}]`, () => {
       }
       const open = await startServerProcess(env);
       try {
-        assert.match(open.output(), /\/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT/);
+        await waitFor(() => /\/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT/.test(open.output()), {
+          message: `the warning in ${open.output()}`,
+        });
         assert.equal((await request(open.url, { from: '127.0.0.1', path: '/metrics' })).status, 200);
       } finally {
         await open.stop('SIGKILL');
