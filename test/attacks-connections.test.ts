@@ -275,14 +275,10 @@ for (const backend of testBackends()) {
   describe(`credentials on open connections [${backend}]`, () => {
     let app: TestApp;
     let server: RunningServer;
-    let machineId: string;
-    let topic: string;
-    const subscribers = () => app.services.pubsub.subscriberCount(topic);
+    let plants = 0;
 
     before(async () => {
       app = await createTestApp(backend, { env: { PLANTGRAPH_JWT_SECRET: JWT_SECRET, PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' } });
-      machineId = (await app.gql('{ plants(first: 1) { edges { node { machines { id } } } } }')).body.data.plants.edges[0].node.machines[0].id;
-      topic = `telemetry:${keyOf(machineId)}`;
       server = await startServer(app.services, { port: 0, host: '127.0.0.1' });
     });
     after(async () => {
@@ -290,12 +286,24 @@ for (const backend of testBackends()) {
       await app.close();
     });
 
+    /** A machine of the test's own (in a plant of its own): its telemetry subscribers are the test's only ones. */
+    async function ownMachine(): Promise<{ machineId: string; topic: string; subscribers: () => number }> {
+      const r = await app.gql(
+        `mutation($input: PlantImportInput!) { importPlant(input: $input) { ... on ImportPlantSuccess { plant { machines { id } } } } }`,
+        { input: { name: `Connections ${++plants} ${randomBytes(4).toString('hex')}`, lines: [{ name: 'L', machines: [{ name: 'M' }] }] } },
+      );
+      const machineId: string = r.body.data.importPlant.plant.machines[0].id;
+      const topic = `telemetry:${keyOf(machineId)}`;
+      return { machineId, topic, subscribers: () => app.services.pubsub.subscriberCount(topic) };
+    }
+
     const revoke = async (id: string) => {
       const r = await app.gql(REVOKE, { id });
       assert.equal(r.body.data.revokeApiKey.__typename, 'RevokeApiKeySuccess', JSON.stringify(r.body));
     };
 
     it('attack: an unscoped ADMIN key revoked over HTTP by another admin ends its WebSocket at once (4403) and mints nothing after', async (t) => {
+      const { machineId, topic, subscribers } = await ownMachine();
       const admin = await makeKey(app, 'ws-admin', 'ADMIN');
       const { client, closes } = wsClient(server.url, `Bearer ${admin.key}`);
       try {
@@ -329,7 +337,11 @@ for (const backend of testBackends()) {
       }
     });
 
-    const ignoringClose: { label: string; credential: () => Promise<{ auth: string; revoke?: () => Promise<void>; exp?: number }>; mutation: () => [string, Record<string, unknown>] }[] = [
+    const ignoringClose: {
+      label: string;
+      credential: () => Promise<{ auth: string; revoke?: () => Promise<void>; exp?: number }>;
+      mutation: (machineId: string) => [string, Record<string, unknown>];
+    }[] = [
       {
         label: 'a revoked unscoped ADMIN key tries createApiKey',
         credential: async () => {
@@ -344,11 +356,12 @@ for (const backend of testBackends()) {
           const exp = soon();
           return { auth: `Bearer ${await jwt({ sub: 'raw-operator', role: 'OPERATOR' }, exp)}`, exp };
         },
-        mutation: () => [INGEST, point(machineId, 2)],
+        mutation: (machineId) => [INGEST, point(machineId, 2)],
       },
     ];
     for (const c of ignoringClose) {
       it(`attack: ${c.label} on a socket that ignores the 4403 close: its subscription is gone, nothing runs, it is dropped`, async (t) => {
+        const { machineId, subscribers } = await ownMachine();
         const cred = await c.credential();
         const raw = await RawSocket.connect(server.url, cred.auth);
         try {
@@ -370,7 +383,7 @@ for (const backend of testBackends()) {
           // This client never answers the close frame, yet the subscription ends on the server all the same.
           await waitFor(() => subscribers() === before, { message: 'the subscription to end on the server' });
 
-          const [query, variables] = c.mutation();
+          const [query, variables] = c.mutation(machineId);
           await unchanged(app.database, async () => {
             raw.send({ id: 'm', type: 'subscribe', payload: { query, variables } });
             await waitFor(() => raw.ended, { timeoutMs: 15_000, message: 'the server to drop the socket' });
@@ -425,6 +438,7 @@ for (const backend of testBackends()) {
     ];
     for (const c of sseCases) {
       it(`attack: an SSE subscription of ${c.label} ends with a final UNAUTHENTICATED error event`, async (t) => {
+        const { machineId, subscribers } = await ownMachine();
         const cred = await c.credential();
         const before = subscribers();
         const stream = await openSse(server.url, cred.auth, { query: TELEMETRY, variables: { m: machineId } });
@@ -460,6 +474,7 @@ for (const backend of testBackends()) {
     }
 
     it('a JWT that expires while its WebSocket is open: the subscription ends (4403) within about a second, ingestTelemetry is refused', async (t) => {
+      const { machineId, topic } = await ownMachine();
       const exp = soon();
       const token = await jwt({ sub: 'ws-operator', role: 'OPERATOR' }, exp);
       const { client, closes } = wsClient(server.url, `Bearer ${token}`);

@@ -325,7 +325,10 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
         let result: ExecutionResult | AsyncIterable<ExecutionResult>;
         try {
           result = (await yoga.getResultForParams(
-            { params: params as never, request: new yoga.fetchAPI.Request(WS_OPERATION_URL, { method: 'POST', headers: { 'content-type': 'application/json' } }) },
+            {
+              params: params as never,
+              request: new yoga.fetchAPI.Request(WS_OPERATION_URL, { method: 'POST', headers: { 'content-type': 'application/json' } }),
+            },
             operation as never,
           )) as ExecutionResult | AsyncIterable<ExecutionResult>;
         } catch (err) {
@@ -335,7 +338,9 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
         // Refused before execution (parameters, parse, validation): a graphql-ws `error` message, as before.
         if (!executing && !isAsyncIterable(result) && result.errors && result.errors.length > 0) {
           release();
-          return result.errors.map((e: GraphQLError | GraphQLFormattedError) => (e instanceof GraphQLError ? e : new GraphQLError(e.message, { extensions: e.extensions })));
+          return result.errors.map((e: GraphQLError | GraphQLFormattedError) =>
+            e instanceof GraphQLError ? e : new GraphQLError(e.message, { extensions: e.extensions }),
+          );
         }
         const prepared: PreparedOperation = { result };
         return { schema: undefined as never, document: DELIVER_RESULT, contextValue: {}, rootValue: prepared } satisfies ExecutionArgs;
