@@ -1,7 +1,7 @@
 /**
  * Maps and filters an async iterator in one step: `fn` returning undefined drops the event. Ending the result
- * (return, throw, or `fn` throwing) ends the source at once, even while a `next()` is waiting on it, so a closed
- * subscription never leaves a subscriber queued on its topic. A plain object rather than an async generator: this
+ * (return, throw, `fn` throwing, or the source failing) ends it for good and ends the source at once, even while a
+ * `next()` is waiting on it, so a closed subscription never leaves a subscriber queued on its topic. A plain object rather than an async generator: this
  * runs once per event and subscriber, and `fn` may return a promise (awaited only when it is one).
  */
 export function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U | undefined | PromiseLike<U | undefined>): AsyncIterableIterator<U> {
@@ -16,7 +16,15 @@ export function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U 
   const it: AsyncIterableIterator<U> = {
     async next() {
       while (!ended) {
-        const r = await source.next();
+        let r: IteratorResult<T>;
+        try {
+          r = await source.next();
+        } catch (err) {
+          // A source that failed is finished: the caller gets the failure once, then done (never the same failure again,
+          // which a consumer that maps errors to results, like yoga's, would repeat forever).
+          ended = true;
+          throw err;
+        }
         if (r.done) {
           ended = true;
           break;
