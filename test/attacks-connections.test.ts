@@ -9,6 +9,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { type Database, openDatabase } from '../src/db/client.ts';
+import { mapIterator } from '../src/graphql/iterators.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import {
   after,
@@ -473,6 +474,30 @@ for (const backend of testBackends()) {
       });
     }
 
+    it('attack: a client that ignores the 1001 close at shutdown runs nothing more and does not hold the shutdown', async (t) => {
+      const own = await startServer(app.services, { port: 0, host: '127.0.0.1' });
+      const raw = await RawSocket.connect(own.url, `Bearer ${TEST_ADMIN_KEY}`);
+      let closing: Promise<void> | undefined;
+      try {
+        const started = Date.now();
+        closing = own.close();
+        await waitFor(() => raw.closeCode !== null, { timeoutMs: 15_000, message: 'the 1001 close frame' });
+        assert.equal(raw.closeCode, 1001);
+        await unchanged(app.database, async () => {
+          raw.send({ id: 'm', type: 'subscribe', payload: { query: CREATE_KEY } });
+          await closing;
+        });
+        const ms = Date.now() - started;
+        t.diagnostic(`the server stopped ${ms} ms after close() with a client that never answered its close frame`);
+        assert.ok(ms < 10_000, `shutdown took ${ms} ms`);
+        await waitFor(() => raw.ended, { message: 'the socket to be dropped' });
+        assert.deepEqual(raw.of('m'), []);
+      } finally {
+        raw.destroy();
+        await (closing ?? own.close());
+      }
+    });
+
     it('a JWT that expires while its WebSocket is open: the subscription ends (4403) within about a second, ingestTelemetry is refused', async (t) => {
       const { machineId, topic } = await ownMachine();
       const exp = soon();
@@ -673,3 +698,19 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('a failed subscription source ends once', () => {
+  it('mapIterator passes a failure of its source on once, then is done (yoga would turn a repeated failure into endless error events)', async () => {
+    let calls = 0;
+    const source: AsyncIterator<number> = {
+      next: async () => {
+        calls++;
+        throw new Error('overflowed');
+      },
+    };
+    const mapped = mapIterator(source, (n) => n);
+    await assert.rejects(mapped.next(), /overflowed/);
+    assert.deepEqual(await mapped.next(), { value: undefined, done: true });
+    assert.equal(calls, 1, 'the failed source is not asked again');
+  });
+});

@@ -129,7 +129,7 @@ function closeSocket(socket: import('ws').WebSocket, code: number, reason: strin
   socket.close(code, reason);
 }
 
-/** How long a WebSocket closed for its credential may take to answer the close frame before it is dropped. */
+/** How long a WebSocket closed for its credential, or at shutdown, may take to answer the close frame before it is dropped. */
 const CLOSE_GRACE_MS = 1_000;
 
 /** The Request that stands for a WebSocket operation in yoga's pipeline (a POST: mutations are allowed). */
@@ -295,10 +295,19 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       onError: (_ctx, _id, _payload, errors) => errors.map(formatError),
       onSubscribe: async (ctx, id, params) => {
         const { extra } = ctx;
-        if (extra.ended) return [credentialEndError(extra.ended)];
+        // ws still delivers what a peer sends after the server's close frame: nothing new runs on a closing socket.
+        const closing = () => {
+          if (extra.ended) return [credentialEndError(extra.ended)];
+          if (extra.socket.readyState !== extra.socket.OPEN)
+            return [new GraphQLError('The connection is closing.', { extensions: { code: 'CONNECTION_CLOSING' } })];
+          return null;
+        };
+        const refused = closing();
+        if (refused) return refused;
         // Every operation is authorised with the credential's current state, not with what it was at connection_init.
         const auth = await services.auth.recheck(extra.credential, extra.principal!);
-        if (extra.ended) return [credentialEndError(extra.ended)];
+        const closed = closing();
+        if (closed) return closed;
         if (!auth.ok) {
           endConnection(ctx, auth.end);
           return [credentialEndError(auth.end)];
@@ -363,7 +372,12 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       // Stop accepting, tell WebSocket clients we are going away, let in-flight HTTP requests finish.
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       keepAlive.stop();
+      // A peer that does not answer the 1001 close frame would hold the shutdown for ws's 30 s close timeout.
+      const dropWs = setTimeout(() => {
+        for (const socket of wsServer.clients) socket.terminate();
+      }, CLOSE_GRACE_MS);
       await wsCleanup.dispose();
+      clearTimeout(dropWs);
       wsServer.close();
       httpServer.closeIdleConnections();
       const timer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
