@@ -28,7 +28,8 @@ export function useCredentialLifetime(services: Services): Plugin<Context> {
   return {
     onSubscribe({ args }) {
       const ctx = args.contextValue as Context;
-      if (ctx.transport === 'websocket') return;
+      // PLANTGRAPH_ADMIN_KEY and a JWT without `exp` never end.
+      if (ctx.transport === 'websocket' || (ctx.auth.keyId === null && !ctx.auth.expiresAt)) return;
       return {
         onSubscribeResult({ result, setResult }) {
           if (isAsyncIterable(result)) setResult(untilCredentialEnds(services.auth.sessions, ctx.auth, result));
