@@ -6,7 +6,7 @@ import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
 import { EventHub } from './events/hub.ts';
 import { decodeId } from './core/ids.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, persistedOperationNames } from './metrics.ts';
 import { LocalPubSub, PgPubSub, type PubSub } from './pubsub/index.ts';
 import type { Services } from './services.ts';
 import { seedDemoHistory } from './sim/demo-history.ts';
@@ -63,7 +63,10 @@ function decodePlantClaim(raw: string | number): number | null {
 
 /** Services over an open, migrated database. */
 export function wireServices(config: Config, database: Database, logger: Logger, pubsub: PubSub = new LocalPubSub(), clock: Clock = systemClock): Services {
-  const metrics = createMetrics(database.sql);
+  const metrics = createMetrics(database.sql, {
+    operationNames: config.metrics.operationNames,
+    knownOperations: persistedOperationNames(config.persistedOperationsFile),
+  });
   const events = new EventHub(logger);
   const machineNames = new MachineDirectory(database, clock);
   const auth = new AuthService(database, config, decodePlantClaim, clock, logger);

@@ -16,6 +16,19 @@ export interface Config {
   jwt: { secret?: string; publicKeyPem?: string; issuer?: string; audience?: string };
   limits: Limits;
   persistedOperationsFile: string | undefined;
+  /** Take the client address from X-Forwarded-For (its last entry) instead of the socket: PLANTGRAPH_TRUST_PROXY. */
+  trustProxy: boolean;
+  metrics: MetricsConfig;
+}
+
+export interface MetricsConfig {
+  /** When set, /metrics needs `Authorization: Bearer <key>`. */
+  key: string | undefined;
+  /** When set, /metrics is served only on its own listener at host:port (0 picks a free port). */
+  port: number | undefined;
+  host: string;
+  /** Distinct operation names kept as labels (the most recent ones); the others count as "other". */
+  operationNames: number;
 }
 
 export interface TelemetryConfig {
@@ -31,11 +44,22 @@ export interface Limits {
   maxAliases: number;
   maxTokens: number;
   maxCost: number;
+  /** Estimated cost of a subscription's selection, which runs on every event. */
+  maxSubscriptionCost: number;
+  /** Subscription executions (one per event and distinct selection) running at once, per server process. */
+  subscriptionConcurrency: number;
   maxBatch: number;
   rateLimitPerMinute: number;
   rateLimitBurst: number;
   maxSubscriptionsPerConnection: number;
   wsInitTimeoutMs: number;
+  /** Failed authentications per client address within the window before that address gets 429 (0 = off). */
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
+  /** A query's execution is cut off (EXECUTION_TIMEOUT) after this long; its database work is cancelled. */
+  maxExecutionMs: number;
+  /** A result larger than this (as JSON) is answered with RESPONSE_TOO_LARGE instead. */
+  maxResponseBytes: number;
 }
 
 function bool(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -92,6 +116,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const jwtSecret = env.PLANTGRAPH_JWT_SECRET?.trim() || undefined;
   if (jwtSecret && jwtSecret.length < 32) throw new ConfigError('PLANTGRAPH_JWT_SECRET must be at least 32 characters');
+  const port = intInRange('PORT', env.PORT, 4000, 0, 65535);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const metricsKey = env.PLANTGRAPH_METRICS_KEY?.trim() || undefined;
+  if (metricsKey && (metricsKey.length < 16 || /\s/.test(metricsKey)))
+    throw new ConfigError('PLANTGRAPH_METRICS_KEY must be at least 16 characters without spaces');
+  const metricsPort = env.PLANTGRAPH_METRICS_PORT?.trim() ? intInRange('PLANTGRAPH_METRICS_PORT', env.PLANTGRAPH_METRICS_PORT, 0, 0, 65535) : undefined;
+  const metricsHost = env.PLANTGRAPH_METRICS_HOST?.trim() || host;
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port && metricsHost === host)
+    throw new ConfigError(`PLANTGRAPH_METRICS_PORT must differ from PORT (${port})`);
   return {
     production,
     introspection: bool('PLANTGRAPH_INTROSPECTION', env.PLANTGRAPH_INTROSPECTION, !production),
@@ -103,20 +136,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: env.PLANTGRAPH_JWT_AUDIENCE?.trim() || undefined,
     },
     persistedOperationsFile: env.PLANTGRAPH_PERSISTED_OPERATIONS?.trim() || undefined,
+    trustProxy: bool('PLANTGRAPH_TRUST_PROXY', env.PLANTGRAPH_TRUST_PROXY, false),
+    metrics: {
+      key: metricsKey,
+      port: metricsPort,
+      host: metricsHost,
+      operationNames: intInRange('PLANTGRAPH_METRICS_OPERATION_NAMES', env.PLANTGRAPH_METRICS_OPERATION_NAMES, 200, 0, 10_000),
+    },
     limits: {
       maxBodyBytes: intInRange('PLANTGRAPH_MAX_BODY_BYTES', env.PLANTGRAPH_MAX_BODY_BYTES, 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),
       maxDepth: intInRange('PLANTGRAPH_MAX_DEPTH', env.PLANTGRAPH_MAX_DEPTH, 15, 2, 100),
       maxAliases: intInRange('PLANTGRAPH_MAX_ALIASES', env.PLANTGRAPH_MAX_ALIASES, 30, 1, 1000),
       maxTokens: intInRange('PLANTGRAPH_MAX_TOKENS', env.PLANTGRAPH_MAX_TOKENS, 5_000, 100, 1_000_000),
       maxCost: intInRange('PLANTGRAPH_MAX_COST', env.PLANTGRAPH_MAX_COST, 100_000, 100, 100_000_000),
+      maxSubscriptionCost: intInRange('PLANTGRAPH_MAX_SUBSCRIPTION_COST', env.PLANTGRAPH_MAX_SUBSCRIPTION_COST, 5_000, 10, 100_000_000),
+      // Embedded PGlite runs one statement at a time on the server's own thread: a second execution would only wait.
+      subscriptionConcurrency: intInRange('PLANTGRAPH_SUBSCRIPTION_CONCURRENCY', env.PLANTGRAPH_SUBSCRIPTION_CONCURRENCY, databaseUrl ? 2 : 1, 1, 1_000),
       maxBatch: intInRange('PLANTGRAPH_MAX_BATCH', env.PLANTGRAPH_MAX_BATCH, 10, 1, 1000),
       rateLimitPerMinute: intInRange('PLANTGRAPH_RATE_LIMIT_PER_MINUTE', env.PLANTGRAPH_RATE_LIMIT_PER_MINUTE, 1_200, 0, 10_000_000),
       rateLimitBurst: intInRange('PLANTGRAPH_RATE_LIMIT_BURST', env.PLANTGRAPH_RATE_LIMIT_BURST, 200, 1, 10_000_000),
       maxSubscriptionsPerConnection: intInRange('PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION, 50, 1, 10_000),
       wsInitTimeoutMs: intInRange('PLANTGRAPH_WS_INIT_TIMEOUT_MS', env.PLANTGRAPH_WS_INIT_TIMEOUT_MS, 5_000, 100, 600_000),
+      authFailureLimit: intInRange('PLANTGRAPH_AUTH_FAILURE_LIMIT', env.PLANTGRAPH_AUTH_FAILURE_LIMIT, 20, 0, 1_000_000),
+      authFailureWindowSeconds: intInRange('PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS', env.PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS, 60, 1, 86_400),
+      maxExecutionMs: intInRange('PLANTGRAPH_MAX_EXECUTION_MS', env.PLANTGRAPH_MAX_EXECUTION_MS, 15_000, 10, 3_600_000),
+      maxResponseBytes: intInRange('PLANTGRAPH_MAX_RESPONSE_BYTES', env.PLANTGRAPH_MAX_RESPONSE_BYTES, 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     },
-    port: intInRange('PORT', env.PORT, 4000, 0, 65535),
-    host: env.HOST?.trim() || '127.0.0.1',
+    port,
+    host,
     databaseUrl,
     dataDir: path.resolve(env.PLANTGRAPH_DATA_DIR?.trim() || './data'),
     seed,

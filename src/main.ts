@@ -1,5 +1,6 @@
 import { closeServices, createServices } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { startMetricsServer } from './graphql/endpoints.ts';
 import { GRAPHQL_PATH, startServer } from './graphql/server.ts';
 import { createLogger } from './logger.ts';
 import { startMqttBridge } from './telemetry/mqtt.ts';
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const services = await createServices(config, logger);
   const server = await startServer(services, { port: config.port, host: config.host });
+  const metricsServer = config.metrics.port === undefined ? null : await startMetricsServer(services, { port: config.metrics.port, host: config.metrics.host });
+  if (config.production && !metricsServer && !config.metrics.key)
+    logger.warn('/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT');
   services.alerts.start();
   const telemetryMaintenance = startTelemetryMaintenance(services.database, config.telemetry, services.clock, logger);
   const mqttBridge = config.mqttUrl ? startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
@@ -38,6 +42,7 @@ async function main(): Promise<void> {
     hardStop.unref();
     try {
       await server.close();
+      await metricsServer?.close();
       await mqttBridge?.close();
       await telemetryMaintenance.stop();
       await closeServices(services);
@@ -64,7 +69,7 @@ async function main(): Promise<void> {
     console.log('');
   }
   if (mqttBridge) console.log(`  MQTT bridge: ${mqttBridge.prefix}/<plant>/<machine>/<metric> on ${config.mqttUrl!.replace(/\/\/[^@/]*@/, '//***@')}`);
-  console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${server.url}/metrics`);
+  console.log(`  health: ${server.url}/health  ready: ${server.url}/ready  metrics: ${metricsServer?.url ?? `${server.url}/metrics`}`);
 }
 
 main().catch((err) => {

@@ -41,4 +41,18 @@ describe('mapIterator', () => {
     await assert.rejects(thrown.throw!(new Error('stop')), /stop/);
     assert.equal(pubsub.subscriberCount(numbers.channel(2)), 0);
   });
+
+  it("a failing source fails the result once (or ends it with onError's value), then it is done: a consumer that asks again cannot spin", async () => {
+    const pubsub = new LocalPubSub(2);
+    const plain = mapIterator(pubsub.subscribe(numbers, 3), (n) => n);
+    const mapped = mapIterator(pubsub.subscribe(numbers, 3), (n) => n, { onError: (err) => -String(err).length });
+    for (let i = 0; i < 3; i++) pubsub.deliver(numbers.channel(3), i);
+    assert.equal(pubsub.subscriberCount(numbers.channel(3)), 0, 'both overflowed and left the topic');
+    await assert.rejects(plain.next(), /fell more than 2 events behind/);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await plain.next(), { value: undefined, done: true });
+    const last = await mapped.next();
+    assert.equal(last.done, false);
+    assert.ok((last.value as number) < 0, 'onError turned the failure into the last value');
+    for (let i = 0; i < 3; i++) assert.deepEqual(await mapped.next(), { value: undefined, done: true });
+  });
 });

@@ -32,6 +32,7 @@ describe('LocalPubSub', () => {
     await ps.publish(numbers, 1, 4);
     assert.equal(overflowed, 1);
     await assert.rejects(slow.next(), SlowConsumerError);
+    assert.deepEqual(await slow.next(), { value: undefined, done: true }, 'the failure is reported once, then the subscriber is done');
     assert.deepEqual(await take(a, 1), [4]);
     assert.equal(ps.subscriberCount(numbers.channel(1)), 2);
     await a.return!();

@@ -7,6 +7,8 @@ import { RateLimiter } from '../src/auth/rate-limit.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { ValidationError } from '../src/core/errors.ts';
 import { estimateCost, PageSizeError } from '../src/graphql/cost.ts';
+import { IMPORT_LIMITS } from '../src/twin/import.ts';
+import type { PlantSizes } from '../src/twin/sizes.ts';
 import { decodeId, encodeId } from '../src/core/ids.ts';
 import { schema } from '../src/graphql/schema.ts';
 import { metricProblem } from '../src/telemetry/ingest.ts';
@@ -26,10 +28,24 @@ function fieldErrorsOf(fn: () => unknown): { path: string; message: string }[] {
 }
 
 describe('estimateCost (real schema)', () => {
-  const cost = (query: string, variables: Record<string, unknown> = {}, op?: string) => estimateCost(schema, parse(query), op, variables);
-  // Each field costs 1; children are multiplied by first/last (default 20) on connections, 10 on plain lists, 1 for
-  // edges (a list inside a connection) and single objects.
-  const cases: { name: string; query: string; variables?: Record<string, unknown>; op?: string; expected: number }[] = [
+  const cost = (query: string, variables: Record<string, unknown> = {}, op?: string, sizes?: PlantSizes) =>
+    estimateCost(schema, parse(query), op, variables, sizes);
+  // Each field costs 1 per object it is selected on; the objects below a field are first/last (default 20) per
+  // connection, the declared bound per plain list (the import limits, buckets from the window and bucket size) or the
+  // measured sizes where smaller, at most the plant's total for lists a plant contains, and 1 for edges (a list inside
+  // a connection) and single objects.
+  const L = IMPORT_LIMITS;
+  const measured: PlantSizes = {
+    lines: 3,
+    machines: 10,
+    products: 6,
+    steps: 20,
+    stepMachines: 30,
+    machinesPerLine: 5,
+    stepsPerProduct: 4,
+    machinesPerStep: 2,
+  };
+  const cases: { name: string; query: string; variables?: Record<string, unknown>; op?: string; sizes?: PlantSizes; expected: number }[] = [
     { name: 'default page of 20', query: '{ plants { edges { node { id name } } } }', expected: 1 + 20 * (1 + (1 + 2)) },
     { name: 'first literal', query: '{ plants(first: 5) { totalCount } }', expected: 1 + 5 },
     { name: 'last literal', query: '{ plants(last: 3) { totalCount } }', expected: 1 + 3 },
@@ -38,26 +54,65 @@ describe('estimateCost (real schema)', () => {
     { name: 'first from a variable', query: 'query($n: Int) { plants(first: $n) { totalCount } }', variables: { n: 50 }, expected: 51 },
     { name: 'unset variable: default page', query: 'query($n: Int) { plants(first: $n) { totalCount } }', expected: 21 },
     {
-      name: 'plain lists x10',
+      // 500 lines of up to 1,000 machines, but at most 5,000 machines in a plant.
+      name: 'plain lists at their declared bounds; the machines of all lines of a plant at most its machines',
       query: '{ plants(first: 5) { edges { node { lines { machines { name } } } } } }',
-      expected: 1 + 5 * (1 + (1 + (1 + 10 * (1 + 10 * 1)))),
+      expected: 1 + 5 * (1 + 1 + 1 + L.lines * 1 + L.machines * 1),
     },
     {
-      name: 'a list field with arguments (Machine.telemetry) is a plain list',
+      name: 'plain lists at the measured sizes where smaller',
+      query: '{ plants(first: 5) { edges { node { lines { machines { name } } } } } }',
+      sizes: measured,
+      // 3 lines of at most 5 machines, but at most 10 machines in a plant.
+      expected: 1 + 5 * (1 + 1 + 1 + 3 * 1 + 10 * 1),
+    },
+    {
+      name: 'the measured per-plant total bounds a nested list too',
+      query: '{ plant(id: "x") { lines { machines { name } } } }',
+      sizes: { ...measured, lines: 3, machinesPerLine: 5, machines: 7 },
+      expected: 1 + (1 + 3 * 1 + 7 * 1),
+    },
+    {
+      name: 'telemetry buckets from the window and the bucket size (default 60 s)',
       query: '{ plant(id: "x") { machines { telemetry(metric: "t", from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z") { avg } } } }',
-      expected: 1 + (1 + 10 * (1 + 10 * 1)),
+      expected: 1 + (1 + L.machines * (1 + 1_440 * 1)),
+    },
+    {
+      name: 'telemetry buckets from variables, with the measured machines',
+      query:
+        'query($f: DateTime!, $t: DateTime!, $b: Int = 1) { plant(id: "x") { machines { telemetry(metric: "t", from: $f, to: $t, bucketSeconds: $b) { start avg } } } }',
+      variables: { f: '2026-01-01T00:00:00Z', t: '2026-01-01T02:46:40Z' },
+      sizes: measured,
+      expected: 1 + (1 + 10 * (1 + 10_000 * 2)),
+    },
+    {
+      name: 'telemetry arguments that are refused return no buckets',
+      query: '{ node(id: "x") { ... on Machine { telemetry(metric: "t", from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z") { avg } } } }',
+      expected: 1 + (1 + 0),
+    },
+    {
+      name: "routings: a plant's steps and step machines at most its totals",
+      query: '{ plant(id: "x") { products { routing { machines { name } } } } }',
+      expected: 1 + (1 + L.products + L.products * L.stepsPerProduct + L.products * L.stepsPerProduct * L.machinesPerStep),
+    },
+    {
+      // 6 products of at most 4 steps, but 20 steps in the plant; at most 2 machines a step, but 30 in the plant.
+      name: 'routings at the measured sizes and totals',
+      query: '{ plant(id: "x") { products { routing { machines { name } } } } }',
+      sizes: measured,
+      expected: 1 + (1 + 6 + 20 + 30),
     },
     {
       name: 'connection inside a connection inside lists',
       query: '{ plants(first: 2) { edges { node { orders(first: 100) { edges { node { product { routing { machines { name } } } } } } } } } }',
-      expected: 1 + 2 * (1 + (1 + (1 + 100 * (1 + (1 + (1 + (1 + 10 * (1 + 10 * 1)))))))),
+      expected: 1 + 2 * (1 + (1 + (1 + 100 * (1 + (1 + (1 + (1 + L.stepsPerProduct * (1 + L.machinesPerStep * 1)))))))),
     },
     {
       name: 'named fragment',
       query: 'query { plants { ...P } } fragment P on PlantConnection { totalCount edges { cursor } }',
       expected: 1 + 20 * (1 + (1 + 1)),
     },
-    { name: 'inline fragment on an interface', query: '{ node(id: "x") { ... on Plant { lines { name } } } }', expected: 1 + (1 + 10 * 1) },
+    { name: 'inline fragment on an interface', query: '{ node(id: "x") { ... on Plant { lines { name } } } }', expected: 1 + (1 + L.lines * 1) },
     { name: 'inline fragment without type condition', query: '{ plants(first: 4) { ... { totalCount } } }', expected: 1 + 4 },
     { name: 'subscription root', query: 'subscription { alerts(plantId: "x") { kind alert { machine { name } } } }', expected: 1 + (1 + (1 + (1 + 1))) },
     { name: 'mutation root', query: 'mutation { revokeApiKey(id: "x") { __typename } }', expected: 2 },
@@ -73,12 +128,12 @@ describe('estimateCost (real schema)', () => {
     {
       name: 'fragment recursing through nested fields',
       query: '{ plant(id: "x") { machines { ...M } } } fragment M on Machine { name plant { machines { ...M } } }',
-      expected: 1 + (1 + 10 * (1 + (1 + (1 + 10 * 0)))),
+      expected: 1 + (1 + L.machines * (1 + (1 + (1 + L.machines * 0)))),
     },
   ];
   for (const c of cases) {
     it(c.name, { timeout: 10_000 }, () => {
-      assert.equal(cost(c.query, c.variables, c.op), c.expected);
+      assert.equal(cost(c.query, c.variables, c.op, c.sizes), c.expected);
     });
   }
 
@@ -462,17 +517,25 @@ describe('loadConfig', () => {
       graphiql: true,
       jwt: { secret: undefined, publicKeyPem: undefined, issuer: undefined, audience: undefined },
       persistedOperationsFile: undefined,
+      trustProxy: false,
+      metrics: { key: undefined, port: undefined, host: '127.0.0.1', operationNames: 200 },
       limits: {
         maxBodyBytes: 8 * 1024 * 1024,
         maxDepth: 15,
         maxAliases: 30,
         maxTokens: 5_000,
         maxCost: 100_000,
+        maxSubscriptionCost: 5_000,
+        subscriptionConcurrency: 1,
         maxBatch: 10,
         rateLimitPerMinute: 1_200,
         rateLimitBurst: 200,
         maxSubscriptionsPerConnection: 50,
         wsInitTimeoutMs: 5_000,
+        maxExecutionMs: 15_000,
+        maxResponseBytes: 32 * 1024 * 1024,
+        authFailureLimit: 20,
+        authFailureWindowSeconds: 60,
       },
       port: 4000,
       host: '127.0.0.1',
@@ -495,6 +558,12 @@ describe('loadConfig', () => {
     { env: { LOG_LEVEL: 'silent' }, check: (c) => c.logLevel, expected: 'silent' },
     { env: { MQTT_URL: 'mqtts://broker:8883' }, check: (c) => c.mqttUrl, expected: 'mqtts://broker:8883' },
     { env: { PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0' }, check: (c) => c.limits.rateLimitPerMinute, expected: 0 },
+    { env: { DATABASE_URL: 'postgres://u@h/db' }, check: (c) => c.limits.subscriptionConcurrency, expected: 2 },
+    {
+      env: { PLANTGRAPH_SUBSCRIPTION_CONCURRENCY: '8', PLANTGRAPH_MAX_SUBSCRIPTION_COST: '200' },
+      check: (c) => [c.limits.subscriptionConcurrency, c.limits.maxSubscriptionCost],
+      expected: [8, 200],
+    },
     { env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '500' }, check: (c) => c.telemetry, expected: { retentionDays: 500, rollupRetentionDays: 500 } },
     {
       env: { PLANTGRAPH_TELEMETRY_RETENTION_DAYS: '30', PLANTGRAPH_TELEMETRY_ROLLUP_RETENTION_DAYS: '30' },
@@ -519,6 +588,19 @@ describe('loadConfig', () => {
       expected: false,
     })),
     { env: { PLANTGRAPH_GRAPHIQL: '  ' }, check: (c) => c.graphiql, expected: true },
+    {
+      env: { HOST: '0.0.0.0', PLANTGRAPH_METRICS_PORT: '9464', PLANTGRAPH_METRICS_KEY: ' metrics-key-0123456789 ' },
+      check: (c) => c.metrics,
+      expected: { key: 'metrics-key-0123456789', port: 9464, host: '0.0.0.0', operationNames: 200 },
+    },
+    {
+      env: { PLANTGRAPH_METRICS_PORT: '4000', PLANTGRAPH_METRICS_HOST: '10.0.0.5' },
+      check: (c) => [c.port, c.metrics.port, c.metrics.host],
+      expected: [4000, 4000, '10.0.0.5'],
+    },
+    { env: { PLANTGRAPH_METRICS_PORT: '' }, check: (c) => c.metrics.port, expected: undefined },
+    { env: { PLANTGRAPH_AUTH_FAILURE_LIMIT: '0' }, check: (c) => c.limits.authFailureLimit, expected: 0 },
+    { env: { PLANTGRAPH_TRUST_PROXY: 'yes' }, check: (c) => c.trustProxy, expected: true },
   ];
   for (const c of accepted) {
     it(`accepts ${JSON.stringify(c.env)}`, () => assert.deepEqual(c.check(loadConfig(c.env)), c.expected));
@@ -552,6 +634,20 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_RATE_LIMIT_BURST: '0' }, names: 'PLANTGRAPH_RATE_LIMIT_BURST' },
     { env: { PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }, names: 'PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION' },
     { env: { PLANTGRAPH_WS_INIT_TIMEOUT_MS: '99' }, names: 'PLANTGRAPH_WS_INIT_TIMEOUT_MS' },
+    { env: { PLANTGRAPH_MAX_EXECUTION_MS: '9' }, names: 'PLANTGRAPH_MAX_EXECUTION_MS' },
+    { env: { PLANTGRAPH_MAX_EXECUTION_MS: '1.5' }, names: 'PLANTGRAPH_MAX_EXECUTION_MS' },
+    { env: { PLANTGRAPH_MAX_RESPONSE_BYTES: '1023' }, names: 'PLANTGRAPH_MAX_RESPONSE_BYTES' },
+    { env: { PLANTGRAPH_MAX_RESPONSE_BYTES: String(1024 ** 3) }, names: 'PLANTGRAPH_MAX_RESPONSE_BYTES' },
+    { env: { PLANTGRAPH_AUTH_FAILURE_LIMIT: '1.5' }, names: 'PLANTGRAPH_AUTH_FAILURE_LIMIT' },
+    { env: { PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS: '86401' }, names: 'PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS' },
+    { env: { PLANTGRAPH_TRUST_PROXY: 'sometimes' }, names: 'PLANTGRAPH_TRUST_PROXY' },
+    { env: { PLANTGRAPH_METRICS_KEY: 'fifteen-chars-x' }, names: 'PLANTGRAPH_METRICS_KEY' },
+    { env: { PLANTGRAPH_METRICS_KEY: 'a key with spaces inside' }, names: 'PLANTGRAPH_METRICS_KEY' },
+    { env: { PLANTGRAPH_METRICS_PORT: '65536' }, names: 'PLANTGRAPH_METRICS_PORT' },
+    { env: { PLANTGRAPH_METRICS_PORT: '4000' }, names: 'PLANTGRAPH_METRICS_PORT' },
+    { env: { PLANTGRAPH_METRICS_OPERATION_NAMES: '-1' }, names: 'PLANTGRAPH_METRICS_OPERATION_NAMES' },
+    { env: { PLANTGRAPH_MAX_SUBSCRIPTION_COST: '9' }, names: 'PLANTGRAPH_MAX_SUBSCRIPTION_COST' },
+    { env: { PLANTGRAPH_SUBSCRIPTION_CONCURRENCY: '0' }, names: 'PLANTGRAPH_SUBSCRIPTION_CONCURRENCY' },
   ];
   for (const c of refused) {
     it(`refuses ${JSON.stringify(c.env)}, naming ${c.names}`, () => {

@@ -482,10 +482,10 @@ for (const backend of testBackends()) {
       const liveSub = (query: string, variables: Record<string, unknown>, topic: string) =>
         subscribe(server.url, TEST_ADMIN_KEY, query, variables, { live: { pubsub: app.services.pubsub, topic } });
 
-      it('delivers new points of the chosen metrics of a machine', async () => {
+      it('delivers new points of the chosen metrics of a machine, one event per ingest call with its newest point and all of them', async () => {
         const m = machines[7];
         const sub = await liveSub(
-          `subscription($id: ID!) { telemetry(machineId: $id, metrics: ["temp", "rpm"]) { metric ts value machine { name } } }`,
+          `subscription($id: ID!) { telemetry(machineId: $id, metrics: ["temp", "rpm"]) { metric ts value machine { name } count points { metric ts value } } }`,
           { id: m.id },
           `telemetry:${m.rowId}`,
         );
@@ -493,22 +493,33 @@ for (const backend of testBackends()) {
         await app.gql(INGEST, {
           input: {
             points: [
+              { machineId: m.id, metric: 'rpm', ts: iso(now + 1), value: 1200 },
               { machineId: m.id, metric: 'temp', ts: iso(now), value: 1.5 },
               { machineId: m.id, metric: 'vib', ts: iso(now), value: 9 },
               { machineId: machines[8].id, metric: 'temp', ts: iso(now), value: 7 },
-              { machineId: m.id, metric: 'rpm', ts: iso(now + 1), value: 1200 },
             ],
           },
         });
-        // Points arrive in order: once a later one is there, nothing else of the first batch can follow.
+        // Only vib: no event for this subscriber.
+        await app.gql(INGEST, { input: { points: [{ machineId: m.id, metric: 'vib', ts: iso(now + 2), value: 3 }] } });
+        // Events arrive in order: once a later one is there, nothing else of the earlier batches can follow.
         await app.gql(INGEST, { input: { points: [{ machineId: m.id, metric: 'temp', ts: iso(now + 2), value: 2.5 }] } });
-        await sub.waitFor(3);
+        await sub.waitFor(2);
         assert.deepEqual(
           sub.events.map((e) => e.data.telemetry),
           [
-            { metric: 'temp', ts: iso(now), value: 1.5, machine: { name: m.name } },
-            { metric: 'rpm', ts: iso(now + 1), value: 1200, machine: { name: m.name } },
-            { metric: 'temp', ts: iso(now + 2), value: 2.5, machine: { name: m.name } },
+            {
+              metric: 'rpm',
+              ts: iso(now + 1),
+              value: 1200,
+              machine: { name: m.name },
+              count: 2,
+              points: [
+                { metric: 'temp', ts: iso(now), value: 1.5 },
+                { metric: 'rpm', ts: iso(now + 1), value: 1200 },
+              ],
+            },
+            { metric: 'temp', ts: iso(now + 2), value: 2.5, machine: { name: m.name }, count: 1, points: [{ metric: 'temp', ts: iso(now + 2), value: 2.5 }] },
           ],
         );
         await sub.dispose();

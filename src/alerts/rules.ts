@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Queryable } from '../db/client.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { alertRules, type Severity } from '../db/schema/index.ts';
-import { ConflictError, NotFoundError, Problems } from '../core/errors.ts';
+import { ConflictError, echo, NotFoundError, Problems } from '../core/errors.ts';
 import { checkName } from '../core/validate.ts';
 import { liveTwin } from '../twin/snapshot.ts';
 import { type AlertRule, type AlertRuleInput, RULE_KINDS } from './kinds/index.ts';
@@ -46,7 +46,7 @@ function toRow(input: AlertRuleInput) {
   };
 }
 
-const duplicate = (name: string) => new ConflictError(`an alert rule named "${name.trim()}" already exists in this plant`);
+const duplicate = (name: string) => new ConflictError(`an alert rule named ${echo(name.trim())} already exists in this plant`);
 
 export async function insertAlertRule(q: Queryable, input: AlertRuleInput): Promise<AlertRule> {
   const p = new Problems();

@@ -2,7 +2,7 @@ import { and, arrayContained, type Column, eq, type SQL, sql } from 'drizzle-orm
 import type { Db, Queryable } from '../db/client.ts';
 import { apiKeys } from '../db/schema/index.ts';
 import { liveTwin } from '../twin/snapshot.ts';
-import { ForbiddenError, Problems } from '../core/errors.ts';
+import { echo, ForbiddenError, Problems } from '../core/errors.ts';
 import { type CreatedKey, createApiKey, revokeApiKey } from './keys.ts';
 import { canSeePlant } from '../core/scope.ts';
 import type { Principal, Role } from './roles.ts';
@@ -53,7 +53,7 @@ export async function createApiKeyFor(q: Queryable, principal: Principal, input:
     const candidates = [...new Set(visible.filter((id): id is number => id !== null))];
     const existing = new Set(candidates.length === 0 ? [] : (await liveTwin(q).plants(candidates)).map((r) => r.id));
     visible.forEach((id, i) => {
-      if (id === null || !existing.has(id)) p.add(`plantIds[${i}]`, `unknown plant ${JSON.stringify(input.plantIds![i].given)}`);
+      if (id === null || !existing.has(id)) p.add(`plantIds[${i}]`, `unknown plant ${echo(input.plantIds![i].given)}`);
     });
     if (input.plantIds.length === 0) p.add('plantIds', 'give at least one plant, or omit plantIds for every plant');
     plantIds = candidates;

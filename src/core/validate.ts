@@ -1,6 +1,20 @@
-import type { Problems } from './errors.ts';
+import { echo, type Problems } from './errors.ts';
 
 export const NAME_MAX = 200;
+
+/**
+ * Whether `text` has a NUL (U+0000) or a UTF-16 surrogate without its partner: text PostgreSQL cannot store as it was
+ * sent (text and jsonb refuse NUL; jsonb refuses unpaired surrogates and text would turn them into U+FFFD).
+ */
+export function unstorableText(text: string): boolean {
+  // String.prototype.isWellFormed (Node 20+, not yet in TypeScript's ES2023 lib) is native and checks the pairs.
+  return text.includes('\u0000') || !(text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** `text` with every NUL and unpaired surrogate replaced by U+FFFD (the replacement character): storable as text and jsonb. */
+export function storableText(text: string): string {
+  return text.replace(/[\u0000\ud800-\udfff]/gu, '\ufffd');
+}
 
 /** A name must be non-empty after trimming, printable and at most NAME_MAX characters. Returns the trimmed name. */
 export function checkName(problems: Problems, path: string, raw: unknown): string {
@@ -13,6 +27,7 @@ export function checkName(problems: Problems, path: string, raw: unknown): strin
   else if (name.length > NAME_MAX) problems.add(path, `must be at most ${NAME_MAX} characters`);
   // eslint-disable-next-line no-control-regex
   else if (/[\u0000-\u001f\u007f]/.test(name)) problems.add(path, 'must not contain control characters');
+  else if (unstorableText(name)) problems.add(path, 'must be valid Unicode text (no unpaired surrogates)');
   return name;
 }
 
@@ -20,7 +35,7 @@ export function checkTimezone(problems: Problems, path: string, tz: string): voi
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
   } catch {
-    problems.add(path, `unknown IANA time zone "${tz}"`);
+    problems.add(path, `unknown IANA time zone ${echo(tz)}`);
   }
 }
 
@@ -43,7 +58,7 @@ export function checkUnique<T>(problems: Problems, items: readonly T[], key: (it
     const k = key(item);
     if (k === '') return;
     const first = seen.get(k);
-    if (first !== undefined) problems.add(path(i), `duplicate ${what} "${k}" (first used at ${path(first)})`);
+    if (first !== undefined) problems.add(path(i), `duplicate ${what} ${echo(k)} (first used at ${path(first)})`);
     else seen.set(k, i);
   });
 }

@@ -11,6 +11,8 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
+import { intArray } from './arrays.ts';
+import { currentStatementBudget, type StatementBudget } from './deadline.ts';
 import { relations, type Relations } from './relations.ts';
 
 export type Db = PgAsyncDatabase<PgQueryResultHKT, Relations>;
@@ -25,7 +27,9 @@ export class SqlCounter {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
+  /** Called before every statement; refuses it (DeadlineExceededError) once the current request's deadline passed. */
   record(sql: string): void {
+    currentStatementBudget()?.check();
     this.count++;
     for (const fn of this.listeners) fn(sql);
   }
@@ -69,6 +73,11 @@ export interface Database extends Queryable {
   pool?: pg.Pool;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL: cancels the statements running on these backends (process IDs), from a connection of its own (the
+   * pool may be busy with exactly those statements). PGlite statements cannot be interrupted: undefined there.
+   */
+  cancel?(pids: readonly number[]): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -151,12 +160,50 @@ function makeTx(client: PGliteTransaction | pg.PoolClient, counter: SqlCounter):
   };
 }
 
+/** A pooled client's backend process ID (pg sets it at connect; its types leave it out). */
+const backendPid = (client: pg.PoolClient) => (client as unknown as { processID: number }).processID;
+
+/** A statement error the server reported (with a SQLSTATE) leaves the connection usable; anything else may not. */
+const connectionBroken = (err: unknown) => !(err instanceof Error && typeof (err as { code?: unknown }).code === 'string');
+
+/**
+ * Within a statement budget (a request with a deadline, see deadline.ts), `pool.query` takes a client itself, as
+ * pg-pool does, so that the budget knows which backend runs the statement and can cancel it at the deadline; the
+ * client goes back to the pool only after any cancel request for it. Without a budget nothing changes.
+ */
+function trackBudgetedStatements(pool: pg.Pool): void {
+  const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const withinBudget = async (budget: StatementBudget, args: unknown[]) => {
+    const client = await pool.connect();
+    let failure: unknown;
+    let untrack: (() => Promise<void>) | undefined;
+    try {
+      budget.check(); // the wait for a free connection may have used up the time
+      untrack = budget.track(backendPid(client));
+      return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      await untrack?.();
+      client.release(failure !== undefined && connectionBroken(failure) ? (failure as Error) : undefined);
+    }
+  };
+  pool.query = ((...args: unknown[]) => {
+    const budget = currentStatementBudget();
+    if (!budget || typeof args[args.length - 1] === 'function') return plain(...args);
+    return withinBudget(budget, args);
+  }) as typeof pool.query;
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const sql = new SqlCounter();
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const url = options.databaseUrl;
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
     // An idle client that loses its connection emits 'error' on the pool; without a handler the process dies.
     pool.on('error', () => {});
+    trackBudgetedStatements(pool);
     return {
       db: drizzleOn(pool, sql),
       kind: 'postgres',
@@ -167,6 +214,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       async transaction(fn) {
         const client = await pool.connect();
         let broken = false;
+        const untrack = currentStatementBudget()?.track(backendPid(client));
         try {
           sql.record('begin');
           await client.query('begin');
@@ -182,7 +230,19 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
           }
           throw err;
         } finally {
+          await untrack?.();
           client.release(broken);
+        }
+      },
+      async cancel(pids) {
+        if (pids.length === 0) return;
+        const client = new pg.Client({ connectionString: url });
+        client.on('error', () => {});
+        await client.connect();
+        try {
+          await client.query('select pg_cancel_backend(p) from unnest($1::text::int[]) p', [intArray(pids)]);
+        } finally {
+          await client.end().catch(() => {});
         }
       },
       async ping() {

@@ -6,7 +6,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { type Principal, roleAtLeast } from '../auth/roles.ts';
-import { canonicalKey } from '../core/ids.ts';
+import { canonicalKey, decodeGlobalIdSafely } from '../core/ids.ts';
 import { canSeePlant } from '../core/scope.ts';
 import type { Relations } from '../db/relations.ts';
 import { relations } from '../db/relations.ts';
@@ -66,6 +66,7 @@ export const builder = new SchemaBuilder<PothosTypes>({
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    decodeGlobalID: (globalID) => decodeGlobalIdSafely(globalID),
     nodesQueryOptions: false,
     nodeQueryOptions: {
       // A node is returned only if the caller may see its plant; otherwise it reads exactly like an unknown ID.

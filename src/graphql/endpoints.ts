@@ -1,6 +1,10 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { type Database, migrationsApplied } from '../db/client.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Services } from '../services.ts';
+import { nodeClientAddress, yogaClientAddress } from './client-limits.ts';
 import type { Context } from './context.ts';
 
 /**
@@ -49,15 +53,108 @@ export function useReadiness(database: Database): Plugin<Context> {
   };
 }
 
-/** Prometheus text format of the server's registry. */
-export function useMetricsEndpoint(metrics: Metrics): Plugin<Context> {
+interface PlainResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function errorBody(status: number, code: string, message: string, headers: Record<string, string> = {}): PlainResponse {
   return {
-    async onRequest({ url, endResponse, fetchAPI }) {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify({ errors: [{ message, extensions: { code } }] }),
+  };
+}
+
+/**
+ * The answer to a GET of /metrics: Prometheus text, or, with PLANTGRAPH_METRICS_KEY, 401 unless the request sends
+ * `Authorization: Bearer <that key>` (a wrong key counts as a failed authentication of the client address, and a
+ * throttled address gets 429 as on /graphql). API keys are not metrics keys.
+ */
+export async function metricsResponse(services: Services, authorization: string | null | undefined, address: string | null): Promise<PlainResponse> {
+  const { key } = services.config.metrics;
+  if (key !== undefined) {
+    // undefined: nothing sent; null: not a bearer credential (a failure like a wrong key).
+    const header = authorization?.trim();
+    const presented = header ? (/^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? null) : undefined;
+    const verdict = services.auth.checkSecret(presented, key, address);
+    if (typeof verdict === 'number')
+      return errorBody(429, 'RATE_LIMITED', `Too many failed authentication attempts from this address; retry in ${verdict} s.`, {
+        'retry-after': String(verdict),
+      });
+    if (verdict === 'denied')
+      return errorBody(401, 'UNAUTHENTICATED', '/metrics needs "Authorization: Bearer <metrics key>" (PLANTGRAPH_METRICS_KEY).', {
+        'www-authenticate': 'Bearer',
+      });
+  }
+  return { status: 200, headers: { 'content-type': services.metrics.registry.contentType }, body: await services.metrics.registry.metrics() };
+}
+
+/**
+ * Prometheus text format of the server's registry on /metrics, behind PLANTGRAPH_METRICS_KEY when set; with
+ * PLANTGRAPH_METRICS_PORT, /metrics is served only there (startMetricsServer) and answers 404 here.
+ */
+export function useMetricsEndpoint(services: Services): Plugin<Context> {
+  return {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
       if (url.pathname !== METRICS_PATH) return;
-      const body = await metrics.registry.metrics();
-      endResponse(new fetchAPI.Response(body, { status: 200, headers: { 'content-type': metrics.registry.contentType } }));
+      const r =
+        services.config.metrics.port !== undefined
+          ? errorBody(404, 'NOT_FOUND', 'Not found.')
+          : await metricsResponse(services, request.headers.get('authorization'), yogaClientAddress(services.config, serverContext));
+      endResponse(new fetchAPI.Response(r.body, { status: r.status, headers: r.headers }));
     },
   };
+}
+
+export interface MetricsServer {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** /metrics on its own listener (PLANTGRAPH_METRICS_PORT, PLANTGRAPH_METRICS_HOST); every other path is 404. */
+export async function startMetricsServer(services: Services, opts: { port: number; host: string }): Promise<MetricsServer> {
+  const server = http.createServer(async (req, res) => {
+    try {
+      const path = (req.url ?? '/').split('?')[0];
+      const r =
+        path !== METRICS_PATH
+          ? errorBody(404, 'NOT_FOUND', 'Not found.')
+          : req.method !== 'GET' && req.method !== 'HEAD'
+            ? errorBody(405, 'METHOD_NOT_ALLOWED', 'Use GET.', { allow: 'GET, HEAD' })
+            : await metricsResponse(services, req.headers.authorization, nodeClientAddress(services.config, req));
+      res.writeHead(r.status, r.headers).end(req.method === 'HEAD' ? undefined : r.body);
+    } catch (err) {
+      services.logger.error({ err }, 'metrics request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    server,
+    url: `http://${host}:${addr.port}${METRICS_PATH}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+
+/** The `method` label of plantgraph_http_requests_total: a common method, or "other" (bounded label cardinality). */
+export function httpMethod(method: string | undefined): string {
+  const m = (method ?? 'GET').toUpperCase();
+  return HTTP_METHODS.has(m) ? m : 'other';
 }
 
 /** The `route` label of plantgraph_http_requests_total: a known path, or "other" (bounded label cardinality). */
@@ -70,7 +167,7 @@ export function useHttpMetrics(metrics: Metrics, graphqlPath: string): Plugin<Co
   return {
     onResponse({ request, response }) {
       const route = httpRoute(new URL(request.url, 'http://localhost').pathname, graphqlPath);
-      metrics.httpRequests.inc({ method: request.method, route, status: String(response.status) });
+      metrics.httpRequests.inc({ method: httpMethod(request.method), route, status: String(response.status) });
     },
   };
 }

@@ -1,10 +1,18 @@
 /**
  * Maps and filters an async iterator in one step: `fn` returning undefined drops the event. Ending the result
- * (return, throw, `fn` throwing, or the source failing) ends it for good and ends the source at once, even while a
- * `next()` is waiting on it, so a closed subscription never leaves a subscriber queued on its topic. A plain object rather than an async generator: this
+ * (return, throw, or `fn` throwing) ends the source at once, even while a `next()` is waiting on it, so a closed
+ * subscription never leaves a subscriber queued on its topic. A plain object rather than an async generator: this
  * runs once per event and subscriber, and `fn` may return a promise (awaited only when it is one).
+ *
+ * A failing source (its `next()` rejects) ends the result too: the error reaches the caller once, or, with
+ * `onError`, is turned into one last value; every later `next()` is done. A consumer that asks again after an error
+ * therefore never sees the same failure twice (and cannot spin on it).
  */
-export function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U | undefined | PromiseLike<U | undefined>): AsyncIterableIterator<U> {
+export function mapIterator<T, U>(
+  source: AsyncIterator<T>,
+  fn: (value: T) => U | undefined | PromiseLike<U | undefined>,
+  opts: { onError?: (err: unknown) => U | undefined } = {},
+): AsyncIterableIterator<U> {
   let ended = false;
   const end = async (): Promise<IteratorReturnResult<undefined>> => {
     if (!ended) {
@@ -20,10 +28,10 @@ export function mapIterator<T, U>(source: AsyncIterator<T>, fn: (value: T) => U 
         try {
           r = await source.next();
         } catch (err) {
-          // A source that failed is finished: the caller gets the failure once, then done (never the same failure again,
-          // which a consumer that maps errors to results, like yoga's, would repeat forever).
-          ended = true;
-          throw err;
+          await end().catch(() => {});
+          const last = opts.onError?.(err);
+          if (last === undefined) throw err;
+          return { value: last, done: false };
         }
         if (r.done) {
           ended = true;

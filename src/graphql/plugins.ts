@@ -6,20 +6,17 @@ import {
   type DocumentNode,
   type ExecutionResult,
   execute,
-  type FragmentDefinitionNode,
   getOperationAST,
   GraphQLError,
-  type GraphQLSchema,
-  Kind,
   NoSchemaIntrospectionCustomRule,
-  type OperationDefinitionNode,
   print,
-  type SelectionSetNode,
 } from 'graphql';
-import { costError, estimateCost, PageSizeError } from './cost.ts';
+import { checkCost } from './cost.ts';
+import { takeBatchTokens, yogaClientAddress } from './client-limits.ts';
 import { mapIterator } from './iterators.ts';
+import { endOfStream, ExecutionQueue } from './subscriptions.ts';
 import type { Plugin } from 'graphql-yoga';
-import { writeAudit } from '../auth/audit.ts';
+import { recordAudit } from './audit-plugin.ts';
 import type { Principal } from '../auth/roles.ts';
 import type { Services } from '../services.ts';
 import type { Context } from './context.ts';
@@ -39,14 +36,19 @@ function wantsGraphiql(request: Request): boolean {
   return request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !url.searchParams.has('query');
 }
 
-/** Every GraphQL request needs valid credentials (401 UNAUTHENTICATED otherwise) and stays within its rate (429). */
+/**
+ * Every GraphQL request needs valid credentials (401 UNAUTHENTICATED otherwise; 429 for a client address that has
+ * failed too often) and stays within its rate (429): one token per operation, so a batch of N takes N.
+ */
 export function useAuthentication(services: Services): Plugin<Context> {
   return {
-    async onRequest({ request, endResponse }) {
+    async onRequest({ request, serverContext, endResponse }) {
       if (wantsGraphiql(request)) return;
-      const result = await services.auth.authenticate(request.headers.get('authorization'));
+      const result = await services.auth.authenticate(request.headers.get('authorization'), yogaClientAddress(services.config, serverContext));
       if (!result.ok) {
-        endResponse(graphqlErrorResponse(401, 'UNAUTHENTICATED', result.reason, { 'www-authenticate': 'Bearer' }));
+        if (result.retryAfter !== undefined)
+          endResponse(graphqlErrorResponse(429, 'RATE_LIMITED', result.reason, { 'retry-after': String(result.retryAfter) }));
+        else endResponse(graphqlErrorResponse(401, 'UNAUTHENTICATED', result.reason, { 'www-authenticate': 'Bearer' }));
         return;
       }
       const wait = services.auth.rateLimit(result.principal);
@@ -56,6 +58,9 @@ export function useAuthentication(services: Services): Plugin<Context> {
       }
       requestPrincipals.set(request, result.principal);
     },
+    onRequestParse: ({ request }) => ({
+      onRequestParseDone: ({ requestParserResult }) => takeBatchTokens(services, requestPrincipals.get(request), requestParserResult),
+    }),
   };
 }
 
@@ -129,84 +134,17 @@ export function usePersistedOperationsFile(file: string): Plugin<Context> {
   }) as Plugin<Context>;
 }
 
-/**
- * The names of the fields an operation runs at its root, also when they sit behind aliases, inline fragments or
- * fragment spreads (each once, in order).
- */
-export function rootFieldNames(set: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string[] {
-  const names: string[] = [];
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) names.push(sel.name.value);
-    else if (sel.kind === Kind.INLINE_FRAGMENT) names.push(...rootFieldNames(sel.selectionSet, document, seen));
-    else if (!seen.has(sel.name.value)) {
-      seen.add(sel.name.value);
-      const fragment = document.definitions.find((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === sel.name.value);
-      if (fragment) names.push(...rootFieldNames(fragment.selectionSet, document, seen));
-    }
-  }
-  return [...new Set(names)];
-}
-
-/** Writes the audit entry of a mutation operation; a failure is logged (the operation's own outcome stands). */
-async function recordAudit(
-  services: Services,
-  ctx: Context,
-  op: OperationDefinitionNode,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | null | undefined,
-  outcome: string,
-): Promise<void> {
-  try {
-    await writeAudit(services.database.db, {
-      principal: ctx.auth,
-      operation: op.name?.value ?? operationName ?? 'anonymous',
-      fields: rootFieldNames(op.selectionSet, document),
-      variables: variables ?? null,
-      outcome,
-    });
-  } catch (err) {
-    services.logger.error({ err: (err as Error).message }, 'could not write audit entry');
-  }
-}
-
-/**
- * Writes one audit entry per mutation operation before the response goes out: who, what, variables with secrets
- * redacted, and the outcome (OK, or the typed error and GraphQL error codes).
- */
-export function useAuditLog(services: Services): Plugin<Context> {
-  return {
-    onExecute({ args, executeFn, setExecuteFn }) {
-      const op = getOperationAST(args.document, args.operationName) as OperationDefinitionNode | null;
-      if (op?.operation !== 'mutation') return;
-      setExecuteFn(async (execArgs) => {
-        const result = await executeFn(execArgs);
-        const ctx = execArgs.contextValue as Context;
-        const errors = result && 'errors' in result && Array.isArray(result.errors) ? (result.errors as GraphQLError[]) : [];
-        const codes = new Set<string>(ctx.outcomes.map((o) => o.code).filter((c) => c !== 'OK'));
-        for (const e of errors) codes.add(String(e.extensions?.code ?? 'ERROR'));
-        await recordAudit(services, ctx, op, args.document, execArgs.operationName, execArgs.variableValues, codes.size === 0 ? 'OK' : [...codes].join(','));
-        return result;
-      });
-    },
-  };
-}
+// The audit log (write-ahead) and the input checks live in their own files.
+export { rootFieldNames, useAuditLog } from './audit-plugin.ts';
+export { useInputChecks } from './input-plugin.ts';
 
 /** Rejects operations whose estimated cost (see cost.ts; needs the variables, so it runs at execution) is over the limit. */
 export function useCostLimit(services: Services): Plugin<Context> {
   const max = services.config.limits.maxCost;
-  const check = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Record<string, unknown> | null }) => {
-    try {
-      const cost = estimateCost(args.schema, args.document, args.operationName, args.variableValues ?? {});
-      return cost > max ? costError(cost, max) : null;
-    } catch (err) {
-      if (err instanceof PageSizeError) return err;
-      throw err;
-    }
-  };
+  const check = (args: Parameters<typeof checkCost>[0]) => checkCost(args, max);
   return {
     async onExecute({ args, setResultAndStopExecution }) {
-      const err = check(args);
+      const err = await check(args);
       if (!err) return;
       setResultAndStopExecution({ errors: [err] });
       // A mutation refused here never reaches the audit log's execution wrapper: audit the refusal itself.
@@ -214,21 +152,31 @@ export function useCostLimit(services: Services): Plugin<Context> {
       if (op?.operation === 'mutation')
         await recordAudit(services, args.contextValue as Context, op, args.document, args.operationName, args.variableValues, String(err.extensions.code));
     },
-    onSubscribe({ args, setResultAndStopExecution }) {
-      const err = check(args);
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const err = await check(args);
       if (err) setResultAndStopExecution({ errors: [err] });
     },
   };
 }
 
 /**
- * Subscription fan-out: every local subscriber of a topic receives the same event object, and subscribers with the
- * same operation, variables and access (role and plants) would compute the same result. The first of them executes
- * the selection on the event; the others reuse that result. With 1,000 subscribers to a plant's alerts this turns
- * 1,000 executions per event into one per distinct operation.
+ * Subscription execution, for every transport (graphql-ws and SSE alike go through yoga's subscribe):
+ *
+ * - Sharing: every local subscriber of a topic receives the same event object, and subscribers with the same
+ *   operation, variables and access (role and plants) would compute the same result. The first of them executes the
+ *   selection on the event; the others reuse that result (1,000 subscribers of a plant's alerts cost one execution
+ *   per event and distinct operation). A resolver that derives a payload per subscriber must derive the same object
+ *   for the same event and arguments, or nothing is shared (the telemetry subscription caches its views).
+ * - Each event executes with a context of its own (fresh per-request loaders and caches), so a long-lived
+ *   subscription neither serves rows loaded for earlier events nor accumulates them.
+ * - Executions go through the server's ExecutionQueue (PLANTGRAPH_SUBSCRIPTION_CONCURRENCY at a time), so queries
+ *   keep their turn however many subscribers an event wakes.
+ * - A source that fails ends the stream with one last result (SLOW_CONSUMER for a subscriber that fell behind) and
+ *   then completes; it never fails twice.
  */
-export function useSharedSubscriptionExecution(): Plugin<Context> {
-  const results = new WeakMap<object, Map<string, Promise<ExecutionResult> | ExecutionResult>>();
+export function useSharedSubscriptionExecution(services: Services): Plugin<Context> {
+  const queue = new ExecutionQueue(services.config.limits.subscriptionConcurrency);
+  const results = new WeakMap<object, Map<string, Promise<ExecutionResult>>>();
   const docKeys = new WeakMap<DocumentNode, string>();
   const docKey = (doc: DocumentNode) => {
     let k = docKeys.get(doc);
@@ -242,17 +190,26 @@ export function useSharedSubscriptionExecution(): Plugin<Context> {
         if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
         const ctx = args.contextValue as Context;
         const key = `${docKey(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}|${ctx.auth.role}|${ctx.auth.plantIds?.join(',') ?? '*'}`;
-        return mapIterator(stream as AsyncIterableIterator<unknown>, (payload) => {
-          if (payload === null || typeof payload !== 'object') return execute({ ...args, rootValue: payload });
-          let perEvent = results.get(payload);
-          if (!perEvent) results.set(payload, (perEvent = new Map()));
-          let result = perEvent.get(key);
-          if (!result) {
-            result = execute({ ...args, rootValue: payload });
-            perEvent.set(key, result);
-          }
-          return result;
-        });
+        const run = (payload: unknown) =>
+          queue.run(
+            () =>
+              execute({ ...args, rootValue: payload, contextValue: { ...ctx, outcomes: [] } satisfies Context }) as ExecutionResult | Promise<ExecutionResult>,
+          );
+        return mapIterator(
+          stream as AsyncIterableIterator<unknown>,
+          (payload) => {
+            if (payload === null || typeof payload !== 'object') return run(payload);
+            let perEvent = results.get(payload);
+            if (!perEvent) results.set(payload, (perEvent = new Map()));
+            let result = perEvent.get(key);
+            if (!result) {
+              result = run(payload);
+              perEvent.set(key, result);
+            }
+            return result;
+          },
+          { onError: endOfStream },
+        );
       });
     },
   };

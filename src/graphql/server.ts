@@ -17,10 +17,13 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
 import type { CredentialEnd } from '../auth/sessions.ts';
+import { useExecutionBounds } from './bounds.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
+import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
 import { CLOSE_FORBIDDEN, CLOSE_REASON, credentialEndError, useCredentialLifetime } from './credential-lifetime.ts';
-import { DISABLED_BUILTIN_HEALTH_CHECK, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
+import { boundedParserCache } from './document-cache.ts';
+import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
 import {
   requestPrincipals,
@@ -28,12 +31,14 @@ import {
   useCostLimit,
   useSharedSubscriptionExecution,
   useAuthentication,
+  useInputChecks,
   useNoIntrospection,
   useNoSuggestions,
   usePersistedOperationsFile,
   useQueryLimits,
 } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
+import { useSubscriptionCostLimit } from './subscriptions.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -64,13 +69,16 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useHttpMetrics(services.metrics, GRAPHQL_PATH),
     useHealth(),
     useReadiness(services.database),
-    useMetricsEndpoint(services.metrics),
+    useMetricsEndpoint(services),
     useAuthentication(services),
     useQueryLimits(services),
+    useInputChecks(services),
     useCostLimit(services),
+    useExecutionBounds(services),
     useOperationMetrics(services),
+    useSubscriptionCostLimit(services),
     useAuditLog(services),
-    useSharedSubscriptionExecution(),
+    useSharedSubscriptionExecution(services),
     useCredentialLifetime(services),
   ];
   if (!config.introspection) plugins.push(useNoIntrospection());
@@ -84,6 +92,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     graphiql: config.graphiql ? { title: 'PlantGraph', subscriptionsProtocol: 'WS' } : false,
     maskedErrors: true,
     batching: { limit: config.limits.maxBatch },
+    parserAndValidationCache: boundedParserCache(),
     logging: {
       debug: (...a) => services.logger.debug(a.map(String).join(' ')),
       info: (...a) => services.logger.info(a.map(String).join(' ')),
@@ -177,7 +186,7 @@ export interface ServerOptions {
   host: string;
   /** Ping every WebSocket this often; one that has not answered the previous ping is terminated. */
   wsPingMs?: number;
-  /** Close a WebSocket with 4008 when this many bytes are waiting to be sent to it. */
+  /** Close a WebSocket with 4008 when more than this many bytes are waiting to be sent to it at two pings in a row. */
   wsMaxBufferedBytes?: number;
 }
 
@@ -188,7 +197,11 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
   // Transport-level body checks stay here, before yoga reads anything: a 413 has to drop the socket.
   const httpServer = http.createServer(async (req, res) => {
     const count = () =>
-      metrics.httpRequests.inc({ method: req.method ?? 'GET', route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH), status: String(res.statusCode) });
+      metrics.httpRequests.inc({
+        method: httpMethod(req.method),
+        route: httpRoute((req.url ?? '/').split('?')[0], GRAPHQL_PATH),
+        status: String(res.statusCode),
+      });
     try {
       const limit = services.config.limits.maxBodyBytes;
       const length = Number(req.headers['content-length'] ?? 0);
@@ -268,13 +281,14 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       // onSubscribe has run the operation through yoga already (below); graphql-ws only delivers its result.
       execute: (args) => (args.rootValue as PreparedOperation).result as never,
       subscribe: (args) => (args.rootValue as PreparedOperation).result as never,
-      // Authentication happens in connection_init; refusing it closes the socket with 4403 Forbidden.
+      // Authentication happens in connection_init; refusing it closes the socket with 4403 Forbidden (4429: throttled address).
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         const credential = typeof header === 'string' ? header : undefined;
-        const result = await services.auth.authenticate(credential);
+        const result = await services.auth.authenticate(credential, nodeClientAddress(services.config, ctx.extra.request));
+        if (!result.ok) return refuseConnectionInit(ctx.extra.socket, result);
         // A socket that closed while its credential was checked is already cleaned up: register nothing for it.
-        if (!result.ok || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         ctx.extra.credential = credential;
         ctx.extra.principal = result.principal;
         ctx.extra.subscriptions = new Set();
@@ -314,13 +328,14 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
         }
         const principal = auth.principal;
         const subs = extra.subscriptions!;
+        // Every operation takes a token, also one refused below.
+        const wait = services.auth.rateLimit(principal);
+        if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
         if (subs.size >= limits.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations per connection.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }),
           ];
         }
-        const wait = services.auth.rateLimit(principal);
-        if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
         // The slot is taken before anything is awaited, so concurrent operations cannot pass the limit together.
         subs.add(id);
         metrics.subscriptions.inc();

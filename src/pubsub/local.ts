@@ -30,6 +30,7 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
     this.queue.push(value);
   }
 
+  /** Ends the subscriber with `err`: the consumer's next (or pending) `next()` rejects with it once, then it is done. */
   fail(err: Error): void {
     if (this.done) return;
     this.failure = err;
@@ -45,14 +46,22 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
       const w = this.waiting;
       const r = this.rejecting;
       this.waiting = this.rejecting = null;
-      if (this.failure && r) r(this.failure);
+      const failure = this.failure;
+      this.failure = null;
+      if (failure && r) r(failure);
       else w({ value: undefined as never, done: true });
     }
   }
 
   next(): Promise<IteratorResult<T>> {
     if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
-    if (this.done) return this.failure ? Promise.reject(this.failure) : Promise.resolve({ value: undefined as never, done: true });
+    if (this.done) {
+      // The failure is reported once; afterwards the iterator is simply done. (Rejecting every later call made a
+      // consumer that retries after an error, such as yoga's SSE stream, spin on it forever.)
+      const failure = this.failure;
+      this.failure = null;
+      return failure ? Promise.reject(failure) : Promise.resolve({ value: undefined as never, done: true });
+    }
     return new Promise((resolve, reject) => {
       this.waiting = resolve;
       this.rejecting = reject;

@@ -34,8 +34,36 @@ declare module '../events/hub.ts' {
   }
 }
 
-/** New points of a machine (key: machine ID); in-process only. */
-export const telemetryTopic = defineTopic<TelemetryRow>('telemetry', { shared: false });
+/**
+ * The new points of one machine from one ingest call, oldest first (by `ts`). One event per machine and batch,
+ * whatever the batch size: a 50,000-point batch is one event in each subscriber's bounded queue, not 50,000.
+ */
+export interface TelemetryBatchEvent {
+  machineId: number;
+  plantId: number;
+  points: readonly TelemetryRow[];
+}
+
+/** New points of a machine, one event per ingest batch (key: machine ID); in-process only. */
+export const telemetryTopic = defineTopic<TelemetryBatchEvent>('telemetry', { shared: false });
+
+/** Groups stored rows into one event per machine, each with its points sorted by `ts` (stable). */
+export function telemetryBatchEvents(rows: readonly TelemetryRow[]): TelemetryBatchEvent[] {
+  const byMachine = new Map<number, TelemetryRow[]>();
+  for (const r of rows) {
+    let list = byMachine.get(r.machineId);
+    if (!list) byMachine.set(r.machineId, (list = []));
+    list.push(r);
+  }
+  const out: TelemetryBatchEvent[] = [];
+  for (const [machineId, points] of byMachine) {
+    let sorted = true;
+    for (let i = 1; i < points.length && sorted; i++) if (points[i].ts.getTime() < points[i - 1].ts.getTime()) sorted = false;
+    if (!sorted) points.sort((a, b) => a.ts.getTime() - b.ts.getTime());
+    out.push({ machineId, plantId: points[0].plantId, points });
+  }
+  return out;
+}
 
 /** Machine states recorded in a plant (key: plant ID); reaches every server process. */
 export const machineStatusTopic = defineTopic<MachineStatusEvent>('machineStatus', {

@@ -8,7 +8,7 @@ import { Problems } from '../core/errors.ts';
 import type { AfterCommit, EventHub } from '../events/hub.ts';
 import type { PubSub } from '../pubsub/index.ts';
 import { copyBinary } from './copy-binary.ts';
-import { type TelemetryRow, telemetryTopic } from './events.ts';
+import { type TelemetryRow, telemetryBatchEvents, telemetryTopic } from './events.ts';
 import { type Columns, INGEST_LIMITS, type IngestResult, normalise, type TelemetryBatchIn, validatePoints } from './input.ts';
 import { ensurePartitions } from './partitions.ts';
 import { aggregate, type Aggregates, upsertAggregates } from './rollup.ts';
@@ -89,7 +89,8 @@ async function insertNew(tx: Tx, cols: Columns): Promise<{ machine_id: number; m
 /**
  * Validates a whole batch (any bad point rejects all of it, nothing stored), stores it with set-based SQL in one
  * transaction together with the rollup and latest values and the `telemetryStored` listeners (the alert evaluator),
- * then runs their after-commit work and publishes every new point on the machine's telemetry topic.
+ * then runs their after-commit work and publishes the new points on each machine's telemetry topic (one event per
+ * machine and batch).
  */
 export async function ingestTelemetry(
   deps: TelemetryDeps,
@@ -99,7 +100,9 @@ export async function ingestTelemetry(
 ): Promise<IngestResult> {
   const { database } = deps;
   const now = deps.clock.now();
-  const p = new Problems();
+  // Every problem is kept (at most a few per point of a bounded batch): the telemetry sink drops exactly the points
+  // named and stores the rest. API callers see the first LISTED_PROBLEMS and the count.
+  const p = new Problems(Number.POSITIVE_INFINITY);
   const batchId = batch.batchId ?? null;
   if (batchId !== null && (batchId.trim() === '' || batchId.length > INGEST_LIMITS.batchIdLength)) {
     p.add('batchId', `batchId must be 1 to ${INGEST_LIMITS.batchIdLength} characters`);
@@ -160,6 +163,7 @@ export async function ingestTelemetry(
   if (result === null) return { accepted: 0, duplicates: c.n };
   const rows = result.rows;
   await deps.events.afterCommit(result.after);
-  await Promise.all(rows.map((r) => deps.pubsub.publish(telemetryTopic, r.machineId, r)));
+  // One event per machine of the batch (not one per point): subscribers' queues are bounded in events.
+  await Promise.all(telemetryBatchEvents(rows).map((e) => deps.pubsub.publish(telemetryTopic, e.machineId, e)));
   return { accepted: rows.length, duplicates: c.n - rows.length };
 }

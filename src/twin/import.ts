@@ -3,7 +3,7 @@ import type { Db } from '../db/client.ts';
 import { lines, machines, orders, plants, products, routingStepMachines, routingSteps } from '../db/schema/index.ts';
 import { checkName, checkPositive, checkTimezone, checkUnique, checkValidDate } from '../core/validate.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { Problems, ValidationError } from '../core/errors.ts';
+import { echo, Problems, ValidationError } from '../core/errors.ts';
 
 export interface MachineImport {
   name: string;
@@ -122,7 +122,7 @@ export function validatePlantImport(input: PlantImport): PlantImport {
         if (ms.length > IMPORT_LIMITS.machinesPerStep) p.add(`${path}.machines`, `at most ${IMPORT_LIMITS.machinesPerStep} machines per step`);
         const names = ms.map((n) => (typeof n === 'string' ? n.trim() : ''));
         names.forEach((n, k) => {
-          if (!machineNames.has(n)) p.add(`${path}.machines[${k}]`, `unknown machine "${n}" (not in this plant's lines)`);
+          if (!machineNames.has(n)) p.add(`${path}.machines[${k}]`, `unknown machine ${echo(n)} (not in this plant's lines)`);
         });
         checkUnique(
           p,
@@ -150,7 +150,7 @@ export function validatePlantImport(input: PlantImport): PlantImport {
     const path = `orders[${i}]`;
     const code = checkName(p, `${path}.code`, o.code);
     const product = typeof o.product === 'string' ? o.product.trim() : '';
-    if (!productNames.has(product)) p.add(`${path}.product`, `unknown product "${product}"`);
+    if (!productNames.has(product)) p.add(`${path}.product`, `unknown product ${echo(product)}`);
     if (!Number.isInteger(o.quantity) || o.quantity <= 0) p.add(`${path}.quantity`, 'must be a positive whole number');
     else if (o.quantity > IMPORT_LIMITS.quantity) p.add(`${path}.quantity`, `must be at most ${IMPORT_LIMITS.quantity}`);
     const priority = o.priority ?? 0;
@@ -186,7 +186,7 @@ export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: numbe
   try {
     return await db.transaction(async (tx) => {
       const existing = await tx.select({ id: plants.id }).from(plants).where(eq(plants.name, input.name)).limit(1);
-      if (existing.length > 0) throw ValidationError.single('name', `a plant named "${input.name}" already exists`);
+      if (existing.length > 0) throw ValidationError.single('name', `a plant named ${echo(input.name)} already exists`);
 
       const [plant] = await tx.insert(plants).values({ name: input.name, timezone: input.timezone! }).returning({ id: plants.id });
 
@@ -261,7 +261,7 @@ export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: numbe
     });
   } catch (err) {
     // Two imports of the same plant name racing: the unique index decides, the loser gets the same typed error.
-    if (isUniqueViolation(err)) throw ValidationError.single('name', `a plant named "${input.name}" already exists`);
+    if (isUniqueViolation(err)) throw ValidationError.single('name', `a plant named ${echo(input.name)} already exists`);
     throw err;
   }
 }

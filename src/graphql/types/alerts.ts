@@ -5,9 +5,9 @@ import { alertRuleKind, alertRules, alertSeverity, alertStatus, alerts, comparat
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { requirePlant, requireRow, requireVisible, visiblePlantId } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
-import { CLOSE_SLOW_CONSUMER } from '../close-codes.ts';
 import { decodeId } from '../../core/ids.ts';
 import { mapIterator } from '../iterators.ts';
+import { subscribeTopic } from '../subscriptions.ts';
 import { MachineStatusEnum } from './twin.ts';
 
 export const AlertRuleKindEnum = builder.enumType('AlertRuleKind', { values: alertRuleKind.enumValues });
@@ -106,7 +106,8 @@ builder.queryFields((t) => ({
           query({
             where: {
               plantId,
-              ...(args.status?.length ? { status: { in: args.status } } : {}),
+              // A filter is a set: each status once, however often a client repeats it (one SQL parameter each).
+              ...(args.status?.length ? { status: { in: [...new Set(args.status)] } } : {}),
               ...(severities ? { severity: { in: [...severities] } } : {}),
             },
             orderBy: { seq: 'asc' },
@@ -278,9 +279,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async (_r, args, ctx) => {
       const plant = await requireVisible(ctx, 'Plant', String(args.plantId));
       const min = SEVERITY_RANK[(args.minSeverity ?? 'INFO') as Severity];
-      const source = ctx.services.pubsub.subscribe(alertTopic, plant.id, {
-        onOverflow: () => ctx.closeConnection?.(CLOSE_SLOW_CONSUMER, 'Slow consumer'),
-      });
+      const source = subscribeTopic(ctx, alertTopic, plant.id);
       return min === 0 ? source : mapIterator(source, (e) => (SEVERITY_RANK[e.alert.severity] >= min ? e : undefined));
     },
     resolve: (event) => event,

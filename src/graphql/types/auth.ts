@@ -5,6 +5,13 @@ import { type apiKeys, auditLog } from '../../db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { builder, registerNodeRule } from '../builder.ts';
 import { decodeId, encodeId } from '../../core/ids.ts';
+import { listSize } from '../cost.ts';
+
+/** The most plant IDs a key or token lists (distinct). */
+const MAX_PLANT_IDS = 10_000;
+/** An audit entry names each top-level field of its mutation once: at most as many as Mutation has (a schema test checks). */
+const MAX_AUDIT_FIELDS = 100;
+const plantIdList = (ids: readonly number[] | null | undefined) => (ids ? [...new Set(ids)].slice(0, MAX_PLANT_IDS).map((id) => encodeId('Plant', id)) : null);
 
 export const RoleEnum = builder.enumType('Role', {
   description:
@@ -22,8 +29,9 @@ const ApiKey = builder.drizzleNode('apiKeys', {
     plantIds: t.field({
       type: ['ID'],
       nullable: true,
-      description: 'Plants this key is limited to; null means every plant.',
-      resolve: (k) => k.plantIds?.map((id) => encodeId('Plant', id)) ?? null,
+      description: `Plants this key is limited to (each once, at most ${MAX_PLANT_IDS.toLocaleString('en-US')}); null means every plant.`,
+      extensions: listSize({ max: MAX_PLANT_IDS }),
+      resolve: (k) => plantIdList(k.plantIds),
     }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
     createdBy: t.exposeString('createdBy', { nullable: true }),
@@ -41,7 +49,11 @@ builder.drizzleObject('auditLog', {
     keyName: t.exposeString('keyName'),
     role: t.exposeString('role'),
     operation: t.exposeString('operation'),
-    fields: t.exposeStringList('fields'),
+    fields: t.stringList({
+      description: 'Top-level fields of the mutation, each once.',
+      extensions: listSize({ max: MAX_AUDIT_FIELDS }),
+      resolve: (e) => e.fields.slice(0, MAX_AUDIT_FIELDS),
+    }),
     variables: t.field({ type: 'JSON', nullable: true, description: 'Variables with secrets redacted.', resolve: (e) => e.variables }),
     outcome: t.exposeString('outcome', { description: 'OK, or the error codes the operation ended with.' }),
   }),
@@ -52,7 +64,11 @@ const Viewer = builder.objectRef<{ name: string; role: (typeof ROLES)[number]; p
   fields: (t) => ({
     name: t.exposeString('name'),
     role: t.expose('role', { type: RoleEnum }),
-    plantIds: t.exposeIDList('plantIds', { nullable: true }),
+    plantIds: t.exposeIDList('plantIds', {
+      nullable: true,
+      description: `Plants the credentials are limited to (each once, at most ${MAX_PLANT_IDS.toLocaleString('en-US')}); null means every plant.`,
+      extensions: listSize({ max: MAX_PLANT_IDS }),
+    }),
   }),
 });
 
@@ -62,7 +78,7 @@ builder.queryFields((t) => ({
     resolve: (_r, _a, ctx) => ({
       name: ctx.auth.name,
       role: ctx.auth.role,
-      plantIds: ctx.auth.plantIds?.map((id) => encodeId('Plant', id)) ?? null,
+      plantIds: plantIdList(ctx.auth.plantIds),
     }),
   }),
   apiKeys: t.drizzleConnection(

@@ -1,5 +1,6 @@
-import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, LISTED_PROBLEMS, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { builder } from '../builder.ts';
+import { listSize } from '../cost.ts';
 
 export const ErrorInterface = builder.interfaceRef<Error & { code: string }>('Error').implement({
   description: 'Every expected failure of a mutation implements Error; a failed mutation changes nothing.',
@@ -22,7 +23,13 @@ builder.objectType(ValidationError, {
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof ValidationError,
   fields: (t) => ({
-    fieldErrors: t.field({ type: [FieldErrorType], resolve: (e) => e.fieldErrors }),
+    fieldErrors: t.field({
+      type: [FieldErrorType],
+      description: `The problems found, each with its path: at most the first ${LISTED_PROBLEMS} (problemCount counts them all).`,
+      extensions: listSize({ max: LISTED_PROBLEMS }),
+      resolve: (e) => e.listed,
+    }),
+    problemCount: t.int({ description: 'How many problems the input has, listed or not.', resolve: (e) => e.problemCount }),
   }),
 });
 

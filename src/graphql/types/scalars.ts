@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { echo } from '../../core/errors.ts';
 import { builder } from '../builder.ts';
 
 // ISO-8601 with a UTC designator or an explicit offset; a bare local time is ambiguous on a factory floor.
@@ -6,13 +7,13 @@ const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 
 export function parseDateTime(value: unknown): Date {
   if (typeof value !== 'string' || !ISO_WITH_OFFSET.test(value)) {
-    throw new GraphQLError(`DateTime must be an ISO-8601 string with a time zone offset (e.g. 2026-01-31T08:00:00Z), got ${JSON.stringify(value)}`);
+    throw new GraphQLError(`DateTime must be an ISO-8601 string with a time zone offset (e.g. 2026-01-31T08:00:00Z), got ${echo(value)}`);
   }
   const d = new Date(value);
-  if (Number.isNaN(d.getTime())) throw new GraphQLError(`DateTime ${JSON.stringify(value)} is not a real date`);
+  if (Number.isNaN(d.getTime())) throw new GraphQLError(`DateTime ${echo(value)} is not a real date`);
   // PostgreSQL has no year 0 (and stores years before 1 as BC): only years 0001 to 9999 (in UTC) are taken.
   const year = d.getUTCFullYear();
-  if (year < 1 || year > 9999) throw new GraphQLError(`DateTime ${JSON.stringify(value)} must lie in the years 0001 to 9999 (UTC)`);
+  if (year < 1 || year > 9999) throw new GraphQLError(`DateTime ${echo(value)} must lie in the years 0001 to 9999 (UTC)`);
   return d;
 }
 

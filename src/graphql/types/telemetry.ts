@@ -5,11 +5,12 @@ import { type OpenAlertSummary, openAlertSummarySql } from '../../alerts/read.ts
 import type { machines } from '../../db/schema/index.ts';
 import { ValidationError } from '../../core/errors.ts';
 import type { MachineStatus } from '../../db/schema/index.ts';
-import { type MachineStatusEvent, machineStatusTopic, telemetryTopic } from '../../telemetry/events.ts';
+import { type MachineStatusEvent, machineStatusTopic, type TelemetryBatchEvent, telemetryTopic } from '../../telemetry/events.ts';
 import { ingestTelemetry, INGEST_LIMITS, metricProblem } from '../../telemetry/ingest.ts';
 import { checkWindow, type Kpis, type MachineKpis, machineKpiTotalsSql, machineKpisFrom, type PlantKpis, plantKpis } from '../../telemetry/kpis.ts';
 import {
   type Bucket,
+  BUCKET_LIMITS,
   bucketsSql,
   checkBucketQuery,
   fillBuckets,
@@ -23,7 +24,10 @@ import type { Context } from '../context.ts';
 import { decodeId } from '../../core/ids.ts';
 import { loader } from '../loaders.ts';
 import { requireVisible } from '../access.ts';
+import { listSize } from '../cost.ts';
+import { IMPORT_LIMITS } from '../../twin/import.ts';
 import { mapIterator } from '../iterators.ts';
+import { subscribeTopic } from '../subscriptions.ts';
 import { AlertSeverityEnum } from './alerts.ts';
 import { Machine, MachineStatusEnum, Plant } from './twin.ts';
 
@@ -81,17 +85,29 @@ function jsonExtra<T>(v: unknown): T | null {
 /** Query arguments that fail validation: a GraphQL error naming every bad argument (queries have no error unions). */
 function asUserError(err: unknown): never {
   if (err instanceof ValidationError) {
-    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.fieldErrors } });
+    throw new GraphQLError(err.message, { extensions: { code: 'VALIDATION_FAILED', fieldErrors: err.listed, problemCount: err.problemCount } });
   }
   throw err;
 }
 
 /* ---------- object types ---------- */
 
-type PointShape = Omit<TelemetryPointOut, 'ts'> & { ts: Date | string; machine?: MachineRef };
+type SampleShape = { metric: string; ts: Date | string; value: number };
+/** A point; in the `telemetry` subscription the newest of the points of one batch (`batch`, oldest first). */
+type PointShape = Omit<TelemetryPointOut, 'ts'> & { ts: Date | string; machine?: MachineRef; batch?: readonly SampleShape[] };
+
+const TelemetrySample = builder.objectRef<SampleShape>('TelemetrySample').implement({
+  description: 'One telemetry value of the machine of the enclosing TelemetryPoint.',
+  fields: (t) => ({
+    metric: t.exposeString('metric'),
+    ts: t.expose('ts', { type: 'DateTime' }),
+    value: t.exposeFloat('value'),
+  }),
+});
 
 const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement({
-  description: 'One stored telemetry value.',
+  description:
+    'One stored telemetry value. In the `telemetry` subscription, one event stands for all new points of the machine from one ingest call: `metric`, `ts` and `value` are the newest of them, `count` says how many there are and `points` lists them all.',
   fields: (t) => ({
     machine: t.field({
       type: Machine,
@@ -100,6 +116,17 @@ const TelemetryPoint = builder.objectRef<PointShape>('TelemetryPoint').implement
     metric: t.exposeString('metric'),
     ts: t.expose('ts', { type: 'DateTime' }),
     value: t.exposeFloat('value'),
+    count: t.int({
+      description: 'How many points this value stands for: in the `telemetry` subscription the points of the batch (of the chosen metrics), otherwise 1.',
+      resolve: (p) => p.batch?.length ?? 1,
+    }),
+    points: t.field({
+      type: [TelemetrySample],
+      description:
+        'In the `telemetry` subscription: every new point of the batch (of the chosen metrics), oldest first (by ts), the last one being this point. Otherwise just this point.',
+      extensions: listSize({ max: INGEST_LIMITS.points, inParent: true }),
+      resolve: (p) => p.batch ?? [p],
+    }),
   }),
 });
 
@@ -166,7 +193,12 @@ const PlantKpisType = builder.objectRef<PlantKpis>('PlantKpis').implement({
   interfaces: [KpisInterface],
   isTypeOf: (v) => typeof v === 'object' && v !== null && 'plantId' in v,
   fields: (t) => ({
-    machines: t.field({ type: [Oee], description: 'Each machine of the plant.', resolve: (k) => k.machines }),
+    machines: t.field({
+      type: [Oee],
+      description: 'Each machine of the plant.',
+      extensions: listSize({ max: IMPORT_LIMITS.machines, known: 'machines' }),
+      resolve: (k) => k.machines.slice(0, IMPORT_LIMITS.machines),
+    }),
   }),
 });
 
@@ -220,13 +252,15 @@ builder.drizzleObjectFields(Machine, (t) => ({
   }),
   telemetry: t.field({
     type: [TelemetryBucket],
-    description: `count/avg/min/max of a metric per bucket of bucketSeconds (default 60) over [from, to), buckets aligned to from, empty buckets included; at most 10,000 buckets. Whole-minute buckets over a whole-minute range are read from the one-minute rollup.`,
+    description: `count/avg/min/max of a metric per bucket of bucketSeconds (default 60) over [from, to), buckets aligned to from, empty buckets included; at most ${BUCKET_LIMITS.maxBuckets.toLocaleString('en-US')} buckets. Whole-minute buckets over a whole-minute range are read from the one-minute rollup.`,
     args: {
       metric: t.arg.string({ required: true }),
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true }),
       bucketSeconds: t.arg.int(),
     },
+    // Costed as the buckets it returns: every bucket of the window, empty ones included (none when the arguments are bad).
+    extensions: listSize({ max: BUCKET_LIMITS.maxBuckets, fromArgs: (args) => bucketQueryOrNull(args as BucketArgs)?.buckets ?? 0 }),
     // Computed with the machine rows (a correlated subquery); a bad argument reads nothing and is this field's error.
     select: (args) => {
       const q = bucketQueryOrNull(args);
@@ -379,7 +413,8 @@ function machineIdDecoder(): (raw: string | number) => number | null {
 
 builder.mutationFields((t) => ({
   ingestTelemetry: t.field({
-    description: 'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError lists every bad point by index.',
+    description:
+      'OPERATOR. Stores a batch of telemetry points, all or nothing: a ValidationError names the bad points by index (the first 100; problemCount counts all).',
     type: IngestTelemetrySuccess,
     skipTypeScopes: true,
     authScopes: { operator: true },
@@ -445,27 +480,46 @@ const MachineStatusEventType = builder.objectRef<MachineStatusEvent>('MachineSta
   }),
 });
 
+/**
+ * What a `telemetry` subscriber with a metrics filter sees of a batch event: its newest matching point carrying all
+ * matching points, or null when none match. Built once per event and filter, so that every subscriber with the same
+ * filter gets the same object and shares one execution (useSharedSubscriptionExecution keys results by it).
+ */
+const batchViews = new WeakMap<TelemetryBatchEvent, Map<string, PointShape | null>>();
+function batchView(e: TelemetryBatchEvent, metrics: ReadonlySet<string> | null, filterKey: string): PointShape | undefined {
+  let views = batchViews.get(e);
+  if (!views) batchViews.set(e, (views = new Map()));
+  let view = views.get(filterKey);
+  if (view === undefined) {
+    const points = metrics ? e.points.filter((p) => metrics.has(p.metric)) : e.points;
+    const newest = points.at(-1);
+    view = newest ? { machineId: e.machineId, metric: newest.metric, ts: newest.ts, value: newest.value, batch: points } : null;
+    views.set(filterKey, view);
+  }
+  return view ?? undefined;
+}
+
 builder.subscriptionFields((t) => ({
   telemetry: t.field({
     type: TelemetryPoint,
-    description: 'Every new point of a machine, optionally only of some metrics.',
+    description:
+      'New points of a machine, optionally only of some metrics: one event per ingest call that stored any, carrying the newest point (metric, ts, value), how many there are (count) and all of them (points).',
     args: { machineId: t.arg.id({ required: true }), metrics: t.arg.stringList() },
     subscribe: async (_root, args, ctx) => {
       const machine = await requireVisible(ctx, 'Machine', String(args.machineId));
       const metrics = args.metrics && args.metrics.length > 0 ? new Set(args.metrics) : null;
-      return mapIterator(ctx.services.pubsub.subscribe(telemetryTopic, machine.id), (p) =>
-        !metrics || metrics.has(p.metric) ? { machineId: p.machineId, metric: p.metric, ts: new Date(p.ts), value: p.value, machine } : undefined,
-      );
+      const filterKey = metrics ? [...metrics].sort().join('\u0000') : '*';
+      return mapIterator(subscribeTopic(ctx, telemetryTopic, machine.id), (e) => batchView(e, metrics, filterKey));
     },
     resolve: (p) => p,
   }),
   machineStatus: t.field({
     type: MachineStatusEventType,
-    description: 'Every machine state recorded in a plant.',
+    description: 'Every machine state recorded in a plant. A client that falls behind is disconnected (WebSocket close 4008).',
     args: { plantId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
       const plant = await requireVisible(ctx, 'Plant', String(args.plantId));
-      return ctx.services.pubsub.subscribe(machineStatusTopic, plant.id);
+      return subscribeTopic(ctx, machineStatusTopic, plant.id);
     },
     resolve: (e) => e,
   }),

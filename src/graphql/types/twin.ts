@@ -1,8 +1,18 @@
 import { machineStatus, orderStatus, plants } from '../../db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
-import { importPlant } from '../../twin/import.ts';
+import { IMPORT_LIMITS, importPlant } from '../../twin/import.ts';
 import { builder } from '../builder.ts';
 import { visiblePlantId, visiblePlantsSql, visiblePlantsWhere } from '../access.ts';
+import { listSize } from '../cost.ts';
+
+/**
+ * The twin's lists are as long as the import allows at most (a plant's lines, machines and products, a line's machines,
+ * a product's routing steps, a step's machines): their declared sizes for the cost estimate, and the caps their
+ * queries apply, so that no list returns more than it declares even for data written around the import.
+ */
+const L = IMPORT_LIMITS;
+const STEPS_PER_PLANT = L.products * L.stepsPerProduct;
+const STEP_MACHINES_PER_PLANT = STEPS_PER_PLANT * L.machinesPerStep;
 
 export const MachineStatusEnum = builder.enumType('MachineStatus', { values: machineStatus.enumValues });
 
@@ -16,16 +26,29 @@ export const Plant = builder.drizzleNode('plants', {
   fields: (t) => ({
     name: t.exposeString('name'),
     timezone: t.exposeString('timezone', { description: 'IANA time zone of the plant (shifts, calendars).' }),
-    lines: t.relation('lines', { query: { orderBy: { id: 'asc' } } }),
-    machines: t.relation('machines', { query: { orderBy: { id: 'asc' } } }),
-    products: t.relation('products', { query: { orderBy: { id: 'asc' } } }),
+    lines: t.relation('lines', {
+      description: `At most ${L.lines} (the import limit).`,
+      query: { orderBy: { id: 'asc' }, limit: L.lines },
+      extensions: listSize({ max: L.lines, known: 'lines', perPlant: { max: L.lines, known: 'lines' } }),
+    }),
+    machines: t.relation('machines', {
+      description: `At most ${L.machines.toLocaleString('en-US')} (the import limit).`,
+      query: { orderBy: { id: 'asc' }, limit: L.machines },
+      extensions: listSize({ max: L.machines, known: 'machines', perPlant: { max: L.machines, known: 'machines' } }),
+    }),
+    products: t.relation('products', {
+      description: `At most ${L.products.toLocaleString('en-US')} (the import limit).`,
+      query: { orderBy: { id: 'asc' }, limit: L.products },
+      extensions: listSize({ max: L.products, known: 'products', perPlant: { max: L.products, known: 'products' } }),
+    }),
     orders: t.relatedConnection(
       'orders',
       {
         description: 'Orders by due date (then id). Filter by status.',
         args: { status: t.arg({ type: [OrderStatusEnum], required: false }) },
         query: (args) => ({
-          where: args.status && args.status.length > 0 ? { status: { in: args.status } } : undefined,
+          // A filter is a set: each status once, however often a client repeats it (one SQL parameter each).
+          where: args.status && args.status.length > 0 ? { status: { in: [...new Set(args.status)] } } : undefined,
           orderBy: { dueAt: 'asc', id: 'asc' },
         }),
         totalCount: true,
@@ -44,7 +67,11 @@ export const Line = builder.drizzleNode('lines', {
   fields: (t) => ({
     name: t.exposeString('name'),
     plant: t.relation('plant'),
-    machines: t.relation('machines', { query: { orderBy: { id: 'asc' } } }),
+    machines: t.relation('machines', {
+      description: `At most ${L.machinesPerLine.toLocaleString('en-US')} (the import limit).`,
+      query: { orderBy: { id: 'asc' }, limit: L.machinesPerLine },
+      extensions: listSize({ max: L.machinesPerLine, known: 'machinesPerLine', perPlant: { max: L.machines, known: 'machines' } }),
+    }),
   }),
 });
 
@@ -72,7 +99,11 @@ export const Product = builder.drizzleNode('products', {
   fields: (t) => ({
     name: t.exposeString('name'),
     plant: t.relation('plant'),
-    routing: t.relation('routing', { query: { orderBy: { stepIndex: 'asc' } } }),
+    routing: t.relation('routing', {
+      description: `Steps in routing order; at most ${L.stepsPerProduct} (the import limit).`,
+      query: { orderBy: { stepIndex: 'asc' }, limit: L.stepsPerProduct },
+      extensions: listSize({ max: L.stepsPerProduct, known: 'stepsPerProduct', perPlant: { max: STEPS_PER_PLANT, known: 'steps' } }),
+    }),
   }),
 });
 
@@ -80,7 +111,11 @@ builder.drizzleObject('routingSteps', {
   name: 'RoutingStep',
   fields: (t) => ({
     index: t.exposeInt('stepIndex', { description: 'Position in the routing, starting at 1.' }),
-    machines: t.relation('machines', { description: 'Machines that can run this step.', query: { orderBy: { id: 'asc' } } }),
+    machines: t.relation('machines', {
+      description: `Machines that can run this step; at most ${L.machinesPerStep} (the import limit).`,
+      query: { orderBy: { id: 'asc' }, limit: L.machinesPerStep },
+      extensions: listSize({ max: L.machinesPerStep, known: 'machinesPerStep', perPlant: { max: STEP_MACHINES_PER_PLANT, known: 'stepMachines' } }),
+    }),
     minutesPerUnit: t.exposeFloat('minutesPerUnit'),
     setupMinutes: t.exposeFloat('setupMinutes'),
   }),
@@ -186,7 +221,8 @@ const ImportPlantSuccess = builder.objectRef<{ plantId: number }>('ImportPlantSu
 
 builder.mutationFields((t) => ({
   importPlant: t.field({
-    description: 'Creates a whole plant in one transaction. Any problem returns a ValidationError listing all of them, and nothing is written.',
+    description:
+      'Creates a whole plant in one transaction. Any problem returns a ValidationError (the first 100 problems listed, problemCount counting all), and nothing is written.',
     type: ImportPlantSuccess,
     skipTypeScopes: true,
     authScopes: { globalAdmin: true },
