@@ -69,7 +69,7 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   });
   const events = new EventHub(logger);
   const machineNames = new MachineDirectory(database, clock);
-  const auth = new AuthService(database, config, decodePlantClaim, clock);
+  const auth = new AuthService(database, config, decodePlantClaim, clock, logger);
   const alerts = new AlertService({ database, pubsub, metrics, logger, events, clock, machineNames });
   return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts };
 }

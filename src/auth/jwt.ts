@@ -1,4 +1,5 @@
 import { importSPKI, jwtVerify, type JWTPayload } from 'jose';
+import { type Clock, systemClock } from '../core/clock.ts';
 import { type Principal, ROLES, type Role } from './roles.ts';
 
 export interface JwtOptions {
@@ -16,7 +17,10 @@ export interface JwtOptions {
  */
 export class JwtVerifier {
   private key: Promise<Uint8Array | CryptoKey> | undefined;
-  constructor(private opts: JwtOptions) {
+  constructor(
+    private opts: JwtOptions,
+    private clock: Clock = systemClock,
+  ) {
     if (opts.secret) this.key = Promise.resolve(new TextEncoder().encode(opts.secret));
     else if (opts.publicKeyPem) {
       const alg = /EC PUBLIC|BEGIN PUBLIC KEY-----\s*MFk/.test(opts.publicKeyPem) ? 'ES256' : 'RS256';
@@ -40,6 +44,7 @@ export class JwtVerifier {
         issuer: this.opts.issuer,
         audience: this.opts.audience,
         algorithms: this.opts.secret ? ['HS256'] : ['RS256', 'ES256'],
+        currentDate: this.clock.now(),
       }));
     } catch {
       return null;
@@ -57,6 +62,9 @@ export class JwtVerifier {
       }
     }
     const name = typeof payload.name === 'string' ? payload.name : typeof payload.sub === 'string' ? payload.sub : 'jwt';
-    return { kind: 'jwt', name: `jwt:${name}`, role: role as Role, keyId: null, plantIds };
+    const principal: Principal = { kind: 'jwt', name: `jwt:${name}`, role: role as Role, keyId: null, plantIds };
+    // Open connections of the token end at this instant (auth/sessions.ts); verify() refuses it from then on.
+    if (typeof payload.exp === 'number') principal.expiresAt = new Date(payload.exp * 1000);
+    return principal;
   }
 }

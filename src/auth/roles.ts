@@ -16,5 +16,8 @@ export interface Principal extends PlantScope {
   kind: 'api-key' | 'jwt' | 'admin-env';
   name: string;
   role: Role;
+  /** The API key's row (revocable); null for a JWT and PLANTGRAPH_ADMIN_KEY. */
   keyId: number | null;
+  /** When the credential stops being valid (a JWT's `exp`); absent: it does not expire (an API key may be revoked). */
+  expiresAt?: Date;
 }

@@ -3,15 +3,18 @@ import { type Clock, systemClock } from '../core/clock.ts';
 import type { Config } from '../config.ts';
 import type { Db, Queryable } from '../db/client.ts';
 import type { apiKeys } from '../db/schema/index.ts';
-import { type CreatedKey, createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import type { Logger } from '../logger.ts';
+import { activeKeyIds, type CreatedKey, createApiKey, countActiveKeys, KeyStore } from './keys.ts';
 import { createApiKeyFor, type NewKeyInput, revokeApiKeyFor } from './manage.ts';
 import { JwtVerifier } from './jwt.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { Principal } from './roles.ts';
+import { type CredentialEnd, CredentialSessions } from './sessions.ts';
 
 /** A refusal with `retryAfter` is a throttled client address (429), else bad or missing credentials (401). */
 export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: string; retryAfter?: number };
+export type RecheckResult = { ok: true; principal: Principal } | { ok: false; end: CredentialEnd };
 
 /** Authentication (API keys, PLANTGRAPH_ADMIN_KEY, optional JWTs) and per-caller rate limits. */
 export class AuthService {
@@ -20,17 +23,26 @@ export class AuthService {
   readonly limiter: RateLimiter;
   /** Failed authentications per client address (see login-throttle.ts). */
   readonly loginThrottle: LoginThrottle;
+  /** Open connections and streams per credential, ended when it is revoked or expires. */
+  readonly sessions: CredentialSessions;
 
   constructor(
     private q: Queryable,
     config: Pick<Config, 'adminKey' | 'jwt' | 'limits'>,
     private decodePlant: (raw: string | number) => number | null,
     private clock: Clock = systemClock,
+    logger?: Pick<Logger, 'warn'>,
   ) {
     this.keys = new KeyStore(q.db, config.adminKey, clock);
-    this.jwt = new JwtVerifier(config.jwt);
+    this.jwt = new JwtVerifier(config.jwt, clock);
     this.limiter = new RateLimiter(config.limits.rateLimitPerMinute, config.limits.rateLimitBurst);
     this.loginThrottle = new LoginThrottle(config.limits.authFailureLimit, config.limits.authFailureWindowSeconds * 1000);
+    this.sessions = new CredentialSessions({
+      clock,
+      activeKeys: (ids) => activeKeyIds(q.db, ids),
+      onRevokedElsewhere: () => this.keys.invalidate(),
+      onError: (err) => logger?.warn({ err: (err as Error).message }, 'could not check the API keys of open connections'),
+    });
   }
 
   /**
@@ -71,15 +83,33 @@ export class AuthService {
     return 'denied';
   }
 
+  /**
+   * The credential of an open connection, checked again for its next operation: the principal as of now, or why the
+   * connection must end (`previous` is what the credential was when the connection opened). Without a client address:
+   * an accepted connection is not subject to the failed-login throttle, and its ending is not a failed login.
+   */
+  async recheck(header: string | null | undefined, previous: Principal): Promise<RecheckResult> {
+    const result = await this.authenticate(header);
+    if (result.ok) return result;
+    const expired = previous.expiresAt !== undefined && previous.expiresAt.getTime() <= this.clock.now().getTime();
+    return { ok: false, end: expired ? 'CREDENTIALS_EXPIRED' : 'CREDENTIALS_REVOKED' };
+  }
+
   /** Creates an API key on behalf of `principal` within its plants (see manage.ts); ValidationError otherwise. */
   createKey(principal: Principal, input: NewKeyInput): Promise<CreatedKey> {
     return createApiKeyFor(this.q, principal, input);
   }
 
-  /** Revokes a key `principal` may see, effective at once in this process; null (nothing changed) when it may not. */
+  /**
+   * Revokes a key `principal` may see, effective at once in this process (its open connections and streams end);
+   * null (nothing changed) when it may not.
+   */
   async revokeKey(principal: Principal, id: number | null): Promise<typeof apiKeys.$inferSelect | null> {
     const row = await revokeApiKeyFor(this.q.db, principal, id);
-    if (row) this.keys.invalidate();
+    if (row) {
+      this.keys.invalidate();
+      this.sessions.endKey(row.id);
+    }
     return row;
   }
 

@@ -11,6 +11,8 @@ export interface Context {
   /** Mutation field outcomes, for the audit log. */
   outcomes: FieldOutcome[];
   request?: Request;
+  /** How the operation arrived: over HTTP (POST, GET, batches, SSE) or a graphql-ws WebSocket. */
+  transport: 'http' | 'websocket';
   /** On WebSocket connections: close the connection (e.g. 4008 for a subscriber that cannot keep up). */
   closeConnection?: (code: number, reason: string) => void;
 }

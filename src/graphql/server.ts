@@ -1,15 +1,27 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DocumentNode, getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  getOperationAST,
+  GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  parse,
+} from 'graphql';
+import type { Context as WsContext } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
+import type { CredentialEnd } from '../auth/sessions.ts';
 import { useExecutionBounds } from './bounds.ts';
 import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
 import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
+import { CLOSE_FORBIDDEN, CLOSE_REASON, credentialEndError, useCredentialLifetime } from './credential-lifetime.ts';
 import { boundedParserCache } from './document-cache.ts';
 import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
@@ -67,6 +79,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useSubscriptionCostLimit(services),
     useAuditLog(services),
     useSharedSubscriptionExecution(services),
+    useCredentialLifetime(services),
   ];
   if (!config.introspection) plugins.push(useNoIntrospection());
   if (config.production) plugins.push(useNoSuggestions());
@@ -87,20 +100,32 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
       error: (...a) => services.logger.error(a.map((x) => (x instanceof Error ? (x.stack ?? x.message) : String(x))).join(' ')),
     },
     context: (initial) => {
-      const principal = (initial as { principal?: Principal }).principal ?? requestPrincipals.get(initial.request);
+      const ws = initial as Partial<WsOperationContext>;
+      const principal = ws.principal ?? requestPrincipals.get(initial.request);
       if (!principal) throw new Error('request reached execution without a principal');
-      const socket = (initial as { socket?: import('ws').WebSocket }).socket;
+      const socket = ws.socket;
+      ws.executing?.();
       return {
         db: services.database.db,
         services,
         auth: principal,
         outcomes: [],
         request: initial.request,
+        transport: socket ? 'websocket' : 'http',
         closeConnection: socket ? (code, reason) => closeSocket(socket, code, reason) : undefined,
       };
     },
     plugins,
   });
+}
+
+/** What a WebSocket operation brings to yoga in place of an HTTP request's authentication (see startServer). */
+interface WsOperationContext {
+  req: http.IncomingMessage;
+  socket: WebSocket;
+  principal: Principal;
+  /** Called when the operation has passed parsing and validation and its execution context is built. */
+  executing: () => void;
 }
 
 /**
@@ -111,6 +136,39 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
 function closeSocket(socket: import('ws').WebSocket, code: number, reason: string): void {
   if (socket.readyState !== socket.OPEN) return;
   socket.close(code, reason);
+}
+
+/** How long a WebSocket closed for its credential, or at shutdown, may take to answer the close frame before it is dropped. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** The Request that stands for a WebSocket operation in yoga's pipeline (a POST: mutations are allowed). */
+const WS_OPERATION_URL = `http://localhost${GRAPHQL_PATH}`;
+
+/** What onSubscribe hands graphql-ws: the result yoga produced (graphql-ws needs a document to pick execute or subscribe). */
+interface PreparedOperation {
+  result: ExecutionResult | AsyncIterable<ExecutionResult>;
+}
+const DELIVER_RESULT = parse('{ __typename }');
+
+/** An error thrown before execution as the GraphQL error to send; anything but a GraphQLError is masked and logged. */
+function requestError(err: unknown, services: Services): GraphQLError {
+  if (err instanceof GraphQLError) return err;
+  services.logger.error({ err }, 'WebSocket operation failed');
+  return new GraphQLError('Unexpected error.');
+}
+
+/** An error as sent to a client: without yoga's internal extensions (`http`, `unexpected`), like HTTP responses. */
+function formatError(e: GraphQLError | GraphQLFormattedError): GraphQLFormattedError {
+  const json: GraphQLFormattedError = e instanceof GraphQLError ? e.toJSON() : e;
+  if (!json.extensions || !('http' in json.extensions || 'unexpected' in json.extensions)) return json;
+  const { http: _http, unexpected: _unexpected, ...extensions } = json.extensions;
+  const { extensions: _all, ...rest } = json;
+  return Object.keys(extensions).length > 0 ? { ...rest, extensions } : rest;
+}
+
+function withoutInternals(result: ExecutionResult | FormattedExecutionResult): FormattedExecutionResult | undefined {
+  if (!result.errors || result.errors.length === 0) return undefined;
+  return { ...result, errors: result.errors.map(formatError) } as FormattedExecutionResult;
 }
 
 export interface RunningServer {
@@ -183,32 +241,93 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
     onSlow: (socket) => closeSocket(socket, CLOSE_SLOW_CONSUMER, 'Slow consumer'),
   });
   const limits = services.config.limits;
-  type WsExtra = { socket: unknown; request: http.IncomingMessage; principal?: Principal; subscriptions?: Set<string> };
+  type WsExtra = {
+    socket: WebSocket;
+    request: http.IncomingMessage;
+    /** The Authorization value of connection_init, checked again for every operation. */
+    credential?: string;
+    principal?: Principal;
+    subscriptions?: Set<string>;
+    /** Unregisters the connection from the credential sessions. */
+    endSession?: () => void;
+    /** Set once the connection was ended for its credential: nothing more runs on it. */
+    ended?: CredentialEnd;
+  };
+  type Connection = WsContext<Record<string, unknown>, WsExtra>;
+
+  /**
+   * Ends a connection whose credential was revoked or has expired: close 4403, and its operations end now. A peer that
+   * does not answer the close frame would keep the socket for 30 s (ws's close timeout); it is dropped after a second.
+   */
+  const endConnection = (conn: Connection, why: CredentialEnd) => {
+    const { extra } = conn;
+    if (extra.ended) return;
+    extra.ended = why;
+    extra.endSession?.();
+    closeSocket(extra.socket, CLOSE_FORBIDDEN, CLOSE_REASON[why]);
+    setTimeout(() => extra.socket.terminate(), CLOSE_GRACE_MS).unref();
+    // Removed before they are ended, so that graphql-ws sends them nothing more (not even `complete`).
+    const operations = conn.subscriptions as Record<string, unknown>;
+    for (const id of Object.keys(operations)) {
+      const op = operations[id] as { return?: () => unknown } | null;
+      delete operations[id];
+      if (typeof op?.return === 'function') void Promise.resolve(op.return()).catch(() => {});
+    }
+  };
+
   const wsCleanup = useServer<Record<string, unknown>, WsExtra>(
     {
       connectionInitWaitTimeout: limits.wsInitTimeoutMs,
-      execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+      // onSubscribe has run the operation through yoga already (below); graphql-ws only delivers its result.
+      execute: (args) => (args.rootValue as PreparedOperation).result as never,
+      subscribe: (args) => (args.rootValue as PreparedOperation).result as never,
       // Authentication happens in connection_init; refusing it closes the socket with 4403 Forbidden (4429: throttled address).
       onConnect: async (ctx) => {
-        const header = (ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization) as string | undefined;
-        const result = await services.auth.authenticate(typeof header === 'string' ? header : undefined, nodeClientAddress(services.config, ctx.extra.request));
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const credential = typeof header === 'string' ? header : undefined;
+        const result = await services.auth.authenticate(credential, nodeClientAddress(services.config, ctx.extra.request));
         if (!result.ok) return refuseConnectionInit(ctx.extra.socket, result);
+        // A socket that closed while its credential was checked is already cleaned up: register nothing for it.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        ctx.extra.credential = credential;
         ctx.extra.principal = result.principal;
         ctx.extra.subscriptions = new Set();
+        // The connection lives as long as its credential: revoked or expired, it is closed with 4403.
+        ctx.extra.endSession = services.auth.sessions.open(result.principal, (why) => endConnection(ctx, why));
         metrics.wsConnections.inc();
         return true;
       },
       onClose: (ctx) => {
+        ctx.extra.endSession?.();
         if (ctx.extra.principal) metrics.wsConnections.dec();
         metrics.subscriptions.dec(ctx.extra.subscriptions?.size ?? 0);
       },
       onComplete: (ctx, id) => {
         if (ctx.extra.subscriptions?.delete(id)) metrics.subscriptions.dec();
       },
+      onNext: (_ctx, _id, _payload, _args, result) => withoutInternals(result),
+      onError: (_ctx, _id, _payload, errors) => errors.map(formatError),
       onSubscribe: async (ctx, id, params) => {
-        const principal = ctx.extra.principal!;
-        const subs = ctx.extra.subscriptions!;
+        const { extra } = ctx;
+        // ws still delivers what a peer sends after the server's close frame: nothing new runs on a closing socket.
+        const closing = () => {
+          if (extra.ended) return [credentialEndError(extra.ended)];
+          if (extra.socket.readyState !== extra.socket.OPEN)
+            return [new GraphQLError('The connection is closing.', { extensions: { code: 'CONNECTION_CLOSING' } })];
+          return null;
+        };
+        const refused = closing();
+        if (refused) return refused;
+        // Every operation is authorised with the credential's current state, not with what it was at connection_init.
+        const auth = await services.auth.recheck(extra.credential, extra.principal!);
+        const closed = closing();
+        if (closed) return closed;
+        if (!auth.ok) {
+          endConnection(ctx, auth.end);
+          return [credentialEndError(auth.end)];
+        }
+        const principal = auth.principal;
+        const subs = extra.subscriptions!;
         // Every operation takes a token, also one refused below.
         const wait = services.auth.rateLimit(principal);
         if (wait > 0) return [new GraphQLError(`Rate limit exceeded; retry in ${wait} s.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: wait } })];
@@ -217,31 +336,38 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
             new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} operations per connection.`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }),
           ];
         }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          principal,
-        });
-        let document: DocumentNode;
-        try {
-          document = parse(params.query);
-        } catch (err) {
-          return [err as never];
-        }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        // The slot is taken before anything is awaited, so concurrent operations cannot pass the limit together.
         subs.add(id);
         metrics.subscriptions.inc();
-        return {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
+        const release = () => {
+          if (subs.delete(id)) metrics.subscriptions.dec();
         };
+        // The same path as an HTTP request's parameters: yoga's onParams hooks (persisted operations, parameter
+        // checks), then parse, validate, context, execute or subscribe with every plugin, and its error masking.
+        let executing = false;
+        const operation: WsOperationContext = { req: extra.request, socket: extra.socket, principal, executing: () => (executing = true) };
+        let result: ExecutionResult | AsyncIterable<ExecutionResult>;
+        try {
+          result = (await yoga.getResultForParams(
+            {
+              params: params as never,
+              request: new yoga.fetchAPI.Request(WS_OPERATION_URL, { method: 'POST', headers: { 'content-type': 'application/json' } }),
+            },
+            operation as never,
+          )) as ExecutionResult | AsyncIterable<ExecutionResult>;
+        } catch (err) {
+          release();
+          return [requestError(err, services)];
+        }
+        // Refused before execution (parameters, parse, validation): a graphql-ws `error` message, as before.
+        if (!executing && !isAsyncIterable(result) && result.errors && result.errors.length > 0) {
+          release();
+          return result.errors.map((e: GraphQLError | GraphQLFormattedError) =>
+            e instanceof GraphQLError ? e : new GraphQLError(e.message, { extensions: e.extensions }),
+          );
+        }
+        const prepared: PreparedOperation = { result };
+        return { schema: undefined as never, document: DELIVER_RESULT, contextValue: {}, rootValue: prepared } satisfies ExecutionArgs;
       },
     },
     wsServer,
@@ -261,7 +387,12 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       // Stop accepting, tell WebSocket clients we are going away, let in-flight HTTP requests finish.
       const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       keepAlive.stop();
+      // A peer that does not answer the 1001 close frame would hold the shutdown for ws's 30 s close timeout.
+      const dropWs = setTimeout(() => {
+        for (const socket of wsServer.clients) socket.terminate();
+      }, CLOSE_GRACE_MS);
       await wsCleanup.dispose();
+      clearTimeout(dropWs);
       wsServer.close();
       httpServer.closeIdleConnections();
       const timer = setTimeout(() => httpServer.closeAllConnections(), 10_000);
