@@ -14,7 +14,11 @@ import { schema } from '../src/graphql/schema.ts';
 import { metricProblem } from '../src/telemetry/ingest.ts';
 import { checkWindow, type KpiTotals, kpisFrom, type MachineKpis, rollUp } from '../src/telemetry/kpis.ts';
 import { checkBucketQuery } from '../src/telemetry/read.ts';
-import { describe, it } from './helpers.ts';
+import { inBackground } from '../src/core/background.ts';
+import { startPeriodic } from '../src/core/periodic.ts';
+import { SqlCounter } from '../src/db/client.ts';
+import { currentStatementBudget, StatementBudget, withStatementBudget } from '../src/db/deadline.ts';
+import { describe, it, waitFor } from './helpers.ts';
 
 /** The fieldErrors of the ValidationError fn throws (fails when it throws anything else or nothing). */
 function fieldErrorsOf(fn: () => unknown): { path: string; message: string }[] {
@@ -719,4 +723,41 @@ describe('decodeId', () => {
   for (const c of cases) {
     it(`${JSON.stringify(c.id)} as ${c.type ?? 'Machine'} -> ${c.expected}`, () => assert.equal(decodeId(c.type ?? 'Machine', c.id), c.expected));
   }
+});
+
+describe('background work', () => {
+  it('a periodic task first started inside a request runs outside its time budget, and its statements are marked background', async () => {
+    const counter = new SqlCounter();
+    const seen: { sql: string; background: boolean }[] = [];
+    counter.onStatement((sql, background) => seen.push({ sql, background }));
+    // A request whose deadline has already passed: its own statements are refused.
+    const budget = new StatementBudget(Date.now() - 1, 5);
+    const runs: { budget: boolean; background: boolean }[] = [];
+    const task = withStatementBudget(budget, () => {
+      assert.throws(() => counter.record('select 1 /* request */'), { name: 'Error', message: /5 ms has passed/ });
+      return startPeriodic(
+        async () => {
+          runs.push({ budget: currentStatementBudget() !== undefined, background: inBackground() });
+          counter.record('select 2 /* periodic */');
+        },
+        5,
+        (err) => runs.push({ budget: String(err).length < 0, background: false }),
+      );
+    });
+    try {
+      await waitFor(() => runs.length >= 2, { message: 'two runs of the periodic task' });
+    } finally {
+      await task.stop();
+    }
+    assert.deepEqual(runs.slice(0, 2), [
+      { budget: false, background: true },
+      { budget: false, background: true },
+    ]);
+    assert.deepEqual(seen.slice(0, 2), [
+      { sql: 'select 2 /* periodic */', background: true },
+      { sql: 'select 2 /* periodic */', background: true },
+    ]);
+    counter.record('select 3 /* outside */');
+    assert.deepEqual(seen.at(-1), { sql: 'select 3 /* outside */', background: false });
+  });
 });

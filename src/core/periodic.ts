@@ -1,3 +1,5 @@
+import { runInBackground } from './background.ts';
+
 /** A task run every `intervalMs`, never overlapping itself; `stop()` waits for a run in progress. */
 export interface PeriodicTask {
   stop(): Promise<void>;
@@ -5,7 +7,8 @@ export interface PeriodicTask {
 
 /**
  * Runs `task` every `intervalMs` (and once at once with `runNow`). A run still going when the next is due is not
- * doubled; errors go to `onError` and never stop the schedule. The timer does not keep the process alive.
+ * doubled; errors go to `onError` and never stop the schedule. The timer does not keep the process alive. Each run is
+ * background work (see background.ts): it never inherits the context of the request that happened to start the task.
  */
 export function startPeriodic(
   task: () => Promise<unknown>,
@@ -17,7 +20,7 @@ export function startPeriodic(
   let stopped = false;
   const tick = () => {
     if (running || stopped) return;
-    running = task()
+    running = runInBackground(task)
       .then(() => undefined, onError)
       .finally(() => {
         running = null;

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { intArray } from './arrays.ts';
 import { currentStatementBudget, type StatementBudget } from './deadline.ts';
+import { inBackground } from '../core/background.ts';
 import { relations, type Relations } from './relations.ts';
 
 export type Db = PgAsyncDatabase<PgQueryResultHKT, Relations>;
@@ -22,8 +23,9 @@ export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.m
 /** Counts every SQL statement sent (drizzle and raw); tests and /metrics read it. */
 export class SqlCounter {
   count = 0;
-  private listeners = new Set<(sql: string) => void>();
-  onStatement(fn: (sql: string) => void): () => void {
+  private listeners = new Set<(sql: string, background: boolean) => void>();
+  /** `background`: sent by background work of the process (core/background.ts), not on behalf of a request. */
+  onStatement(fn: (sql: string, background: boolean) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
@@ -31,7 +33,9 @@ export class SqlCounter {
   record(sql: string): void {
     currentStatementBudget()?.check();
     this.count++;
-    for (const fn of this.listeners) fn(sql);
+    if (this.listeners.size === 0) return;
+    const background = inBackground();
+    for (const fn of this.listeners) fn(sql, background);
   }
 }
 

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { inBackground } from '../core/background.ts';
 
 /** A statement refused because the request it belongs to ran out of time. */
 export class DeadlineExceededError extends Error {
@@ -68,7 +69,8 @@ export function withStatementBudget<T>(budget: StatementBudget, fn: () => T): T 
 
 /** The statement budget of the current request, if it has one. */
 export function currentStatementBudget(): StatementBudget | undefined {
-  return budgets.getStore();
+  // Background work (a periodic task first started while some request ran) never inherits that request's budget.
+  return inBackground() ? undefined : budgets.getStore();
 }
 
 /** Runs `fn` outside any statement budget (work shared between requests must not inherit one request's deadline). */
