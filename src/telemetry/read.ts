@@ -3,6 +3,7 @@ import { type Database, statement } from '../db/client.ts';
 import { Problems } from '../core/errors.ts';
 import { metricProblem } from './input.ts';
 import { intArray } from '../db/arrays.ts';
+import { machineIdsOfPlantSql } from '../twin/queries.ts';
 
 export interface TelemetryPointOut {
   machineId: number;
@@ -44,7 +45,7 @@ export function machineMetricsSql(machineId: SQLWrapper): SQL {
 
 /** The union of the metrics of a plant's machines (correlated on `plantId`), alphabetical, at most perPlant. */
 export function plantMetricsSql(plantId: SQLWrapper): SQL {
-  return sql`(select coalesce(json_agg(x order by x.metric), '[]'::json) from (select s.metric, min(s.first_ts) as "firstAt", max(s.last_ts) as "lastAt", sum(s.count)::float8 as count, count(*)::int as machines from telemetry_series s join machines m on m.id = s.machine_id where m.plant_id = ${plantId} group by s.metric order by s.metric limit ${sql.raw(String(METRIC_LIST_LIMITS.perPlant))}) x)`;
+  return sql`(select coalesce(json_agg(x order by x.metric), '[]'::json) from (select s.metric, min(s.first_ts) as "firstAt", max(s.last_ts) as "lastAt", sum(s.count)::float8 as count, count(*)::int as machines from telemetry_series s where s.machine_id in (${machineIdsOfPlantSql(plantId)}) group by s.metric order by s.metric limit ${sql.raw(String(METRIC_LIST_LIMITS.perPlant))}) x)`;
 }
 
 export interface Bucket {
