@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { raiseAlerts, resolveAlert } from '../src/alerts/lifecycle.ts';
 import { insertAlertRule } from '../src/alerts/rules.ts';
@@ -107,6 +108,44 @@ for (const backend of testBackends()) {
         { metric: 'temperature', firstAt: iso(base + bFirst * 1000), lastAt: iso(base + 400_000), count: 4 + bCount, machineCount: 2 },
         { metric: 'vibration', firstAt: iso(base + 15_000), lastAt: iso(base + 15_000), count: 1, machineCount: 1 },
       ]);
+    });
+
+    it('the migration fills telemetry_series from the points stored before it', async () => {
+      const { id: plantId } = await importPlant(app.database.db, plantOfSize('Backfill', 1, 2));
+      const [a, b] = await machinesOf(app, plantId);
+      const base = Math.floor(Date.now() / 60_000) * 60_000 - 7_200_000;
+      await ingestTelemetry(
+        app.services,
+        { plantIds: null },
+        {
+          points: [
+            { machineId: a.id, metric: 'temperature', ts: new Date(base + 5_000), value: 1 },
+            { machineId: a.id, metric: 'temperature', ts: new Date(base + 65_000), value: 2 },
+            { machineId: b.id, metric: 'vibration', ts: new Date(base), value: 3 },
+          ],
+        },
+      );
+      const read = () =>
+        app.database.query<{ machine_id: number; metric: string; first_ts: Date; last_ts: Date; count: string | number }>(
+          'select machine_id, metric, first_ts, last_ts, count from telemetry_series where machine_id = any($1::int[]) order by machine_id, metric',
+          [[a.id, b.id]],
+        );
+      const maintained = await read();
+      assert.equal(maintained.length, 2);
+      // As before the migration: no summary rows for these machines; then the migration's own backfill statement.
+      await app.database.query('delete from telemetry_series where machine_id = any($1::int[])', [[a.id, b.id]]);
+      const dir = new URL('../migrations/', import.meta.url);
+      const migration = readdirSync(dir).find((d) => d.endsWith('_telemetry_series'));
+      assert.ok(migration, 'the telemetry_series migration exists');
+      const backfill = readFileSync(new URL(`${migration}/migration.sql`, dir), 'utf8')
+        .split('--> statement-breakpoint')
+        .map((x) => x.trim())
+        .find((x) => x.startsWith('INSERT INTO "telemetry_series"'));
+      assert.ok(backfill, 'the migration backfills');
+      await app.database.query(`${backfill.replace(/;$/, '')} ON CONFLICT DO NOTHING`);
+      assert.deepEqual(await read(), maintained);
+      assert.equal(Number(maintained[0].count), 2);
+      assert.equal(new Date(maintained[0].first_ts).getTime(), base + 5_000);
     });
 
     it('a refused batch (one bad point) adds no metric', async () => {
