@@ -103,6 +103,18 @@ for (const backend of testBackends()) {
         },
         { name: c.name, metrics: [] },
       ]);
+      // Reached through another object (a point's machine, node(id)): the same list.
+      const viaPoint = await app.gql(
+        `query ViaPoint($id: ID!) { node(id: $id) { ... on Machine { latest(metric: "vibration") { machine { metrics { metric count } } } } } }`,
+        {
+          id: encodeId('Machine', a.id),
+        },
+      );
+      assert.equal(viaPoint.body.errors, undefined, JSON.stringify(viaPoint.body.errors));
+      assert.deepEqual(viaPoint.body.data.node.latest.machine.metrics, [
+        { metric: 'temperature', count: 4 },
+        { metric: 'vibration', count: 1 },
+      ]);
       assert.deepEqual(r.body.data.plant.metrics, [
         { metric: 'spindle_load', firstAt: iso(base + 2_000), lastAt: iso(base + 2_000), count: 1, machineCount: 1 },
         { metric: 'temperature', firstAt: iso(base + bFirst * 1000), lastAt: iso(base + 400_000), count: 4 + bCount, machineCount: 2 },
