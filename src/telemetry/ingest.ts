@@ -31,7 +31,7 @@ const COPY_THRESHOLD = 2_000;
 
 /**
  * Careful path, used when a batch contains points that are already stored: insert what is new and maintain the
- * rollup and latest values from exactly the rows inserted, returning them.
+ * rollup, latest values and series summaries from exactly the rows inserted, returning them.
  */
 const INSERT_NEW_RETURNING = `with src as (
   select * from unnest($1::text::int[], $2::text::text[], $3::text::float8[], $4::text::float8[]) as u(machine_id, metric, ms, value)
@@ -53,6 +53,12 @@ latest as (
   insert into telemetry_latest as l (machine_id, metric, ts, value)
   select distinct on (machine_id, metric) machine_id, metric, ts, value from ins order by machine_id, metric, ts desc
   on conflict (machine_id, metric) do update set ts = excluded.ts, value = excluded.value where excluded.ts > l.ts
+),
+series as (
+  insert into telemetry_series as s (machine_id, metric, first_ts, last_ts, count)
+  select machine_id, metric, min(ts), max(ts), count(*) from ins group by 1, 2
+  on conflict (machine_id, metric) do update
+    set first_ts = least(s.first_ts, excluded.first_ts), last_ts = greatest(s.last_ts, excluded.last_ts), count = s.count + excluded.count
 )
 select machine_id, metric, ts, value from ins`;
 

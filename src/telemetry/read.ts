@@ -3,6 +3,7 @@ import { type Database, statement } from '../db/client.ts';
 import { Problems } from '../core/errors.ts';
 import { metricProblem } from './input.ts';
 import { intArray } from '../db/arrays.ts';
+import { machineIdsOfPlantSql } from '../twin/queries.ts';
 
 export interface TelemetryPointOut {
   machineId: number;
@@ -18,6 +19,33 @@ export interface TelemetryPointOut {
  */
 export function latestValueSql(machineId: SQLWrapper, metric: string): SQL {
   return sql`(select json_build_object('value', l.value, 'ts', l.ts) from telemetry_latest l where l.machine_id = ${machineId} and l.metric = ${metric})`;
+}
+
+/** The metrics listed per machine and per plant at most (alphabetical; the cost estimate counts on these bounds). */
+export const METRIC_LIST_LIMITS = { perMachine: 100, perPlant: 1_000 } as const;
+
+/** A metric a machine (or the machines of a plant) reported: first and last point time and how many points. */
+export interface MetricSummary {
+  metric: string;
+  firstAt: Date | string;
+  lastAt: Date | string;
+  count: number;
+  /** Plant summaries: how many of its machines reported it. */
+  machines?: number;
+}
+
+/**
+ * The metrics one machine has reported, alphabetical, at most METRIC_LIST_LIMITS.perMachine, as a correlated
+ * subquery on `machineId`: a JSON array of MetricSummary. Read from `telemetry_series` (one row per series,
+ * maintained at ingest), so it costs an index range of the machine's series and never touches raw telemetry.
+ */
+export function machineMetricsSql(machineId: SQLWrapper): SQL {
+  return sql`(select coalesce(json_agg(x order by x.metric), '[]'::json) from (select s.metric, s.first_ts as "firstAt", s.last_ts as "lastAt", s.count from telemetry_series s where s.machine_id = ${machineId} order by s.metric limit ${sql.raw(String(METRIC_LIST_LIMITS.perMachine))}) x)`;
+}
+
+/** The union of the metrics of a plant's machines (correlated on `plantId`), alphabetical, at most perPlant. */
+export function plantMetricsSql(plantId: SQLWrapper): SQL {
+  return sql`(select coalesce(json_agg(x order by x.metric), '[]'::json) from (select s.metric, min(s.first_ts) as "firstAt", max(s.last_ts) as "lastAt", sum(s.count)::float8 as count, count(*)::int as machines from telemetry_series s where s.machine_id in (${machineIdsOfPlantSql(plantId)}) group by s.metric order by s.metric limit ${sql.raw(String(METRIC_LIST_LIMITS.perPlant))}) x)`;
 }
 
 export interface Bucket {

@@ -4,8 +4,8 @@ import type { Columns } from './input.ts';
 
 /**
  * The derived tables of a batch whose points are all new: one-minute aggregates (count, sum, min, max) merged into
- * `telemetry_1m` and the newest point per series into `telemetry_latest`, computed in one pass in Node and written
- * with one statement.
+ * `telemetry_1m`, the newest point per series into `telemetry_latest` and each series' oldest and newest time and
+ * point count into `telemetry_series`, computed in one pass in Node and written with one statement.
  */
 
 /** Fast path, derived tables: the batch's one-minute aggregates and newest points, computed in the caller. */
@@ -16,6 +16,13 @@ const UPSERT_AGGREGATES = `with roll as (
     as u(machine_id, metric, minute, count, sum, min, max)
   on conflict (machine_id, metric, minute) do update
     set count = r.count + excluded.count, sum = r.sum + excluded.sum, min = least(r.min, excluded.min), max = greatest(r.max, excluded.max)
+),
+series as (
+  insert into telemetry_series as s (machine_id, metric, first_ts, last_ts, count)
+  select machine_id, metric, to_timestamp(first_ms / 1000), to_timestamp(ms / 1000), n
+  from unnest($8::text::int[], $9::text::text[], $10::text::float8[], $12::text::float8[], $13::text::int[]) as u(machine_id, metric, ms, first_ms, n)
+  on conflict (machine_id, metric) do update
+    set first_ts = least(s.first_ts, excluded.first_ts), last_ts = greatest(s.last_ts, excluded.last_ts), count = s.count + excluded.count
 )
 insert into telemetry_latest as l (machine_id, metric, ts, value)
 select machine_id, metric, to_timestamp(ms / 1000), value
@@ -24,13 +31,13 @@ on conflict (machine_id, metric) do update set ts = excluded.ts, value = exclude
 
 export interface Aggregates {
   roll: { machineIds: number[]; metrics: string[]; minutes: number[]; counts: number[]; sums: number[]; mins: number[]; maxs: number[] };
-  latest: { machineIds: number[]; metrics: string[]; ms: number[]; values: number[] };
+  latest: { machineIds: number[]; metrics: string[]; ms: number[]; values: number[]; firstMs: number[]; counts: number[] };
 }
 
-/** One-minute count/sum/min/max and the newest point per series of a batch (all of whose points are new). */
+/** One-minute count/sum/min/max, the newest point, the oldest time and the point count per series of a batch (all of whose points are new). */
 export function aggregate(cols: Columns): Aggregates {
   const roll: Aggregates['roll'] = { machineIds: [], metrics: [], minutes: [], counts: [], sums: [], mins: [], maxs: [] };
-  const latest: Aggregates['latest'] = { machineIds: [], metrics: [], ms: [], values: [] };
+  const latest: Aggregates['latest'] = { machineIds: [], metrics: [], ms: [], values: [], firstMs: [], counts: [] };
   const seriesOf = new Map<number, Map<string, number>>();
   // Per series: minute -> rollup row, with the last one remembered (a series' points usually come in time order).
   const minutesOf: Map<number, number>[] = [];
@@ -50,12 +57,17 @@ export function aggregate(cols: Columns): Aggregates {
       latest.metrics.push(metric);
       latest.ms.push(ms);
       latest.values.push(v);
+      latest.firstMs.push(ms);
+      latest.counts.push(1);
       minutesOf.push(new Map());
       lastMinute.push(NaN);
       lastRow.push(-1);
-    } else if (ms > latest.ms[series]) {
-      latest.ms[series] = ms;
-      latest.values[series] = v;
+    } else {
+      latest.counts[series]++;
+      if (ms > latest.ms[series]) {
+        latest.ms[series] = ms;
+        latest.values[series] = v;
+      } else if (ms < latest.firstMs[series]) latest.firstMs[series] = ms;
     }
     const minute = Math.floor(ms / 60_000);
     let r: number | undefined = lastMinute[series] === minute ? lastRow[series] : minutesOf[series].get(minute);
@@ -95,5 +107,7 @@ export async function upsertAggregates(tx: Tx, { roll, latest }: Aggregates): Pr
     textArray(latest.metrics),
     floatArray(latest.ms),
     floatArray(latest.values),
+    floatArray(latest.firstMs),
+    intArray(latest.counts),
   ]);
 }

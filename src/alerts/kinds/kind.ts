@@ -60,6 +60,8 @@ export interface RuleKind {
   validate(input: AlertRuleInput, p: Problems): void;
   /** What raises it; absent for kinds whose inputs do not exist yet (their rules are stored, not evaluated). */
   trigger?: Trigger;
+  /** Kinds without a trigger: why their rules are not evaluated (shown as AlertRule.evaluationNote). */
+  notEvaluated?: string;
   /** The breach a sweep raises when a pending state's forSeconds have passed with no further input. */
   due(rule: AlertRule, pending: PendingState, now: Date): { at: Date; value: number | null };
   message(rule: AlertRule, subject: string, breach: { at: Date; value: number | null; since: Date }): string;

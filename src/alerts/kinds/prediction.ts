@@ -6,6 +6,7 @@ import { needsThreshold, OPS, type RuleKind } from './kind.ts';
  */
 export const prediction: RuleKind = {
   kind: 'PREDICTION',
+  notEvaluated: 'PREDICTION rules are stored but not evaluated: PlantGraph stores no model predictions yet, so they never raise an alert.',
   validate(input, p) {
     if (!input.model?.trim()) p.add('model', 'a PREDICTION rule needs a model name');
     needsThreshold(input, p, 'PREDICTION');

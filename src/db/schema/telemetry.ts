@@ -1,4 +1,4 @@
-import { doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { machines, machineStatus } from './twin.ts';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true });
@@ -48,6 +48,25 @@ export const telemetryLatest = pgTable(
     metric: text('metric').notNull(),
     ts: ts('ts').notNull(),
     value: doublePrecision('value').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.machineId, t.metric] })],
+);
+
+/**
+ * One row per series a machine has reported (its metric names, for `Machine.metrics` / `Plant.metrics`): the oldest
+ * and newest point and how many points were stored, maintained on insert in the same statement as the rollup. It
+ * counts every point ever stored; retention dropping old raw data does not lower it.
+ */
+export const telemetrySeries = pgTable(
+  'telemetry_series',
+  {
+    machineId: integer('machine_id')
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    metric: text('metric').notNull(),
+    firstTs: ts('first_ts').notNull(),
+    lastTs: ts('last_ts').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.machineId, t.metric] })],
 );

@@ -1,7 +1,9 @@
 import type { AlertEvent } from '../../alerts/lifecycle.ts';
 import { SEVERITY_RANK } from '../../alerts/rules.ts';
 import { alertTopic } from '../../alerts/service.ts';
-import { alertRuleKind, alertRules, alertSeverity, alertStatus, alerts, comparator, type Severity } from '../../db/schema/index.ts';
+import { and, eq, inArray } from 'drizzle-orm';
+import { RULE_KINDS } from '../../alerts/kinds/index.ts';
+import { type AlertStatus, alertRuleKind, alertRules, alertSeverity, alertStatus, alerts, comparator, type Severity } from '../../db/schema/index.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { requirePlant, requireRow, requireVisible, visiblePlantId } from '../access.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
@@ -15,6 +17,12 @@ export const ComparatorEnum = builder.enumType('Comparator', { values: comparato
 export const AlertSeverityEnum = builder.enumType('AlertSeverity', { values: alertSeverity.enumValues });
 export const AlertStatusEnum = builder.enumType('AlertStatus', { values: alertStatus.enumValues });
 export const AlertEventKindEnum = builder.enumType('AlertEventKind', { values: ['OPENED', 'UPDATED', 'ACKNOWLEDGED', 'RESOLVED'] as const });
+
+/** Whether a kind of rule is evaluated (has a trigger), and why not. */
+function ruleEvaluation(kind: keyof typeof RULE_KINDS): { evaluated: boolean; note: string | null } {
+  const k = RULE_KINDS[kind];
+  return k.trigger ? { evaluated: true, note: null } : { evaluated: false, note: k.notEvaluated ?? `${kind} rules are stored but not evaluated yet` };
+}
 
 builder.drizzleNode('alertRules', {
   name: 'AlertRule',
@@ -33,7 +41,18 @@ builder.drizzleNode('alertRules', {
     status: t.expose('status', { type: MachineStatusEnum, nullable: true, description: 'MACHINE_STATE rules: the status that raises the alert.' }),
     model: t.exposeString('model', { nullable: true }),
     autoResolve: t.exposeBoolean('autoResolve', { description: 'Resolve the alert by itself when the condition clears.' }),
-    enabled: t.exposeBoolean('enabled'),
+    enabled: t.exposeBoolean('enabled', { description: 'Whether the rule is switched on; see `evaluated` for whether its kind is evaluated at all.' }),
+    evaluated: t.boolean({
+      description: 'Whether rules of this kind raise alerts today. False for PREDICTION and ORDER_LATE: they are stored, not evaluated.',
+      select: { columns: { kind: true } },
+      resolve: (r) => ruleEvaluation(r.kind).evaluated,
+    }),
+    evaluationNote: t.string({
+      nullable: true,
+      description: 'Why the rule is not evaluated (null when it is).',
+      select: { columns: { kind: true } },
+      resolve: (r) => ruleEvaluation(r.kind).note,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -85,6 +104,20 @@ const AlertEventRef = builder.objectRef<AlertEvent>('AlertEvent').implement({
   }),
 });
 
+type AlertFilterArgs = { plantId: string | number; status?: readonly Severity[] | readonly string[] | null; minSeverity?: Severity | null };
+
+/** Query.alerts' filter, decoded once for the page and its totalCount: null when the plant is not visible. */
+function alertFilter(ctx: Parameters<typeof visiblePlantId>[0], args: AlertFilterArgs) {
+  const plantId = visiblePlantId(ctx, String(args.plantId));
+  if (plantId === null) return null;
+  const severities = args.minSeverity
+    ? (['INFO', 'WARNING', 'CRITICAL'] as const).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[args.minSeverity!])
+    : undefined;
+  // A filter is a set: each status once, however often a client repeats it (one SQL parameter each).
+  const statuses = args.status?.length ? ([...new Set(args.status)] as AlertStatus[]) : undefined;
+  return { plantId, statuses, severities };
+}
+
 builder.queryFields((t) => ({
   alerts: t.drizzleConnection(
     {
@@ -96,19 +129,27 @@ builder.queryFields((t) => ({
         status: t.arg({ type: [AlertStatusEnum] }),
         minSeverity: t.arg({ type: AlertSeverityEnum }),
       },
+      totalCount: async (_r, args, ctx) => {
+        const f = alertFilter(ctx, args);
+        if (f === null) return 0;
+        return ctx.db.$count(
+          alerts,
+          and(
+            eq(alerts.plantId, f.plantId),
+            f.statuses ? inArray(alerts.status, f.statuses) : undefined,
+            f.severities ? inArray(alerts.severity, [...f.severities]) : undefined,
+          ),
+        );
+      },
       resolve: async (query, _r, args, ctx) => {
-        const plantId = visiblePlantId(ctx, String(args.plantId));
-        if (plantId === null) return [];
-        const severities = args.minSeverity
-          ? (['INFO', 'WARNING', 'CRITICAL'] as const).filter((s) => SEVERITY_RANK[s] >= SEVERITY_RANK[args.minSeverity!])
-          : undefined;
+        const f = alertFilter(ctx, args);
+        if (f === null) return [];
         return ctx.db.query.alerts.findMany(
           query({
             where: {
-              plantId,
-              // A filter is a set: each status once, however often a client repeats it (one SQL parameter each).
-              ...(args.status?.length ? { status: { in: [...new Set(args.status)] } } : {}),
-              ...(severities ? { severity: { in: [...severities] } } : {}),
+              plantId: f.plantId,
+              ...(f.statuses ? { status: { in: f.statuses } } : {}),
+              ...(f.severities ? { severity: { in: [...f.severities] } } : {}),
             },
             orderBy: { seq: 'asc' },
           }),

@@ -15,6 +15,10 @@ import {
   checkBucketQuery,
   fillBuckets,
   latestValueSql,
+  machineMetricsSql,
+  METRIC_LIST_LIMITS,
+  type MetricSummary,
+  plantMetricsSql,
   type CheckedBucketQuery,
   type TelemetryPointOut,
 } from '../../telemetry/read.ts';
@@ -210,6 +214,27 @@ const OpenAlertSummaryType = builder.objectRef<OpenAlertSummary>('OpenAlertSumma
   }),
 });
 
+const MachineMetric = builder.objectRef<MetricSummary>('MachineMetric').implement({
+  description: 'A metric a machine has reported: when first and last, and how many points were stored (retention does not lower it).',
+  fields: (t) => ({
+    metric: t.exposeString('metric', { description: 'The name to pass to latest(metric:) and telemetry(metric:).' }),
+    firstAt: t.expose('firstAt', { type: 'DateTime', description: 'Time of the oldest point.' }),
+    lastAt: t.expose('lastAt', { type: 'DateTime', description: 'Time of the newest point.' }),
+    count: t.exposeFloat('count', { description: 'Points stored (a Float: it can pass 2^31).' }),
+  }),
+});
+
+const PlantMetric = builder.objectRef<MetricSummary>('PlantMetric').implement({
+  description: 'A metric some machines of a plant have reported, summed over them.',
+  fields: (t) => ({
+    metric: t.exposeString('metric'),
+    firstAt: t.expose('firstAt', { type: 'DateTime', description: 'The oldest point of any machine.' }),
+    lastAt: t.expose('lastAt', { type: 'DateTime', description: 'The newest point of any machine.' }),
+    count: t.exposeFloat('count', { description: 'Points stored, all machines together.' }),
+    machineCount: t.int({ description: 'Machines that reported it.', resolve: (m) => m.machines ?? 0 }),
+  }),
+});
+
 builder.drizzleObject('machineStates', {
   name: 'MachineState',
   description: 'A recorded machine state; it lasts until the next recorded state of the machine.',
@@ -222,6 +247,13 @@ builder.drizzleObject('machineStates', {
 /* ---------- Machine and Plant fields ---------- */
 
 builder.drizzleObjectFields(Machine, (t) => ({
+  metrics: t.field({
+    type: [MachineMetric],
+    description: `The metrics this machine has reported, alphabetical; at most ${METRIC_LIST_LIMITS.perMachine}. Loaded with the machine rows (no statement per machine).`,
+    extensions: listSize({ max: METRIC_LIST_LIMITS.perMachine }),
+    select: { extras: { metrics: (m) => machineMetricsSql(m.id) } },
+    resolve: (m) => jsonExtra<MetricSummary[]>(m.metrics) ?? [],
+  }),
   openAlerts: t.field({
     type: OpenAlertSummaryType,
     description: 'Count and highest severity of the OPEN or ACKNOWLEDGED alerts about this machine.',
@@ -313,6 +345,13 @@ builder.drizzleObjectFields(Machine, (t) => ({
 }));
 
 builder.drizzleObjectFields(Plant, (t) => ({
+  metrics: t.field({
+    type: [PlantMetric],
+    description: `The metrics any machine of this plant has reported, alphabetical; at most ${METRIC_LIST_LIMITS.perPlant.toLocaleString('en-US')}.`,
+    extensions: listSize({ max: METRIC_LIST_LIMITS.perPlant }),
+    select: { extras: { metrics: (p) => plantMetricsSql(p.id) } },
+    resolve: (p) => jsonExtra<MetricSummary[]>(p.metrics) ?? [],
+  }),
   kpis: t.field({
     type: PlantKpisType,
     description: 'OEE, MTBF and MTTR of the plant over [from, to), rolled up over its machines.',
