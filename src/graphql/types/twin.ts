@@ -135,6 +135,15 @@ export const Order = builder.drizzleNode('orders', {
     dueAt: t.expose('dueAt', { type: 'DateTime' }),
     priority: t.exposeInt('priority'),
     status: t.expose('status', { type: OrderStatusEnum }),
+    statusChangedAt: t.expose('statusChangedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the status last changed; null: PLANNED since creation.',
+    }),
+    releasedAt: t.expose('releasedAt', { type: 'DateTime', nullable: true, description: 'When it became RELEASED.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When it became IN_PROGRESS.' }),
+    doneAt: t.expose('doneAt', { type: 'DateTime', nullable: true, description: 'When it became DONE.' }),
+    cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true, description: 'When it became CANCELLED.' }),
   }),
 });
 
@@ -173,7 +182,7 @@ const LineInput = builder.inputType('LineInput', {
     machines: t.field({ type: [MachineInput], required: true }),
   }),
 });
-const RoutingStepInput = builder.inputType('RoutingStepInput', {
+export const RoutingStepInput = builder.inputType('RoutingStepInput', {
   fields: (t) => ({
     machines: t.stringList({ required: true, description: 'Names of the eligible machines, all in this plant.' }),
     minutesPerUnit: t.float({ required: true }),
