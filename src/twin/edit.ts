@@ -50,7 +50,7 @@ function refused(what: string, refs: string[], total: number): ConflictError {
 }
 
 function duplicateName(path: string, what: string, name: string): ValidationError {
-  return ValidationError.single(path, `a ${what} named ${echo(name)} already exists in this plant`);
+  return ValidationError.single(path, `${what === 'order' ? 'an order with code' : `a ${what} named`} ${echo(name)} already exists in this plant`);
 }
 
 /** Runs `fn` in a transaction; a unique violation (two writers racing for one name) becomes `onDuplicate`. */
