@@ -37,7 +37,13 @@ function plantDoc(name: string) {
       { name: 'Empty', machines: [] },
     ],
     products: [
-      { name: 'Widget', routing: [{ machines: ['M1', 'M2'], minutesPerUnit: 2, setupMinutes: 10 }, { machines: ['M3'], minutesPerUnit: 1.5 }] },
+      {
+        name: 'Widget',
+        routing: [
+          { machines: ['M1', 'M2'], minutesPerUnit: 2, setupMinutes: 10 },
+          { machines: ['M3'], minutesPerUnit: 1.5 },
+        ],
+      },
       { name: 'Spare', routing: [{ machines: ['M2'], minutesPerUnit: 3 }] },
     ],
     orders: [
@@ -119,7 +125,10 @@ for (const backend of testBackends()) {
       assert.equal(created.line.plant.id, f.plantId);
       const renamed = await ok(engineer(M.updateLine, { input: { id: created.line.id, name: 'Line 3' } }), 'UpdateLineSuccess');
       assert.equal(renamed.line.name, 'Line 3');
-      const deleted = await unchanged(app.database, () => ok(engineer(M.deleteLine, { id: created.line.id }), 'DeleteLineSuccess'), { lines: -1, audit_log: 1 });
+      const deleted = await unchanged(app.database, () => ok(engineer(M.deleteLine, { id: created.line.id }), 'DeleteLineSuccess'), {
+        lines: -1,
+        audit_log: 1,
+      });
       assert.equal(deleted.deletedId, created.line.id);
       assert.deepEqual(
         deleted.plant.lines.map((l: any) => l.name),
@@ -129,7 +138,9 @@ for (const backend of testBackends()) {
 
     it('lines: duplicate and bad names, a line with machines, unknown IDs are refused', async () => {
       const f = await fixture();
-      await refused(() => engineer(M.createLine, { input: { plantId: f.plantId, name: 'L1' } }), 'ValidationError', /a line named "L1" already exists/, ['name']);
+      await refused(() => engineer(M.createLine, { input: { plantId: f.plantId, name: 'L1' } }), 'ValidationError', /a line named "L1" already exists/, [
+        'name',
+      ]);
       await refused(() => engineer(M.createLine, { input: { plantId: f.plantId, name: '   ' } }), 'ValidationError', /name: must not be empty/, ['name']);
       await refused(() => engineer(M.updateLine, { input: { id: f.line.L2, name: 'L1' } }), 'ValidationError', /a line named "L1" already exists/, ['name']);
       const c = await refused(() => engineer(M.deleteLine, { id: f.line.L1 }), 'ConflictError', /still referred to by machine "M1", machine "M2"$/);
@@ -147,7 +158,10 @@ for (const backend of testBackends()) {
         () => ok(engineer(M.createMachine, { input: { lineId: f.line.Empty, name: 'M9', kind: 'lathe', idealCycleSeconds: 12.5 } }), 'CreateMachineSuccess'),
         { machines: 1, audit_log: 1 },
       );
-      assert.deepEqual({ ...c.machine, id: undefined }, { id: undefined, name: 'M9', kind: 'lathe', idealCycleSeconds: 12.5, status: 'IDLE', line: { id: f.line.Empty } });
+      assert.deepEqual(
+        { ...c.machine, id: undefined },
+        { id: undefined, name: 'M9', kind: 'lathe', idealCycleSeconds: 12.5, status: 'IDLE', line: { id: f.line.Empty } },
+      );
       const u = await ok(
         engineer(M.updateMachine, { input: { id: c.machine.id, name: 'M9b', kind: null, idealCycleSeconds: 20, lineId: f.line.L2 } }),
         'UpdateMachineSuccess',
@@ -156,7 +170,10 @@ for (const backend of testBackends()) {
       // Fields left out keep their value.
       const kept = await ok(engineer(M.updateMachine, { input: { id: c.machine.id, kind: 'drill' } }), 'UpdateMachineSuccess');
       assert.deepEqual(kept.machine, { id: c.machine.id, name: 'M9b', kind: 'drill', idealCycleSeconds: 20, line: { id: f.line.L2, name: 'L2' } });
-      const d = await unchanged(app.database, () => ok(engineer(M.deleteMachine, { id: c.machine.id }), 'DeleteMachineSuccess'), { machines: -1, audit_log: 1 });
+      const d = await unchanged(app.database, () => ok(engineer(M.deleteMachine, { id: c.machine.id }), 'DeleteMachineSuccess'), {
+        machines: -1,
+        audit_log: 1,
+      });
       assert.equal(d.deletedId, c.machine.id);
       assert.deepEqual(
         d.plant.machines.map((m: any) => m.name),
@@ -173,19 +190,41 @@ for (const backend of testBackends()) {
         /^Invalid input: 1 problems$|idealCycleSeconds/,
         ['idealCycleSeconds'],
       );
-      await refused(() => engineer(M.createMachine, { input: { lineId: f.line.L1, name: 'M3' } }), 'ValidationError', /a machine named "M3" already exists/, ['name']);
-      await refused(() => engineer(M.updateMachine, { input: { id: f.machine.M1, name: 'M2' } }), 'ValidationError', /a machine named "M2" already exists/, ['name']);
-      await refused(() => engineer(M.updateMachine, { input: { id: f.machine.M1, lineId: g.line.L1 } }), 'ValidationError', /lineId: unknown line in this plant/, ['lineId']);
-      await refused(() => engineer(M.updateMachine, { input: { id: f.machine.M1, lineId: 'garbage' } }), 'ValidationError', /lineId: unknown line in this plant/, ['lineId']);
+      await refused(() => engineer(M.createMachine, { input: { lineId: f.line.L1, name: 'M3' } }), 'ValidationError', /a machine named "M3" already exists/, [
+        'name',
+      ]);
+      await refused(() => engineer(M.updateMachine, { input: { id: f.machine.M1, name: 'M2' } }), 'ValidationError', /a machine named "M2" already exists/, [
+        'name',
+      ]);
+      await refused(
+        () => engineer(M.updateMachine, { input: { id: f.machine.M1, lineId: g.line.L1 } }),
+        'ValidationError',
+        /lineId: unknown line in this plant/,
+        ['lineId'],
+      );
+      await refused(
+        () => engineer(M.updateMachine, { input: { id: f.machine.M1, lineId: 'garbage' } }),
+        'ValidationError',
+        /lineId: unknown line in this plant/,
+        ['lineId'],
+      );
       await refused(
         () => engineer(M.deleteMachine, { id: f.machine.M2 }),
         'ConflictError',
         /still referred to by routing step 1 of product "Widget", routing step 1 of product "Spare"$/,
       );
-      const rule = await app.gql(
-        `mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename } }`,
-        { input: { plantId: f.plantId, name: 'Hot M3', kind: 'THRESHOLD', severity: 'WARNING', machineId: f.machine.M3, metric: 'temperature', comparator: 'GT', threshold: 90 } },
-      );
+      const rule = await app.gql(`mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename } }`, {
+        input: {
+          plantId: f.plantId,
+          name: 'Hot M3',
+          kind: 'THRESHOLD',
+          severity: 'WARNING',
+          machineId: f.machine.M3,
+          metric: 'temperature',
+          comparator: 'GT',
+          threshold: 90,
+        },
+      });
       assert.equal(rule.body.data.createAlertRule.__typename, 'CreateAlertRuleSuccess', JSON.stringify(rule.body));
       await refused(() => engineer(M.deleteMachine, { id: f.machine.M3 }), 'ConflictError', /routing step 2 of product "Widget", alert rule "Hot M3"$/);
     });
@@ -197,7 +236,14 @@ for (const backend of testBackends()) {
         () =>
           ok(
             engineer(M.createProduct, {
-              input: { plantId: f.plantId, name: 'Gadget', routing: [{ machines: ['M3', 'M1'], minutesPerUnit: 4, setupMinutes: 0 }, { machines: ['M2'], minutesPerUnit: 0.5 }] },
+              input: {
+                plantId: f.plantId,
+                name: 'Gadget',
+                routing: [
+                  { machines: ['M3', 'M1'], minutesPerUnit: 4, setupMinutes: 0 },
+                  { machines: ['M2'], minutesPerUnit: 0.5 },
+                ],
+              },
             }),
             'CreateProductSuccess',
           ),
@@ -209,10 +255,18 @@ for (const backend of testBackends()) {
       ]);
       const u = await unchanged(
         app.database,
-        () => ok(engineer(M.updateProduct, { input: { id: c.product.id, name: 'Gadget 2', routing: [{ machines: ['M2'], minutesPerUnit: 7, setupMinutes: 3 }] } }), 'UpdateProductSuccess'),
+        () =>
+          ok(
+            engineer(M.updateProduct, { input: { id: c.product.id, name: 'Gadget 2', routing: [{ machines: ['M2'], minutesPerUnit: 7, setupMinutes: 3 }] } }),
+            'UpdateProductSuccess',
+          ),
         { routing_steps: -1, routing_step_machines: -2, audit_log: 1 },
       );
-      assert.deepEqual(u.product, { id: c.product.id, name: 'Gadget 2', routing: [{ index: 1, minutesPerUnit: 7, setupMinutes: 3, machines: [{ name: 'M2' }] }] });
+      assert.deepEqual(u.product, {
+        id: c.product.id,
+        name: 'Gadget 2',
+        routing: [{ index: 1, minutesPerUnit: 7, setupMinutes: 3, machines: [{ name: 'M2' }] }],
+      });
       const renamed = await ok(engineer(M.updateProduct, { input: { id: c.product.id, name: 'Gadget 3' } }), 'UpdateProductSuccess');
       assert.equal(renamed.product.routing.length, 1, 'a rename keeps the routing');
       const d = await unchanged(app.database, () => ok(engineer(M.deleteProduct, { id: c.product.id }), 'DeleteProductSuccess'), {
@@ -233,22 +287,40 @@ for (const backend of testBackends()) {
       await refused(
         () =>
           engineer(M.createProduct, {
-            input: { plantId: f.plantId, name: 'Bad', routing: [{ machines: ['M1', 'M1', 'Nope'], minutesPerUnit: 0, setupMinutes: -1 }, { machines: [], minutesPerUnit: 1 }] },
+            input: {
+              plantId: f.plantId,
+              name: 'Bad',
+              routing: [
+                { machines: ['M1', 'M1', 'Nope'], minutesPerUnit: 0, setupMinutes: -1 },
+                { machines: [], minutesPerUnit: 1 },
+              ],
+            },
           }),
         'ValidationError',
         /problems/,
         ['routing[0].machines[1]', 'routing[0].machines[2]', 'routing[0].minutesPerUnit', 'routing[0].setupMinutes', 'routing[1].machines'],
       );
-      await refused(() => engineer(M.createProduct, { input: { plantId: f.plantId, name: 'Empty', routing: [] } }), 'ValidationError', /routing: a product needs at least one routing step/, [
-        'routing',
-      ]);
-      await refused(() => engineer(M.updateProduct, { input: { id: f.product.Spare, name: 'Widget' } }), 'ValidationError', /a product named "Widget" already exists/, ['name']);
+      await refused(
+        () => engineer(M.createProduct, { input: { plantId: f.plantId, name: 'Empty', routing: [] } }),
+        'ValidationError',
+        /routing: a product needs at least one routing step/,
+        ['routing'],
+      );
+      await refused(
+        () => engineer(M.updateProduct, { input: { id: f.product.Spare, name: 'Widget' } }),
+        'ValidationError',
+        /a product named "Widget" already exists/,
+        ['name'],
+      );
       // A machine of another plant is not a machine of this one.
       const gm = await app.gql(`query($id: ID!) { node(id: $id) { ... on Machine { name } } }`, { id: g.machine.M1 });
       assert.equal(gm.body.data.node.name, 'M1');
-      await refused(() => engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M4'], minutesPerUnit: 1 }] } }), 'ValidationError', /unknown machine "M4"/, [
-        'routing[0].machines[0]',
-      ]);
+      await refused(
+        () => engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M4'], minutesPerUnit: 1 }] } }),
+        'ValidationError',
+        /unknown machine "M4"/,
+        ['routing[0].machines[0]'],
+      );
       await refused(() => engineer(M.deleteProduct, { id: f.product.Widget }), 'ConflictError', /still referred to by order "A-1", order "A-2"$/);
     });
 
@@ -259,24 +331,37 @@ for (const backend of testBackends()) {
         () =>
           ok(
             planner(M.createOrder, {
-              input: { plantId: f.plantId, order: { code: 'B-1', product: 'Spare', quantity: 10, releaseAt: '2026-12-05T06:00:00Z', dueAt: '2026-12-06T06:00:00+01:00' } },
+              input: {
+                plantId: f.plantId,
+                order: { code: 'B-1', product: 'Spare', quantity: 10, releaseAt: '2026-12-05T06:00:00Z', dueAt: '2026-12-06T06:00:00+01:00' },
+              },
             }),
             'CreateOrderSuccess',
           ),
         { orders: 1, audit_log: 1 },
       );
-      assert.deepEqual({ ...c.order, id: undefined }, {
-        id: undefined,
-        code: 'B-1',
-        quantity: 10,
-        releaseAt: '2026-12-05T06:00:00.000Z',
-        dueAt: '2026-12-06T05:00:00.000Z',
-        priority: 0,
-        status: 'PLANNED',
-        product: { name: 'Spare' },
-      });
+      assert.deepEqual(
+        { ...c.order, id: undefined },
+        {
+          id: undefined,
+          code: 'B-1',
+          quantity: 10,
+          releaseAt: '2026-12-05T06:00:00.000Z',
+          dueAt: '2026-12-06T05:00:00.000Z',
+          priority: 0,
+          status: 'PLANNED',
+          product: { name: 'Spare' },
+        },
+      );
       const u = await ok(planner(M.updateOrder, { input: { id: c.order.id, quantity: 12, priority: 7, dueAt: '2026-12-07T00:00:00Z' } }), 'UpdateOrderSuccess');
-      assert.deepEqual(u.order, { id: c.order.id, quantity: 12, releaseAt: '2026-12-05T06:00:00.000Z', dueAt: '2026-12-07T00:00:00.000Z', priority: 7, status: 'PLANNED' });
+      assert.deepEqual(u.order, {
+        id: c.order.id,
+        quantity: 12,
+        releaseAt: '2026-12-05T06:00:00.000Z',
+        dueAt: '2026-12-07T00:00:00.000Z',
+        priority: 7,
+        status: 'PLANNED',
+      });
       const cleared = await ok(planner(M.updateOrder, { input: { id: c.order.id, releaseAt: null } }), 'UpdateOrderSuccess');
       assert.equal(cleared.order.releaseAt, null);
       assert.equal(cleared.order.quantity, 12);
@@ -285,10 +370,16 @@ for (const backend of testBackends()) {
     it('orders: validation and duplicate codes are refused', async () => {
       const f = await fixture();
       const order = { code: 'A-1', product: 'Nope', quantity: 0, releaseAt: '2026-12-05T06:00:00Z', dueAt: '2026-12-06T06:00:00Z', priority: 5000 };
-      await refused(() => planner(M.createOrder, { input: { plantId: f.plantId, order } }), 'ValidationError', /2 problems/, ['order.quantity', 'order.priority']);
-      await refused(() => planner(M.createOrder, { input: { plantId: f.plantId, order: { ...order, quantity: 1, priority: 1 } } }), 'ValidationError', /unknown product "Nope"/, [
-        'order.product',
+      await refused(() => planner(M.createOrder, { input: { plantId: f.plantId, order } }), 'ValidationError', /2 problems/, [
+        'order.quantity',
+        'order.priority',
       ]);
+      await refused(
+        () => planner(M.createOrder, { input: { plantId: f.plantId, order: { ...order, quantity: 1, priority: 1 } } }),
+        'ValidationError',
+        /unknown product "Nope"/,
+        ['order.product'],
+      );
       await refused(
         () => planner(M.createOrder, { input: { plantId: f.plantId, order: { ...order, product: 'Widget', quantity: 1, priority: 1 } } }),
         'ValidationError',
@@ -296,14 +387,25 @@ for (const backend of testBackends()) {
         ['order.code'],
       );
       await refused(
-        () => planner(M.createOrder, { input: { plantId: f.plantId, order: { ...order, code: 'Z', product: 'Widget', quantity: 1, priority: 1, dueAt: '2026-12-04T00:00:00Z' } } }),
+        () =>
+          planner(M.createOrder, {
+            input: { plantId: f.plantId, order: { ...order, code: 'Z', product: 'Widget', quantity: 1, priority: 1, dueAt: '2026-12-04T00:00:00Z' } },
+          }),
         'ValidationError',
         /order.dueAt: must be after releaseAt/,
         ['order.dueAt'],
       );
       // A-1 is released 2026-12-01T06:00Z: a due date before that is refused, as is clearing required fields.
-      await refused(() => planner(M.updateOrder, { input: { id: f.order['A-1'], dueAt: '2026-11-30T00:00:00Z' } }), 'ValidationError', /dueAt: must be after releaseAt/, ['dueAt']);
-      await refused(() => planner(M.updateOrder, { input: { id: f.order['A-1'], quantity: null, dueAt: null } }), 'ValidationError', /2 problems/, ['quantity', 'dueAt']);
+      await refused(
+        () => planner(M.updateOrder, { input: { id: f.order['A-1'], dueAt: '2026-11-30T00:00:00Z' } }),
+        'ValidationError',
+        /dueAt: must be after releaseAt/,
+        ['dueAt'],
+      );
+      await refused(() => planner(M.updateOrder, { input: { id: f.order['A-1'], quantity: null, dueAt: null } }), 'ValidationError', /2 problems/, [
+        'quantity',
+        'dueAt',
+      ]);
     });
 
     it('orders: the lifecycle PLANNED → RELEASED → IN_PROGRESS → DONE records the time of each step', async () => {
@@ -311,13 +413,29 @@ for (const backend of testBackends()) {
       const id = f.order['A-1'];
       const t1 = '2026-01-01T06:00:00.000Z';
       const t2 = '2026-01-01T07:30:00.000Z';
-      const r1 = await unchanged(app.database, () => ok(planner(M.setOrderStatus, { input: { id, status: 'RELEASED', at: t1 } }), 'SetOrderStatusSuccess'), AUDITED);
+      const r1 = await unchanged(
+        app.database,
+        () => ok(planner(M.setOrderStatus, { input: { id, status: 'RELEASED', at: t1 } }), 'SetOrderStatusSuccess'),
+        AUDITED,
+      );
       assert.deepEqual(r1.order, { id, status: 'RELEASED', statusChangedAt: t1, releasedAt: t1, startedAt: null, doneAt: null, cancelledAt: null });
-      await refused(() => planner(M.setOrderStatus, { input: { id, status: 'DONE' } }), 'ConflictError', /is RELEASED and cannot become DONE \(allowed: IN_PROGRESS, CANCELLED\)/);
-      await refused(() => planner(M.setOrderStatus, { input: { id, status: 'IN_PROGRESS', at: '2025-12-31T00:00:00Z' } }), 'ValidationError', /must not be before the order's last status change/, [
-        'at',
-      ]);
-      await refused(() => planner(M.setOrderStatus, { input: { id, status: 'IN_PROGRESS', at: '2099-01-01T00:00:00Z' } }), 'ValidationError', /at: must not be in the future/, ['at']);
+      await refused(
+        () => planner(M.setOrderStatus, { input: { id, status: 'DONE' } }),
+        'ConflictError',
+        /is RELEASED and cannot become DONE \(allowed: IN_PROGRESS, CANCELLED\)/,
+      );
+      await refused(
+        () => planner(M.setOrderStatus, { input: { id, status: 'IN_PROGRESS', at: '2025-12-31T00:00:00Z' } }),
+        'ValidationError',
+        /must not be before the order's last status change/,
+        ['at'],
+      );
+      await refused(
+        () => planner(M.setOrderStatus, { input: { id, status: 'IN_PROGRESS', at: '2099-01-01T00:00:00Z' } }),
+        'ValidationError',
+        /at: must not be in the future/,
+        ['at'],
+      );
       const r2 = await ok(planner(M.setOrderStatus, { input: { id, status: 'IN_PROGRESS', at: t2 } }), 'SetOrderStatusSuccess');
       assert.deepEqual(r2.order, { id, status: 'IN_PROGRESS', statusChangedAt: t2, releasedAt: t1, startedAt: t2, doneAt: null, cancelledAt: null });
       const sentAt = Date.now();
@@ -325,7 +443,11 @@ for (const backend of testBackends()) {
       assert.equal(r3.order.status, 'DONE');
       assert.equal(r3.order.doneAt, r3.order.statusChangedAt);
       assert.ok(Date.parse(r3.order.doneAt) >= sentAt - 1000, 'default time is now');
-      await refused(() => planner(M.setOrderStatus, { input: { id, status: 'CANCELLED' } }), 'ConflictError', /is DONE and cannot become CANCELLED \(it is final\)/);
+      await refused(
+        () => planner(M.setOrderStatus, { input: { id, status: 'CANCELLED' } }),
+        'ConflictError',
+        /is DONE and cannot become CANCELLED \(it is final\)/,
+      );
       await refused(() => planner(M.updateOrder, { input: { id, quantity: 3 } }), 'ConflictError', /order "A-1" is DONE; it can no longer change/);
     });
 
@@ -342,7 +464,11 @@ for (const backend of testBackends()) {
         doneAt: null,
         cancelledAt: '2026-01-02T00:00:00.000Z',
       });
-      await refused(() => planner(M.setOrderStatus, { input: { id, status: 'RELEASED' } }), 'ConflictError', /is CANCELLED and cannot become RELEASED \(it is final\)/);
+      await refused(
+        () => planner(M.setOrderStatus, { input: { id, status: 'RELEASED' } }),
+        'ConflictError',
+        /is CANCELLED and cannot become RELEASED \(it is final\)/,
+      );
       await refused(() => planner(M.setOrderStatus, { input: { id, status: 'CANCELLED' } }), 'ConflictError', /is CANCELLED and cannot become CANCELLED/);
     });
 
@@ -362,7 +488,17 @@ for (const backend of testBackends()) {
         ['updateOrder', { input: { id: f.order['A-1'], quantity: 1 } }],
         ['setOrderStatus', { input: { id: f.order['A-1'], status: 'RELEASED' } }],
       ];
-      const structural = new Set(['createLine', 'updateLine', 'deleteLine', 'createMachine', 'updateMachine', 'deleteMachine', 'createProduct', 'updateProduct', 'deleteProduct']);
+      const structural = new Set([
+        'createLine',
+        'updateLine',
+        'deleteLine',
+        'createMachine',
+        'updateMachine',
+        'deleteMachine',
+        'createProduct',
+        'updateProduct',
+        'deleteProduct',
+      ]);
       for (const [name, vars] of cases) {
         const callers: [string, ReturnType<typeof as>][] = [['VIEWER', viewer], structural.has(name) ? ['PLANNER', planner] : ['ENGINEER', engineer]];
         for (const [role, call] of callers) {
@@ -389,7 +525,13 @@ for (const backend of testBackends()) {
         ['createProduct', otherEngineer, { input: { plantId: f.plantId, name: 'X', routing: [{ machines: ['M1'], minutesPerUnit: 1 }] } }, 'Plant', f.plantId],
         ['updateProduct', otherEngineer, { input: { id: f.product.Spare, name: 'X' } }, 'Product', f.product.Spare],
         ['deleteProduct', otherEngineer, { id: f.product.Spare }, 'Product', f.product.Spare],
-        ['createOrder', otherPlanner, { input: { plantId: f.plantId, order: { code: 'X', product: 'Widget', quantity: 1, dueAt: '2027-01-01T00:00:00Z' } } }, 'Plant', f.plantId],
+        [
+          'createOrder',
+          otherPlanner,
+          { input: { plantId: f.plantId, order: { code: 'X', product: 'Widget', quantity: 1, dueAt: '2027-01-01T00:00:00Z' } } },
+          'Plant',
+          f.plantId,
+        ],
         ['updateOrder', otherPlanner, { input: { id: f.order['A-1'], quantity: 1 } }, 'Order', f.order['A-1']],
         ['setOrderStatus', otherPlanner, { input: { id: f.order['A-1'], status: 'RELEASED' } }, 'Order', f.order['A-1']],
       ];
@@ -412,7 +554,10 @@ for (const backend of testBackends()) {
       const f = await fixture();
       // Edit it first, so the export carries edits.
       await ok(engineer(M.createMachine, { input: { lineId: f.line.Empty, name: 'M4', idealCycleSeconds: 8 } }), 'CreateMachineSuccess');
-      await ok(engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M4', 'M2'], minutesPerUnit: 3, setupMinutes: 1 }] } }), 'UpdateProductSuccess');
+      await ok(
+        engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M4', 'M2'], minutesPerUnit: 3, setupMinutes: 1 }] } }),
+        'UpdateProductSuccess',
+      );
       await ok(planner(M.updateOrder, { input: { id: f.order['A-2'], priority: 9 } }), 'UpdateOrderSuccess');
       const e1 = await viewer(EXPORT, { id: f.plantId });
       assert.equal(e1.body.errors, undefined, JSON.stringify(e1.body.errors));
@@ -430,23 +575,68 @@ for (const backend of testBackends()) {
       assert.equal(none.body.data.exportPlant, null);
     });
 
+    it('a delete racing an edit that adds a reference: exactly one of them wins, and no reference is lost', async () => {
+      const f = await fixture();
+      // deleteMachine(M1) races updateProduct(Spare), which puts M1 into Spare's routing.
+      const [del, upd] = await Promise.all([
+        engineer(M.deleteMachine, { id: f.machine.M1 }),
+        engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M1'], minutesPerUnit: 1 }] } }),
+      ]);
+      const d = del.body.data.r;
+      const u = upd.body.data.r;
+      // M1 is in Widget's routing already: the delete is refused whichever runs first, and the update succeeds.
+      assert.equal(d.__typename, 'ConflictError', JSON.stringify(d));
+      assert.equal(u.__typename, 'UpdateProductSuccess', JSON.stringify(u));
+      // M2's only references are step 1 of Widget and Spare; replace Spare's routing while M2 is deleted after
+      // Widget stops using it: either the delete sees the new routing (Conflict) or the update sees no M2 (Validation).
+      await ok(engineer(M.updateProduct, { input: { id: f.product.Widget, routing: [{ machines: ['M1'], minutesPerUnit: 1 }] } }), 'UpdateProductSuccess');
+      await ok(engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M1'], minutesPerUnit: 1 }] } }), 'UpdateProductSuccess');
+      const [del2, upd2] = await Promise.all([
+        engineer(M.deleteMachine, { id: f.machine.M2 }),
+        engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: ['M2'], minutesPerUnit: 1 }] } }),
+      ]);
+      const outcome = [del2.body.data.r.__typename, upd2.body.data.r.__typename].join(' + ');
+      console.log(`race outcome: ${outcome}`);
+      assert.ok(['DeleteMachineSuccess + ValidationError', 'ConflictError + UpdateProductSuccess'].includes(outcome), outcome);
+      const [{ n }] = await app.database.query<{ n: number }>(
+        'select count(*)::int as n from routing_steps rs left join routing_step_machines rsm on rsm.step_id = rs.id where rs.product_id = $1 and rsm.step_id is null',
+        [decode(f.product.Spare)],
+      );
+      assert.equal(Number(n), 0, 'no routing step lost its machines');
+    });
+
     it('the cost model and the machine directory see edits at once', async () => {
       const f = await fixture();
       const plantNum = decode(f.plantId);
       const sizes = new PlantSizeCache(app.database);
       const mine = (id: number) => id === plantNum;
       const initial = await sizes.maxima(mine);
-      assert.deepEqual([initial.lines, initial.machines, initial.machinesPerLine, initial.products, initial.steps, initial.machinesPerStep], [3, 3, 2, 2, 3, 2]);
+      assert.deepEqual(
+        [initial.lines, initial.machines, initial.machinesPerLine, initial.products, initial.steps, initial.machinesPerStep],
+        [3, 3, 2, 2, 3, 2],
+      );
       const lines = [];
-      for (const name of ['N1', 'N2', 'N3']) lines.push((await ok(engineer(M.createLine, { input: { plantId: f.plantId, name } }), 'CreateLineSuccess')).line.id);
+      for (const name of ['N1', 'N2', 'N3'])
+        lines.push((await ok(engineer(M.createLine, { input: { plantId: f.plantId, name } }), 'CreateLineSuccess')).line.id);
       for (const name of ['X1', 'X2', 'X3']) await ok(engineer(M.createMachine, { input: { lineId: f.line.L1, name } }), 'CreateMachineSuccess');
       await ok(
-        engineer(M.createProduct, { input: { plantId: f.plantId, name: 'Long', routing: [1, 2, 3, 4].map(() => ({ machines: ['M1', 'M2', 'M3', 'X1'], minutesPerUnit: 1 })) } }),
+        engineer(M.createProduct, {
+          input: { plantId: f.plantId, name: 'Long', routing: [1, 2, 3, 4].map(() => ({ machines: ['M1', 'M2', 'M3', 'X1'], minutesPerUnit: 1 })) },
+        }),
         'CreateProductSuccess',
       );
       const afterEdits = await sizes.maxima(mine);
       t_diag(`sizes before ${JSON.stringify(initial)} after ${JSON.stringify(afterEdits)}`);
-      assert.deepEqual(afterEdits, { lines: 6, machines: 6, products: 3, steps: 7, stepMachines: 20, machinesPerLine: 5, stepsPerProduct: 4, machinesPerStep: 4 });
+      assert.deepEqual(afterEdits, {
+        lines: 6,
+        machines: 6,
+        products: 3,
+        steps: 7,
+        stepMachines: 20,
+        machinesPerLine: 5,
+        stepsPerProduct: 4,
+        machinesPerStep: 4,
+      });
       await ok(engineer(M.deleteLine, { id: lines[0] }), 'DeleteLineSuccess');
       assert.equal((await sizes.maxima(mine)).lines, 5);
 
