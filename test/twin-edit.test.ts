@@ -321,6 +321,13 @@ for (const backend of testBackends()) {
         /unknown machine "M4"/,
         ['routing[0].machines[0]'],
       );
+      const many = Array.from({ length: 201 }, (_v, i) => `M${i}`);
+      await refused(
+        () => engineer(M.updateProduct, { input: { id: f.product.Spare, routing: [{ machines: many, minutesPerUnit: 1 }] } }),
+        'ValidationError',
+        /routing\[0\]\.machines: at most 200 machines per step/,
+        ['routing[0].machines'],
+      );
       await refused(() => engineer(M.deleteProduct, { id: f.product.Widget }), 'ConflictError', /still referred to by order "A-1", order "A-2"$/);
     });
 

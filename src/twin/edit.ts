@@ -257,6 +257,12 @@ async function resolveRouting(q: Queryable, p: Problems, plantId: number, routin
     p.add(path, `at most ${IMPORT_LIMITS.stepsPerProduct} steps`);
     p.throwIfAny();
   }
+  // Oversized steps are refused before their names are looked up.
+  routing.forEach((s, j) => {
+    if ((s.machines ?? []).length > IMPORT_LIMITS.machinesPerStep)
+      p.add(`${path}[${j}].machines`, `at most ${IMPORT_LIMITS.machinesPerStep} machines per step`);
+  });
+  p.throwIfAny();
   const names = [...new Set(routing.flatMap((s) => (s.machines ?? []).map((n) => (typeof n === 'string' ? n.trim() : ''))))];
   // Locked for share: a machine named here cannot be deleted before this commits.
   const rows =
@@ -271,7 +277,6 @@ async function resolveRouting(q: Queryable, p: Problems, plantId: number, routin
     const sp = `${path}[${j}]`;
     const ms = (s.machines ?? []).map((n) => (typeof n === 'string' ? n.trim() : ''));
     if (ms.length === 0) p.add(`${sp}.machines`, 'a step needs at least one eligible machine');
-    if (ms.length > IMPORT_LIMITS.machinesPerStep) p.add(`${sp}.machines`, `at most ${IMPORT_LIMITS.machinesPerStep} machines per step`);
     ms.forEach((n, k) => {
       if (!ids.has(n)) p.add(`${sp}.machines[${k}]`, `unknown machine ${echo(n)} (not in this plant)`);
     });

@@ -194,7 +194,7 @@ builder.mutationFields((t) => ({
   deleteMachine: t.field({
     ...engineer,
     description:
-      'ENGINEER. Removes a machine with its telemetry and state history. A machine in a routing or named by an alert rule is a ConflictError naming them.',
+      'ENGINEER. Removes a machine with its telemetry, state history and alerts. A machine in a routing or named by an alert rule is a ConflictError naming them.',
     type: DeleteMachineSuccess,
     args: { id: t.arg.id({ required: true }) },
     errors: errors('DeleteMachineResult'),
