@@ -396,6 +396,18 @@ for (const backend of testBackends()) {
       await refused(
         () =>
           planner(M.createOrder, {
+            input: {
+              plantId: f.plantId,
+              order: { ...order, code: 'Z', product: 'Widget', quantity: 1, priority: 1, status: 'DONE', doneAt: '2026-12-05T00:00:00Z' },
+            },
+          }),
+        'ValidationError',
+        /2 problems/,
+        ['order.status', 'order.doneAt'],
+      );
+      await refused(
+        () =>
+          planner(M.createOrder, {
             input: { plantId: f.plantId, order: { ...order, code: 'Z', product: 'Widget', quantity: 1, priority: 1, dueAt: '2026-12-04T00:00:00Z' } },
           }),
         'ValidationError',
@@ -566,6 +578,8 @@ for (const backend of testBackends()) {
         'UpdateProductSuccess',
       );
       await ok(planner(M.updateOrder, { input: { id: f.order['A-2'], priority: 9 } }), 'UpdateOrderSuccess');
+      await ok(planner(M.setOrderStatus, { input: { id: f.order['A-1'], status: 'RELEASED', at: '2026-01-01T06:00:00Z' } }), 'SetOrderStatusSuccess');
+      await ok(planner(M.setOrderStatus, { input: { id: f.order['A-1'], status: 'IN_PROGRESS', at: '2026-01-01T07:00:00Z' } }), 'SetOrderStatusSuccess');
       const e1 = await viewer(EXPORT, { id: f.plantId });
       assert.equal(e1.body.errors, undefined, JSON.stringify(e1.body.errors));
       const doc = e1.body.data.exportPlant;
@@ -573,11 +587,29 @@ for (const backend of testBackends()) {
       assert.deepEqual(doc.lines[2], { name: 'Empty', machines: [{ name: 'M4', idealCycleSeconds: 8 }] });
       assert.deepEqual(doc.products[1], { name: 'Spare', routing: [{ machines: ['M2', 'M4'], minutesPerUnit: 3, setupMinutes: 1 }] });
       assert.equal(doc.orders[1].priority, 9);
+      assert.deepEqual(doc.orders[0], {
+        code: 'A-1',
+        product: 'Widget',
+        quantity: 50,
+        releaseAt: '2026-12-01T06:00:00.000Z',
+        dueAt: '2026-12-02T18:00:00.000Z',
+        priority: 2,
+        status: 'IN_PROGRESS',
+        releasedAt: '2026-01-01T06:00:00.000Z',
+        startedAt: '2026-01-01T07:00:00.000Z',
+      });
       const copyName = `${doc.name} (copy)`;
       const imported = await app.gql(IMPORT, { input: { ...doc, name: copyName } });
       assert.equal(imported.body.data.importPlant.__typename, 'ImportPlantSuccess', JSON.stringify(imported.body));
       const e2 = await app.gql(EXPORT, { id: imported.body.data.importPlant.plant.id });
       assert.deepEqual(e2.body.data.exportPlant, { ...doc, name: copyName });
+      // The copy's order carries on from where the original was: IN_PROGRESS since 07:00, so DONE is next.
+      const copied = await app.gql(`query($id: ID!) { plant(id: $id) { orders(first: 5) { edges { node { id code status statusChangedAt } } } } }`, {
+        id: imported.body.data.importPlant.plant.id,
+      });
+      const a1 = copied.body.data.plant.orders.edges.find((e: any) => e.node.code === 'A-1').node;
+      assert.equal(a1.statusChangedAt, '2026-01-01T07:00:00.000Z');
+      await ok(planner(M.setOrderStatus, { input: { id: a1.id, status: 'DONE' } }), 'SetOrderStatusSuccess');
       const none = await app.gql(EXPORT, { id: encodeId('Plant', 999_999) });
       assert.equal(none.body.data.exportPlant, null);
     });

@@ -7,7 +7,7 @@ import type { Database, Queryable } from '../db/client.ts';
 import { isUniqueViolation, sqlState } from '../db/errors.ts';
 import type { OrderStatus } from '../db/schema/index.ts';
 import type { MachineDirectory } from './directory.ts';
-import { IMPORT_LIMITS, type OrderImport, type PlantImport, type RoutingStepImport } from './import.ts';
+import { IMPORT_LIMITS, ORDER_STEP_TIMES, type OrderImport, type PlantImport, type RoutingStepImport } from './import.ts';
 
 /**
  * Editing a live twin after its import: lines, machines, products with routings, and orders with their lifecycle.
@@ -416,6 +416,8 @@ export async function createOrder(deps: EditDeps, scope: PlantScope, input: { pl
   const product = typeof o.product === 'string' ? o.product.trim() : '';
   if (o.quantity == null) p.add('order.quantity', 'must be a positive whole number');
   if (o.dueAt == null) p.add('order.dueAt', 'is required');
+  if (o.status != null && o.status !== 'PLANNED') p.add('order.status', 'a new order is PLANNED; move it on with setOrderStatus');
+  for (const [field] of ORDER_STEP_TIMES) if (o[field] != null) p.add(`order.${field}`, 'is set by setOrderStatus');
   checkOrderFields(p, 'order.', o);
   p.throwIfAny();
   checkDates(p, 'order.dueAt', o.releaseAt ?? null, o.dueAt);
@@ -523,8 +525,8 @@ export async function setOrderStatus(deps: EditDeps, scope: PlantScope, input: {
 
 /**
  * The plant as a document `importPlant` accepts (the same shape as PlantImportInput, dates as ISO-8601 UTC): its
- * lines with machines, products with routings (machine names, in step order) and orders (plan fields; statuses and
- * lifecycle times are not part of an import). Four statements, whatever the plant's size.
+ * lines with machines, products with routings (machine names, in step order) and orders (plan fields, status and
+ * lifecycle times). Four statements, whatever the plant's size.
  */
 export async function exportPlant(q: Queryable, scope: PlantScope, plantId: number): Promise<(Omit<PlantImport, 'orders'> & { orders: unknown[] }) | null> {
   if (!canSeePlant(scope, plantId)) return null;
@@ -558,8 +560,20 @@ export async function exportPlant(q: Queryable, scope: PlantScope, plantId: numb
     if (!pr) productMap.set(Number(r.product_id), (pr = { name: r.product, routing: [] }));
     if (r.step_index !== null) pr.routing.push({ machines: r.machines ?? [], minutesPerUnit: Number(r.mpu), setupMinutes: Number(r.setup) });
   }
-  const orderRows = await q.query<{ code: string; product: string; quantity: number; release_at: Date | null; due_at: Date; priority: number }>(
-    `select o.code, pr.name as product, o.quantity, o.release_at, o.due_at, o.priority
+  const orderRows = await q.query<{
+    code: string;
+    product: string;
+    quantity: number;
+    release_at: Date | null;
+    due_at: Date;
+    priority: number;
+    status: OrderStatus;
+    released_at: Date | null;
+    started_at: Date | null;
+    done_at: Date | null;
+    cancelled_at: Date | null;
+  }>(
+    `select o.code, pr.name as product, o.quantity, o.release_at, o.due_at, o.priority, o.status, o.released_at, o.started_at, o.done_at, o.cancelled_at
      from orders o join products pr on pr.id = o.product_id where o.plant_id = $1 order by o.id`,
     [plantId],
   );
@@ -575,6 +589,19 @@ export async function exportPlant(q: Queryable, scope: PlantScope, plantId: numb
       ...(o.release_at ? { releaseAt: new Date(o.release_at).toISOString() } : {}),
       dueAt: new Date(o.due_at).toISOString(),
       priority: Number(o.priority),
+      status: o.status,
+      ...Object.fromEntries(
+        (
+          [
+            ['releasedAt', o.released_at],
+            ['startedAt', o.started_at],
+            ['doneAt', o.done_at],
+            ['cancelledAt', o.cancelled_at],
+          ] as const
+        )
+          .filter(([, v]) => v !== null)
+          .map(([k, v]) => [k, new Date(v!).toISOString()]),
+      ),
     })),
   };
 }

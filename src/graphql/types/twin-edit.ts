@@ -265,7 +265,7 @@ builder.queryFields((t) => ({
     type: 'JSON',
     nullable: true,
     description:
-      'The plant as a PlantImportInput document (importPlant accepts it, under a new name): lines, machines, products with routings, orders with their plan fields (not their status). null for an unknown plant.',
+      'The plant as a PlantImportInput document (importPlant accepts it, under a new name): lines, machines, products with routings, orders with their plan fields, status and lifecycle times. null for an unknown plant.',
     args: { id: t.arg.id({ required: true }) },
     resolve: (_r, { id }, ctx) => {
       const plantId = decodeId('Plant', String(id));

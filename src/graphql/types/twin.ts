@@ -203,6 +203,11 @@ export const OrderInput = builder.inputType('OrderInput', {
     releaseAt: t.field({ type: 'DateTime' }),
     dueAt: t.field({ type: 'DateTime', required: true }),
     priority: t.int({ description: '0 (normal) to 1000; higher is more urgent.' }),
+    status: t.field({ type: OrderStatusEnum, description: 'importPlant: default PLANNED (exportPlant writes it). createOrder: PLANNED only.' }),
+    releasedAt: t.field({ type: 'DateTime', description: 'importPlant: when it became RELEASED (as exportPlant writes it).' }),
+    startedAt: t.field({ type: 'DateTime', description: 'importPlant: when it became IN_PROGRESS.' }),
+    doneAt: t.field({ type: 'DateTime', description: 'importPlant: when it became DONE.' }),
+    cancelledAt: t.field({ type: 'DateTime', description: 'importPlant: when it became CANCELLED.' }),
   }),
 });
 const PlantImportInput = builder.inputType('PlantImportInput', {
