@@ -2,6 +2,7 @@ import { builder } from './builder.ts';
 import './types/scalars.ts';
 import './types/errors.ts';
 import './types/twin.ts';
+import './types/twin-edit.ts';
 import './types/auth.ts';
 import './types/telemetry.ts';
 import './types/alerts.ts';

@@ -39,6 +39,17 @@ export class MachineDirectory {
     return out;
   }
 
+  /**
+   * Drops what the directory knows of these machines (renamed, moved or deleted here): their names are read again on
+   * next use, and the next lookup by name reloads the name list. Other processes see the change within `ttlMs`.
+   */
+  forget(ids: readonly number[]): void {
+    const gone = new Set(ids);
+    for (const id of ids) this.byId.delete(id);
+    for (const [key, id] of this.byName) if (gone.has(id)) this.byName.delete(key);
+    this.namesAt = -Infinity;
+  }
+
   /** The ID of a machine by plant and machine name if the directory has it now (no reload). */
   cachedId(plant: string, machine: string): number | undefined {
     return this.byName.get(`${plant}\u0000${machine}`);

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { lines, machines, orders, plants, products, routingStepMachines, routingSteps } from '../db/schema/index.ts';
+import { lines, machines, type OrderStatus, orders, plants, products, routingStepMachines, routingSteps } from '../db/schema/index.ts';
 import { checkName, checkPositive, checkTimezone, checkUnique, checkValidDate } from '../core/validate.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { echo, Problems, ValidationError } from '../core/errors.ts';
@@ -30,7 +30,21 @@ export interface OrderImport {
   releaseAt?: Date | null;
   dueAt: Date;
   priority?: number | null;
+  /** Where the order is in its lifecycle (default PLANNED) and when it got there: what exportPlant writes. */
+  status?: OrderStatus | null;
+  releasedAt?: Date | null;
+  startedAt?: Date | null;
+  doneAt?: Date | null;
+  cancelledAt?: Date | null;
 }
+
+/** The lifecycle times an order document may carry, with the status each belongs to. */
+export const ORDER_STEP_TIMES = [
+  ['releasedAt', 'RELEASED'],
+  ['startedAt', 'IN_PROGRESS'],
+  ['doneAt', 'DONE'],
+  ['cancelledAt', 'CANCELLED'],
+] as const;
 export interface PlantImport {
   name: string;
   timezone?: string | null;
@@ -58,6 +72,12 @@ const CHUNK = 2_000;
 function chunks<T>(items: T[], size = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function latest(dates: (Date | null | undefined)[]): Date | null {
+  let out: Date | null = null;
+  for (const d of dates) if (d && (!out || d.getTime() > out.getTime())) out = d;
   return out;
 }
 
@@ -162,7 +182,9 @@ export function validatePlantImport(input: PlantImport): PlantImport {
     if (o.releaseAt && o.dueAt && o.dueAt.getTime() <= o.releaseAt.getTime()) {
       p.add(`${path}.dueAt`, 'must be after releaseAt');
     }
-    return { code, product, quantity: o.quantity, releaseAt: o.releaseAt ?? null, dueAt: o.dueAt, priority };
+    for (const [field] of ORDER_STEP_TIMES) checkValidDate(p, `${path}.${field}`, o[field]);
+    const times = Object.fromEntries(ORDER_STEP_TIMES.map(([field]) => [field, o[field] ?? null]));
+    return { code, product, quantity: o.quantity, releaseAt: o.releaseAt ?? null, dueAt: o.dueAt, priority, status: o.status ?? 'PLANNED', ...times };
   });
   checkUnique(
     p,
@@ -254,6 +276,13 @@ export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: numbe
         releaseAt: o.releaseAt ?? null,
         dueAt: o.dueAt,
         priority: o.priority ?? 0,
+        status: o.status ?? 'PLANNED',
+        releasedAt: o.releasedAt ?? null,
+        startedAt: o.startedAt ?? null,
+        doneAt: o.doneAt ?? null,
+        cancelledAt: o.cancelledAt ?? null,
+        // The latest lifecycle time given is when the status last changed.
+        statusChangedAt: latest(ORDER_STEP_TIMES.map(([field]) => o[field])),
       }));
       for (const part of chunks(orderRows)) await tx.insert(orders).values(part);
 

@@ -32,12 +32,18 @@ export const NO_PLANT_SIZES: PlantSizes = {
 };
 
 /**
- * The sizes of every plant except `known`: one statement that finds the plants not measured yet and, when there are
- * any, one more that measures them all at once (each table read once, grouped by plant).
+ * The sizes of every plant not in `known` or whose structure version differs from the one in `known` (an edit bumps
+ * it): one statement that finds those plants and, when there are any, one more that measures them all at once (each
+ * table read once, grouped by plant). Returns each measured plant's sizes and the version they were measured at.
  */
-export async function plantSizes(q: Queryable, known: readonly number[]): Promise<Map<number, PlantSizes>> {
-  const fresh = await q.query<{ id: number }>('select id from plants where not (id = any($1::text::int[]))', [intArray(known)]);
+export async function plantSizes(q: Queryable, known: ReadonlyMap<number, number>): Promise<Map<number, { sizes: PlantSizes; version: number }>> {
+  const fresh = await q.query<{ id: number; structure_version: number }>(
+    `select p.id, p.structure_version from plants p
+     where not exists (select 1 from unnest($1::text::int[], $2::text::int[]) k(id, v) where k.id = p.id and k.v = p.structure_version)`,
+    [intArray([...known.keys()]), intArray([...known.values()])],
+  );
   if (fresh.length === 0) return new Map();
+  const versions = new Map(fresh.map((r) => [Number(r.id), Number(r.structure_version)]));
   const rows = await q.query<Record<string, number>>(
     `with fresh as (select unnest($1::text::int[]) as id),
        per_line as (select m.plant_id, count(*) as n from machines m where m.plant_id in (select id from fresh) group by m.plant_id, m.line_id),
@@ -64,35 +70,39 @@ export async function plantSizes(q: Queryable, known: readonly number[]): Promis
     rows.map((r) => [
       Number(r.id),
       {
-        lines: Number(r.lines),
-        machines: Number(r.machines),
-        products: Number(r.products),
-        steps: Number(r.steps),
-        stepMachines: Number(r.step_machines),
-        machinesPerLine: Number(r.machines_per_line),
-        stepsPerProduct: Number(r.steps_per_product),
-        machinesPerStep: Number(r.machines_per_step),
+        version: versions.get(Number(r.id)) ?? 0,
+        sizes: {
+          lines: Number(r.lines),
+          machines: Number(r.machines),
+          products: Number(r.products),
+          steps: Number(r.steps),
+          stepMachines: Number(r.step_machines),
+          machinesPerLine: Number(r.machines_per_line),
+          stepsPerProduct: Number(r.steps_per_product),
+          machinesPerStep: Number(r.machines_per_step),
+        },
       },
     ]),
   );
 }
 
 /**
- * The sizes of every plant, kept per process. A plant's lines, machines, products and routings are written once, by
- * the import that creates it, in one transaction (nothing adds to or removes from them afterwards), so a plant's
- * sizes never change once it is visible: each plant is measured once, and a later call only looks for plants that
- * appeared since (imported here or in another process): one small statement, and one more to measure new ones.
+ * The sizes of every plant, kept per process. Every writer of a plant's lines, machines, products or routings (the
+ * import that creates it, and the twin edits) bumps `plants.structure_version` in its transaction, so each call
+ * re-measures exactly the plants that appeared or changed since (here or in another process): one small statement,
+ * and one more to measure those.
  */
 export class PlantSizeCache {
-  private readonly byPlant = new Map<number, PlantSizes>();
+  private readonly byPlant = new Map<number, { sizes: PlantSizes; version: number }>();
 
   constructor(private readonly q: Queryable) {}
 
   /** The largest of each size over the plants that `visible` accepts. */
   async maxima(visible: (plantId: number) => boolean): Promise<PlantSizes> {
-    for (const [id, sizes] of await plantSizes(this.q, [...this.byPlant.keys()])) this.byPlant.set(id, sizes);
+    const known = new Map([...this.byPlant].map(([id, e]) => [id, e.version]));
+    for (const [id, entry] of await plantSizes(this.q, known)) this.byPlant.set(id, entry);
     const out = { ...NO_PLANT_SIZES };
-    for (const [id, sizes] of this.byPlant) {
+    for (const [id, { sizes }] of this.byPlant) {
       if (!visible(id)) continue;
       for (const k of Object.keys(out) as SizeKey[]) out[k] = Math.max(out[k], sizes[k]);
     }

@@ -13,6 +13,8 @@ export const plants = pgTable(
     id: serial('id').primaryKey(),
     name: text('name').notNull(),
     timezone: text('timezone').notNull().default('UTC'),
+    /** Bumped by every edit of the plant's lines, machines, products or routings (size caches re-measure on change). */
+    structureVersion: integer('structure_version').notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('plants_name_uq').on(t.name)],
@@ -104,6 +106,12 @@ export const orders = pgTable(
     dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
     priority: integer('priority').notNull().default(0),
     status: orderStatus('status').notNull().default('PLANNED'),
+    /** When the status last changed (null: PLANNED since creation), and when each lifecycle step happened. */
+    statusChangedAt: timestamp('status_changed_at', { withTimezone: true }),
+    releasedAt: timestamp('released_at', { withTimezone: true }),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    doneAt: timestamp('done_at', { withTimezone: true }),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('orders_plant_code_uq').on(t.plantId, t.code), index('orders_plant_due_idx').on(t.plantId, t.dueAt, t.id)],

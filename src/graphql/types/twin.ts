@@ -135,6 +135,15 @@ export const Order = builder.drizzleNode('orders', {
     dueAt: t.expose('dueAt', { type: 'DateTime' }),
     priority: t.exposeInt('priority'),
     status: t.expose('status', { type: OrderStatusEnum }),
+    statusChangedAt: t.expose('statusChangedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the status last changed; null: PLANNED since creation.',
+    }),
+    releasedAt: t.expose('releasedAt', { type: 'DateTime', nullable: true, description: 'When it became RELEASED.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When it became IN_PROGRESS.' }),
+    doneAt: t.expose('doneAt', { type: 'DateTime', nullable: true, description: 'When it became DONE.' }),
+    cancelledAt: t.expose('cancelledAt', { type: 'DateTime', nullable: true, description: 'When it became CANCELLED.' }),
   }),
 });
 
@@ -173,7 +182,7 @@ const LineInput = builder.inputType('LineInput', {
     machines: t.field({ type: [MachineInput], required: true }),
   }),
 });
-const RoutingStepInput = builder.inputType('RoutingStepInput', {
+export const RoutingStepInput = builder.inputType('RoutingStepInput', {
   fields: (t) => ({
     machines: t.stringList({ required: true, description: 'Names of the eligible machines, all in this plant.' }),
     minutesPerUnit: t.float({ required: true }),
@@ -194,6 +203,11 @@ export const OrderInput = builder.inputType('OrderInput', {
     releaseAt: t.field({ type: 'DateTime' }),
     dueAt: t.field({ type: 'DateTime', required: true }),
     priority: t.int({ description: '0 (normal) to 1000; higher is more urgent.' }),
+    status: t.field({ type: OrderStatusEnum, description: 'importPlant: default PLANNED (exportPlant writes it). createOrder: PLANNED only.' }),
+    releasedAt: t.field({ type: 'DateTime', description: 'importPlant: when it became RELEASED (as exportPlant writes it).' }),
+    startedAt: t.field({ type: 'DateTime', description: 'importPlant: when it became IN_PROGRESS.' }),
+    doneAt: t.field({ type: 'DateTime', description: 'importPlant: when it became DONE.' }),
+    cancelledAt: t.field({ type: 'DateTime', description: 'importPlant: when it became CANCELLED.' }),
   }),
 });
 const PlantImportInput = builder.inputType('PlantImportInput', {
