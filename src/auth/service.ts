@@ -4,7 +4,8 @@ import type { Config } from '../config.ts';
 import type { Db, Queryable } from '../db/client.ts';
 import type { apiKeys } from '../db/schema/index.ts';
 import type { Logger } from '../logger.ts';
-import { activeKeyIds, type CreatedKey, createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import { activeKeyIds, type BootstrapKey, type CreatedKey, createBootstrapKey, KeyStore } from './keys.ts';
+export { type BootstrapKey, markBootstrapKeyShown } from './keys.ts';
 import { createApiKeyFor, type NewKeyInput, revokeApiKeyFor } from './manage.ts';
 import { JwtVerifier } from './jwt.ts';
 import { LoginThrottle } from './login-throttle.ts';
@@ -135,12 +136,11 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /**
- * Secure by default: with no PLANTGRAPH_ADMIN_KEY and no active key in the database, create an ADMIN key and
- * return it so that start-up can print it once. Returns null when a key already exists.
+ * Secure by default: with no PLANTGRAPH_ADMIN_KEY and no active key in the database (or only bootstrap keys that were
+ * never shown), create an ADMIN key and return it so that start-up can print it once (after markBootstrapKeyShown).
+ * Returns null when a usable key already exists.
  */
-export async function bootstrapAdminKey(db: Db, adminKeyConfigured: boolean): Promise<string | null> {
+export async function bootstrapAdminKey(db: Db, adminKeyConfigured: boolean): Promise<BootstrapKey | null> {
   if (adminKeyConfigured) return null;
-  if ((await countActiveKeys(db)) > 0) return null;
-  const { key } = await createApiKey(db, { name: 'bootstrap-admin', role: 'ADMIN', createdBy: 'start-up' });
-  return key;
+  return createBootstrapKey(db);
 }
