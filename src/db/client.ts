@@ -209,7 +209,9 @@ async function checkReachable(pool: pg.Pool, url: string): Promise<void> {
       name = decodeURIComponent(new URL(url).pathname.slice(1));
     } catch {}
     if (e.code === '3D000')
-      throw new StartupError(`the PostgreSQL database "${name}" does not exist at ${redactUrl(url)}; create it with \`createdb ${name}\` (or fix DATABASE_URL)`);
+      throw new StartupError(
+        `the PostgreSQL database "${name}" does not exist at ${redactUrl(url)}; create it with \`createdb ${name}\` (or fix DATABASE_URL)`,
+      );
     if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ETIMEDOUT')
       throw new StartupError(`cannot reach PostgreSQL at ${redactUrl(url)} (${e.code}); is it running? (or fix DATABASE_URL)`);
     if (e.code === '28P01' || e.code === '28000') throw new StartupError(`PostgreSQL refused the login at ${redactUrl(url)}: ${e.message}`);
