@@ -23,9 +23,16 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // The port first: a clash fails at once, before seeding and before a bootstrap key is created that nobody sees.
   const listener = await bindPort(config.port, config.host);
+  const metricsListener =
+    config.metrics.port === undefined
+      ? null
+      : await bindPort(config.metrics.port, config.metrics.host, { port: 'PLANTGRAPH_METRICS_PORT', host: 'PLANTGRAPH_METRICS_HOST' });
   const services = await createServices(config, logger);
   const server = await startServer(services, { port: config.port, host: config.host, listener });
-  const metricsServer = config.metrics.port === undefined ? null : await startMetricsServer(services, { port: config.metrics.port, host: config.metrics.host });
+  const metricsServer =
+    config.metrics.port === undefined || !metricsListener
+      ? null
+      : await startMetricsServer(services, { port: config.metrics.port, host: config.metrics.host, listener: metricsListener });
   if (config.production && !metricsServer && !config.metrics.key)
     logger.warn('/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT');
   services.alerts.start();

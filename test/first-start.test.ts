@@ -106,6 +106,12 @@ for (const backend of testBackends()) {
         assert.equal(await store.keyRows(), 0);
         if (backend === 'pglite') assert.equal(fs.existsSync(store.dataDir), false, 'the data directory was not even created');
         assert.ok(failed.ms < 30_000, `${failed.ms} ms`);
+        // The same for the separate metrics port: bound before anything is created.
+        const metrics = await runServerProcess({ ...store.env, PLANTGRAPH_METRICS_PORT: String(busy.port), PLANTGRAPH_ADMIN_KEY: '' }, { timeoutMs: 60_000 });
+        t.diagnostic(`metrics port clash: exit ${metrics.code} after ${metrics.ms} ms: ${JSON.stringify(metrics.output)}`);
+        assert.notEqual(metrics.code, 0);
+        assert.equal(metrics.output.trim(), `plantgraph: port ${busy.port} is in use; set PLANTGRAPH_METRICS_PORT`);
+        assert.equal(await store.keyRows(), 0);
       } finally {
         await busy.close();
       }

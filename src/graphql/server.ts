@@ -199,7 +199,7 @@ export class PortError extends Error {}
  * Binds the port before anything else happens at start-up (seeding, the bootstrap key). Until startServer takes the
  * server over, every request is answered with 503.
  */
-export async function bindPort(port: number, host: string): Promise<http.Server> {
+export async function bindPort(port: number, host: string, names = { port: 'PORT', host: 'HOST' }): Promise<http.Server> {
   const server = http.createServer((_req, res) => {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ errors: [{ message: 'Starting.' }] }));
   });
@@ -213,9 +213,9 @@ export async function bindPort(port: number, host: string): Promise<http.Server>
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new PortError(`port ${port} is in use; set PORT`);
-    if (code === 'EACCES') throw new PortError(`port ${port} needs privileges this process does not have; set PORT`);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new PortError(`host ${host} is not an address of this machine; set HOST`);
+    if (code === 'EADDRINUSE') throw new PortError(`port ${port} is in use; set ${names.port}`);
+    if (code === 'EACCES') throw new PortError(`port ${port} needs privileges this process does not have; set ${names.port}`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new PortError(`host ${host} is not an address of this machine; set ${names.host}`);
     throw err;
   }
   return server;
