@@ -1,5 +1,5 @@
 import { AlertService } from './alerts/service.ts';
-import { AuthService, bootstrapAdminKey } from './auth/service.ts';
+import { AuthService, type BootstrapKey, bootstrapAdminKey } from './auth/service.ts';
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
@@ -19,9 +19,9 @@ export async function createServices(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
   clock: Clock = systemClock,
-): Promise<Services & { bootstrapKey: string | null }> {
+): Promise<Services & { bootstrapKey: BootstrapKey | null }> {
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  let bootstrapKey: string | null = null;
+  let bootstrapKey: BootstrapKey | null = null;
   let demoPlantId: number | null = null;
   try {
     await migrateDatabase(database);

@@ -1,7 +1,9 @@
 import { closeServices, createServices } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { startMetricsServer } from './graphql/endpoints.ts';
-import { GRAPHQL_PATH, startServer } from './graphql/server.ts';
+import { markBootstrapKeyShown } from './auth/service.ts';
+import { StartupError } from './db/dir-lock.ts';
+import { bindPort, GRAPHQL_PATH, PortError, startServer } from './graphql/server.ts';
 import { createLogger } from './logger.ts';
 import { startMqttBridge } from './telemetry/mqtt.ts';
 import { registerMqttMetrics } from './metrics.ts';
@@ -19,9 +21,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // The port first: a clash fails at once, before seeding and before a bootstrap key is created that nobody sees.
+  const listener = await bindPort(config.port, config.host);
+  const metricsListener =
+    config.metrics.port === undefined
+      ? null
+      : await bindPort(config.metrics.port, config.metrics.host, { port: 'PLANTGRAPH_METRICS_PORT', host: 'PLANTGRAPH_METRICS_HOST' });
   const services = await createServices(config, logger);
-  const server = await startServer(services, { port: config.port, host: config.host });
-  const metricsServer = config.metrics.port === undefined ? null : await startMetricsServer(services, { port: config.metrics.port, host: config.metrics.host });
+  const server = await startServer(services, { port: config.port, host: config.host, listener });
+  const metricsServer =
+    config.metrics.port === undefined || !metricsListener
+      ? null
+      : await startMetricsServer(services, { port: config.metrics.port, host: config.metrics.host, listener: metricsListener });
   if (config.production && !metricsServer && !config.metrics.key)
     logger.warn('/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT');
   services.alerts.start();
@@ -61,10 +72,17 @@ async function main(): Promise<void> {
   console.log(`PlantGraph listening on ${server.url}${GRAPHQL_PATH}`);
   console.log(`  database: ${db.kind === 'pglite' ? `embedded PGlite at ${db.location}` : `PostgreSQL ${db.location}`}`);
   if (!config.production) console.log(`  GraphiQL: ${server.url}${GRAPHQL_PATH}`);
-  if (services.bootstrapKey) {
+  const bootstrap = services.bootstrapKey;
+  const shown = bootstrap !== null && (await markBootstrapKeyShown(db.db, bootstrap.id));
+  if (bootstrap && !shown) console.log('  The ADMIN key this start created was replaced by a process that started at the same time: use the key it printed.');
+  if (bootstrap && shown) {
     console.log('');
+    if (bootstrap.replaced > 0)
+      console.log(
+        `  An earlier start created an ADMIN key but stopped before showing it; that key (${bootstrap.replaced === 1 ? 'one key' : `${bootstrap.replaced} keys`}) is revoked and a new one was created.`,
+      );
     console.log('  No API key was configured, so an ADMIN key was created. It is shown only this once; store it now:');
-    console.log(`    ${services.bootstrapKey}`);
+    console.log(`    ${bootstrap.key}`);
     console.log('  Send it as "Authorization: Bearer <key>". Create narrower keys with createApiKey; set PLANTGRAPH_ADMIN_KEY to bring your own.');
     console.log('');
   }
@@ -73,6 +91,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error('plantgraph: failed to start:', err instanceof Error ? err.message : err);
+  // A problem the user can fix is one line; anything else keeps its stack for the bug report.
+  if (err instanceof PortError || err instanceof StartupError) console.error(`plantgraph: ${err.message}`);
+  else console.error('plantgraph: failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -53,3 +53,33 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     },
   };
 }
+
+export interface FinishedProcess {
+  code: number | null;
+  output: string;
+  /** From spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Runs `src/main.ts` to its exit (a start that is expected to fail), killing it after `timeoutMs`. `uid`/`gid` run it
+ * as another user (a root test process uses them to meet real file permissions).
+ */
+export async function runServerProcess(env: Record<string, string>, opts: { timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<FinishedProcess> {
+  const extra = process.env.TEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const started = performance.now();
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    uid: opts.uid,
+    gid: opts.gid,
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output: out, ms: Math.round(performance.now() - started) };
+}

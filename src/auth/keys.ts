@@ -45,6 +45,43 @@ export async function createApiKey(db: Db, input: { name: string; role: Role; pl
   return { key, row };
 }
 
+/** created_by of a bootstrap key until start-up has printed it; then BOOTSTRAP_SHOWN. */
+export const BOOTSTRAP_NOT_SHOWN = 'start-up (not yet shown)';
+export const BOOTSTRAP_SHOWN = 'start-up';
+
+export interface BootstrapKey {
+  key: string;
+  id: number;
+  /** How many earlier bootstrap keys, created but never shown, this one replaces (revoked). */
+  replaced: number;
+}
+
+/**
+ * The bootstrap ADMIN key: created when there is no active key, or when the only active keys are bootstrap keys that
+ * were created but never shown (start-up failed before printing them), which are revoked so nobody is locked out.
+ */
+export async function createBootstrapKey(db: Db): Promise<BootstrapKey | null> {
+  const active = await db.select({ id: apiKeys.id, createdBy: apiKeys.createdBy }).from(apiKeys).where(isNull(apiKeys.revokedAt));
+  if (active.some((k) => k.createdBy !== BOOTSTRAP_NOT_SHOWN)) return null;
+  if (active.length > 0)
+    await db
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(and(isNull(apiKeys.revokedAt), eq(apiKeys.createdBy, BOOTSTRAP_NOT_SHOWN)));
+  const { key, row } = await createApiKey(db, { name: 'bootstrap-admin', role: 'ADMIN', createdBy: BOOTSTRAP_NOT_SHOWN });
+  return { key, id: row.id, replaced: active.length };
+}
+
+/** Records that the bootstrap key is about to be printed; false when it was revoked meanwhile (it must not be shown). */
+export async function markBootstrapKeyShown(db: Db, id: number): Promise<boolean> {
+  const rows = await db
+    .update(apiKeys)
+    .set({ createdBy: BOOTSTRAP_SHOWN })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.length === 1;
+}
+
 export async function revokeApiKey(db: Db, id: number): Promise<typeof apiKeys.$inferSelect> {
   const [row] = await db
     .update(apiKeys)

@@ -1,6 +1,7 @@
 /**
  * Token bucket per caller: `perMinute` operations a minute with bursts up to `burst`. Every operation takes one token,
- * so a JSON-array batch of N operations takes N. In-process; each server process limits independently.
+ * so a JSON-array batch of N operations takes N. In-process; each server process limits independently. Either figure
+ * at 0 turns the limit off.
  */
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
@@ -10,7 +11,7 @@ export class RateLimiter {
   ) {}
 
   get enabled(): boolean {
-    return this.perMinute > 0;
+    return this.perMinute > 0 && this.burst > 0;
   }
 
   /**
@@ -18,7 +19,7 @@ export class RateLimiter {
    * there (for `n` above the burst, until the bucket is full: it can never hold more).
    */
   take(who: string, now = Date.now(), n = 1): number {
-    if (this.perMinute <= 0 || n <= 0) return 0;
+    if (!this.enabled || n <= 0) return 0;
     const b = this.bucket(who, now);
     if (b.tokens >= n) {
       b.tokens -= n;
@@ -30,7 +31,7 @@ export class RateLimiter {
 
   /** Gives back `n` tokens taken for a request that was then refused as a whole (never above the burst). */
   refund(who: string, n: number, now = Date.now()): void {
-    if (this.perMinute <= 0 || n <= 0) return;
+    if (!this.enabled || n <= 0) return;
     const b = this.bucket(who, now);
     b.tokens = Math.min(this.burst, b.tokens + n);
   }

@@ -4,7 +4,8 @@ import type { Config } from '../config.ts';
 import type { Db, Queryable } from '../db/client.ts';
 import type { apiKeys } from '../db/schema/index.ts';
 import type { Logger } from '../logger.ts';
-import { activeKeyIds, type CreatedKey, createApiKey, countActiveKeys, KeyStore } from './keys.ts';
+import { activeKeyIds, type BootstrapKey, type CreatedKey, createBootstrapKey, KeyStore } from './keys.ts';
+export { type BootstrapKey, markBootstrapKeyShown } from './keys.ts';
 import { createApiKeyFor, type NewKeyInput, revokeApiKeyFor } from './manage.ts';
 import { JwtVerifier } from './jwt.ts';
 import { LoginThrottle } from './login-throttle.ts';
@@ -13,7 +14,9 @@ import type { Principal } from './roles.ts';
 import { type CredentialEnd, CredentialSessions } from './sessions.ts';
 
 /** A refusal with `retryAfter` is a throttled client address (429), else bad or missing credentials (401). */
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: string; retryAfter?: number };
+/** Why authentication failed: nothing sent, not "Bearer <credential>", or a credential that is not (or no longer) valid. */
+export type AuthFailure = 'throttled' | 'missing' | 'malformed' | 'refused';
+export type AuthResult = { ok: true; principal: Principal } | { ok: false; failure: AuthFailure; reason: string; retryAfter?: number };
 export type RecheckResult = { ok: true; principal: Principal } | { ok: false; end: CredentialEnd };
 
 /** Authentication (API keys, PLANTGRAPH_ADMIN_KEY, optional JWTs) and per-caller rate limits. */
@@ -53,12 +56,13 @@ export class AuthService {
   async authenticate(header: string | null | undefined, address?: string | null): Promise<AuthResult> {
     const now = this.clock.now().getTime();
     const wait = this.loginThrottle.wait(address, now);
-    if (wait > 0) return { ok: false, reason: `Too many failed authentication attempts from this address; retry in ${wait} s.`, retryAfter: wait };
-    if (!header?.trim()) return { ok: false, reason: 'Missing credentials: send "Authorization: Bearer <api key>".' };
+    if (wait > 0)
+      return { ok: false, failure: 'throttled', reason: `Too many failed authentication attempts from this address; retry in ${wait} s.`, retryAfter: wait };
+    if (!header?.trim()) return { ok: false, failure: 'missing', reason: 'Missing credentials: send "Authorization: Bearer <api key>".' };
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header.trim());
     if (!m) {
       this.loginThrottle.failed(address, now);
-      return { ok: false, reason: 'Malformed Authorization header: expected "Bearer <api key>".' };
+      return { ok: false, failure: 'malformed', reason: 'Malformed Authorization header: expected "Bearer <api key>".' };
     }
     const credential = m[1];
     let principal: Principal | null = null;
@@ -66,7 +70,7 @@ export class AuthService {
     else principal = await this.keys.authenticate(credential);
     if (principal) return { ok: true, principal };
     this.loginThrottle.failed(address, now);
-    return { ok: false, reason: 'Invalid, expired or revoked credentials.' };
+    return { ok: false, failure: 'refused', reason: 'Invalid, expired or revoked credentials.' };
   }
 
   /**
@@ -135,12 +139,11 @@ function safeEqual(a: string, b: string): boolean {
 }
 
 /**
- * Secure by default: with no PLANTGRAPH_ADMIN_KEY and no active key in the database, create an ADMIN key and
- * return it so that start-up can print it once. Returns null when a key already exists.
+ * Secure by default: with no PLANTGRAPH_ADMIN_KEY and no active key in the database (or only bootstrap keys that were
+ * never shown), create an ADMIN key and return it so that start-up can print it once (after markBootstrapKeyShown).
+ * Returns null when a usable key already exists.
  */
-export async function bootstrapAdminKey(db: Db, adminKeyConfigured: boolean): Promise<string | null> {
+export async function bootstrapAdminKey(db: Db, adminKeyConfigured: boolean): Promise<BootstrapKey | null> {
   if (adminKeyConfigured) return null;
-  if ((await countActiveKeys(db)) > 0) return null;
-  const { key } = await createApiKey(db, { name: 'bootstrap-admin', role: 'ADMIN', createdBy: 'start-up' });
-  return key;
+  return createBootstrapKey(db);
 }

@@ -12,6 +12,7 @@ import type { PgAsyncDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { intArray } from './arrays.ts';
+import { lockDataDir, StartupError } from './dir-lock.ts';
 import { currentStatementBudget, type StatementBudget } from './deadline.ts';
 import { inBackground } from '../core/background.ts';
 import { relations, type Relations } from './relations.ts';
@@ -200,6 +201,28 @@ function trackBudgetedStatements(pool: pg.Pool): void {
   }) as typeof pool.query;
 }
 
+/** The first connection, so that a missing database or an unreachable server is one clear line at start-up. */
+async function checkReachable(pool: pg.Pool, url: string): Promise<void> {
+  try {
+    await pool.query('select 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    const e = err as NodeJS.ErrnoException;
+    let name = '';
+    try {
+      name = decodeURIComponent(new URL(url).pathname.slice(1));
+    } catch {}
+    if (e.code === '3D000')
+      throw new StartupError(
+        `the PostgreSQL database "${name}" does not exist at ${redactUrl(url)}; create it with \`createdb ${name}\` (or fix DATABASE_URL)`,
+      );
+    if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ETIMEDOUT')
+      throw new StartupError(`cannot reach PostgreSQL at ${redactUrl(url)} (${e.code}); is it running? (or fix DATABASE_URL)`);
+    if (e.code === '28P01' || e.code === '28000') throw new StartupError(`PostgreSQL refused the login at ${redactUrl(url)}: ${e.message}`);
+    throw err;
+  }
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const sql = new SqlCounter();
   if (options.databaseUrl) {
@@ -208,6 +231,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     // An idle client that loses its connection emits 'error' on the pool; without a handler the process dies.
     pool.on('error', () => {});
     trackBudgetedStatements(pool);
+    await checkReachable(pool, url);
     return {
       db: drizzleOn(pool, sql),
       kind: 'postgres',
@@ -258,9 +282,16 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     };
   }
   const dataDir = options.dataDir ?? 'memory://';
-  if (!dataDir.startsWith('memory://')) fs.mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir);
-  await pglite.waitReady;
+  // One process per data directory: two PGlite instances on the same files diverge and lose one side's writes.
+  const lock = dataDir.startsWith('memory://') ? null : lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite(dataDir);
+    await pglite.waitReady;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   return {
     db: drizzleOn(pglite, sql),
     kind: 'pglite',
@@ -273,7 +304,11 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       await pglite.query('select 1');
     },
     async close() {
-      await pglite.close();
+      try {
+        await pglite.close();
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/roles.ts';
 import type { Config } from '../config.ts';
 import type { Services } from '../services.ts';
 import { CLOSE_TOO_MANY_FAILED_LOGINS } from './close-codes.ts';
+import { CLOSE_FORBIDDEN } from './credential-lifetime.ts';
 
 /**
  * Per-client limits at the transport edge: the client address the failed-login throttle counts, the WebSocket refusal
@@ -30,14 +31,24 @@ export function yogaClientAddress(config: Pick<Config, 'trustProxy'>, serverCont
 }
 
 /**
+ * The close reason of a refused connection_init (at most 123 bytes): whether the credential was missing, malformed or
+ * refused; a refused one says nothing about which keys exist.
+ */
+export const WS_AUTH_REASONS = {
+  missing: 'Forbidden: missing credentials: send {"authorization": "Bearer <api key>"} in connection_init',
+  malformed: 'Forbidden: malformed authorization in connection_init: expected "Bearer <api key>"',
+  refused: 'Forbidden: invalid, expired or revoked credentials',
+} as const;
+
+/**
  * A refused connection_init: a throttled address is closed with 4429 (the reason says when to retry), anything else
- * with graphql-ws's 4403 Forbidden. Returns false for onConnect.
+ * with 4403 and a reason that says what was wrong (WS_AUTH_REASONS). Returns false for onConnect.
  */
 export function refuseConnectionInit(socket: unknown, result: AuthResult): false {
   const ws = socket as { readyState?: number; OPEN?: number; close?: (code: number, reason: string) => void };
-  if (!result.ok && result.retryAfter !== undefined && ws.readyState === ws.OPEN) {
-    ws.close?.(CLOSE_TOO_MANY_FAILED_LOGINS, `Too many failed authentication attempts; retry in ${result.retryAfter} s`);
-  }
+  if (result.ok || ws.readyState !== ws.OPEN) return false;
+  if (result.failure === 'throttled') ws.close?.(CLOSE_TOO_MANY_FAILED_LOGINS, `Too many failed authentication attempts; retry in ${result.retryAfter} s`);
+  else ws.close?.(CLOSE_FORBIDDEN, WS_AUTH_REASONS[result.failure]);
   return false;
 }
 

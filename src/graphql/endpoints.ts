@@ -115,8 +115,10 @@ export interface MetricsServer {
 }
 
 /** /metrics on its own listener (PLANTGRAPH_METRICS_PORT, PLANTGRAPH_METRICS_HOST); every other path is 404. */
-export async function startMetricsServer(services: Services, opts: { port: number; host: string }): Promise<MetricsServer> {
-  const server = http.createServer(async (req, res) => {
+export async function startMetricsServer(services: Services, opts: { port: number; host: string; listener?: http.Server }): Promise<MetricsServer> {
+  const server = opts.listener ?? http.createServer();
+  server.removeAllListeners('request');
+  server.on('request', async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0];
       const r =
@@ -132,10 +134,11 @@ export async function startMetricsServer(services: Services, opts: { port: numbe
       res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
+  if (!opts.listener)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {

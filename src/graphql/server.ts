@@ -188,6 +188,37 @@ export interface ServerOptions {
   wsPingMs?: number;
   /** Close a WebSocket with 4008 when more than this many bytes are waiting to be sent to it at two pings in a row. */
   wsMaxBufferedBytes?: number;
+  /** A server already listening (bindPort): start-up binds the port before the database work, so a clash fails at once. */
+  listener?: http.Server;
+}
+
+/** Why the port could not be bound, as one line a user can act on. */
+export class PortError extends Error {}
+
+/**
+ * Binds the port before anything else happens at start-up (seeding, the bootstrap key). Until startServer takes the
+ * server over, every request is answered with 503.
+ */
+export async function bindPort(port: number, host: string, names = { port: 'PORT', host: 'HOST' }): Promise<http.Server> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ errors: [{ message: 'Starting.' }] }));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PortError(`port ${port} is in use; set ${names.port}`);
+    if (code === 'EACCES') throw new PortError(`port ${port} needs privileges this process does not have; set ${names.port}`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new PortError(`host ${host} is not an address of this machine; set ${names.host}`);
+    throw err;
+  }
+  return server;
 }
 
 export async function startServer(services: Services, opts: ServerOptions): Promise<RunningServer> {
@@ -195,7 +226,7 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
   const { metrics } = services;
 
   // Transport-level body checks stay here, before yoga reads anything: a 413 has to drop the socket.
-  const httpServer = http.createServer(async (req, res) => {
+  const handler: http.RequestListener = async (req, res) => {
     const count = () =>
       metrics.httpRequests.inc({
         method: httpMethod(req.method),
@@ -232,7 +263,10 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       }
       res.end(JSON.stringify({ errors: [{ message: 'Unexpected error.' }] }));
     }
-  });
+  };
+  const httpServer = opts.listener ?? http.createServer();
+  httpServer.removeAllListeners('request');
+  httpServer.on('request', handler);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: 1024 * 1024 });
   const keepAlive = startKeepAlive(wsServer, {
@@ -373,10 +407,11 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
     wsServer,
   );
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(opts.port, opts.host, () => resolve());
-  });
+  if (!opts.listener)
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(opts.port, opts.host, () => resolve());
+    });
   const addr = httpServer.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `http://${host}:${addr.port}`;
