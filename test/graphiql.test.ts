@@ -43,6 +43,10 @@ async function openGraphiQL(browser: Browser, server: RunningServer): Promise<{ 
   return { page, traffic, close: () => context.close() };
 }
 
+/** An editor's visible text (Monaco renders spaces as no-break spaces). */
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text, line breaks included, is what the user sees
+const editorText = async (page: Page, selector: string) => (await page.locator(selector).innerText()).replace(/\u00a0/g, ' ');
+
 /** Replaces the text of one of GraphiQL's Monaco editors (insertText: no auto-closed brackets or quotes). */
 async function setEditor(page: Page, uriSuffix: string, text: string): Promise<void> {
   await page.locator(`[data-uri$="${uriSuffix}"] .view-lines`).click();
@@ -51,9 +55,13 @@ async function setEditor(page: Page, uriSuffix: string, text: string): Promise<v
   await page.keyboard.insertText(text);
 }
 
-/** An editor's visible text (Monaco renders spaces as no-break spaces). */
-// biome-ignore lint/performance/useDomNodeTextContent: the rendered text, line breaks included, is what the user sees
-const editorText = async (page: Page, selector: string) => (await page.locator(selector).innerText()).replace(/\u00a0/g, ' ');
+/** Replaces the operation and waits until GraphiQL has taken it in (the tab is named after it), then runs it. */
+async function runOperation(page: Page, name: string, text: string): Promise<void> {
+  await setEditor(page, 'operation.graphql', text);
+  await page.locator('.graphiql-tab', { hasText: name }).waitFor({ timeout: 30_000 });
+  await page.locator('[aria-label="Execute query (Ctrl-Enter)"]').click();
+}
+
 const responseText = (page: Page) => editorText(page, '.graphiql-response');
 
 const chromiumMissing = !fs.existsSync(CHROMIUM);
@@ -106,8 +114,7 @@ for (const backend of testBackends()) {
         assert.equal(introspections[0].authorization, `Bearer ${key}`);
 
         // A query with the key.
-        await setEditor(page, 'operation.graphql', `query Names { plants { totalCount edges { node { name } } } }`);
-        await page.locator('[aria-label="Execute query (Ctrl-Enter)"]').click();
+        await runOperation(page, 'Names', 'query Names { plants { totalCount edges { node { name } } } }');
         let pane = '';
         await waitFor(async () => (pane = await responseText(page)).includes(plant.name), {
           timeoutMs: 30_000,
@@ -116,8 +123,9 @@ for (const backend of testBackends()) {
         assert.match(await responseText(page), /"totalCount": 1/);
 
         // A subscription on the plant's alerts (SSE, the same key), then a breach of the rule.
-        await setEditor(page, 'operation.graphql', `subscription Hot { alerts(plantId: "${plant.id}") { kind alert { severity value rule { name } } } }`);
-        await page.locator('[aria-label="Execute query (Ctrl-Enter)"]').click();
+        await page.getByText('Variables', { exact: true }).click();
+        await setEditor(page, 'variables.json', JSON.stringify({ p: plant.id }));
+        await runOperation(page, 'Hot', 'subscription Hot($p: ID!) { alerts(plantId: $p) { kind alert { severity value rule { name } } } }');
         await waitFor(() => traffic.graphql.some((r) => r.body.includes('subscription Hot') && r.authorization === `Bearer ${key}`), {
           message: 'the subscription request with the key',
         });
@@ -144,6 +152,44 @@ for (const backend of testBackends()) {
         assert.ok(!traffic.statuses.includes(401), `no 401: ${traffic.statuses.join(',')}`);
         t.diagnostic(`rendered in ${renderedMs} ms; ${ingests} ingest(s) until the alert showed; /graphql statuses ${traffic.statuses.join(',')}`);
       } finally {
+        if (process.env.GQDEBUG) {
+          await page.screenshot({ path: `/tmp/gq/fail-${Date.now()}.png` });
+          console.log(
+            JSON.stringify(traffic)
+              .replace(/IntrospectionQuery.{1500}/g, '...')
+              .slice(0, 3000),
+          );
+        }
+        await close();
+      }
+    });
+
+    it('a wrong key shows its 401 once; the right key typed after it loads Docs without a re-fetch click', async () => {
+      const { key } = await makeKey(app, `graphiql-retry-${backend}`, 'VIEWER');
+      const { page, traffic, close } = await openGraphiQL(browser, server);
+      try {
+        await page.goto(`${server.url}/graphql`);
+        await page.locator('[data-uri$="request-headers.json"] .view-lines').waitFor({ timeout: 60_000 });
+        await page.locator('[aria-label="Show Documentation Explorer"]').click();
+        await setEditor(page, 'request-headers.json', '{"Authorization": "Bearer pgk_not-a-key-of-this-server"}');
+        let pane = '';
+        await waitFor(async () => /UNAUTHENTICATED|Unknown|invalid/i.test((pane = await editorText(page, 'body'))), {
+          message: () => `the 401 on the page, not ${pane}`,
+        });
+        await setEditor(page, 'request-headers.json', `{"Authorization": "Bearer ${key}"}`);
+        await page.locator('.graphiql-plugin').getByText('Root Types').waitFor({ timeout: 30_000 });
+        const tried = traffic.graphql.filter((r) => r.body.includes('__schema')).map((r) => r.authorization);
+        assert.deepEqual(tried, ['Bearer pgk_not-a-key-of-this-server', `Bearer ${key}`], 'each key tried once');
+        assert.deepEqual(traffic.foreign, []);
+      } finally {
+        if (process.env.GQDEBUG) {
+          await page.screenshot({ path: `/tmp/gq/fail-${Date.now()}.png` });
+          console.log(
+            JSON.stringify(traffic)
+              .replace(/IntrospectionQuery.{1500}/g, '...')
+              .slice(0, 3000),
+          );
+        }
         await close();
       }
     });
@@ -171,6 +217,19 @@ for (const backend of testBackends()) {
       const missing = await fetch(`${server.url}/graphql/assets/..%2Fpackage.json`);
       assert.equal(missing.status, 404);
       assert.equal(((await missing.json()) as any).errors[0].extensions.code, 'NOT_FOUND');
+    });
+
+    it('with GraphiQL off (production), neither the page nor its assets are served without a key', async () => {
+      const prod = await createTestApp(backend, { seed: false, env: { NODE_ENV: 'production' } });
+      try {
+        const page = await prod.yoga.fetch('http://localhost/graphql', { headers: { accept: 'text/html' } });
+        assert.doesNotMatch(await page.text(), /graphiql/i);
+        const asset = await prod.yoga.fetch('http://localhost/graphql/assets/graphiql.js');
+        assert.equal(asset.status, 401);
+        assert.equal(((await asset.json()) as any).errors[0].extensions.code, 'UNAUTHENTICATED');
+      } finally {
+        await prod.close();
+      }
     });
   });
 }

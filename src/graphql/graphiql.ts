@@ -9,7 +9,8 @@ import type { Context } from './context.ts';
  *
  * Subscriptions go over SSE, so they carry the headers of the Headers tab like queries do. The page's fetch wrapper
  * (PAGE_SCRIPT) holds the schema introspection while the Headers tab has no key, so the result pane shows no 401 at
- * page load, and re-runs it once a new key has been typed (after a second without typing), so Docs load by themselves.
+ * page load, and re-runs it once a key has been typed (after a second without typing), so Docs load by themselves; a
+ * refused key is not sent again until it is changed or the user re-fetches.
  */
 
 export const GRAPHIQL_ASSETS_PATH = '/graphql/assets/';
@@ -108,8 +109,8 @@ const PAGE_SCRIPT = `(function () {
   var placeholder = ${JSON.stringify(KEY_PLACEHOLDER)};
   var realFetch = window.fetch.bind(window);
   var schemaLoaded = false;
-  var lastTried = null;
-  var auto = false;
+  var refused = null; // { value, status, body, headers } of the last refused introspection
+  var explicit = false;
   function authorization(headers) {
     if (!headers) return '';
     if (typeof Headers !== 'undefined' && headers instanceof Headers) return headers.get('authorization') || '';
@@ -126,13 +127,24 @@ const PAGE_SCRIPT = `(function () {
       var url = new URL(typeof input === 'string' || input instanceof URL ? String(input) : input.url, location.href);
       var body = init && typeof init.body === 'string' ? init.body : '';
       if (url.origin === location.origin && url.pathname === location.pathname && body.indexOf('__schema') !== -1) {
-        var wasAuto = auto;
-        auto = false;
+        var wasExplicit = explicit;
+        explicit = false;
         var value = authorization(init.headers);
-        // No key yet (or, for an automatic retry, the key that already failed): wait for the user instead of a 401.
-        if (!hasKey(value) || (wasAuto && value === lastTried)) return new Promise(function () {});
-        lastTried = value;
-        return realFetch(input, init).then(function (res) { schemaLoaded = res.ok; return res; });
+        // No key yet: wait for the user instead of answering with a 401.
+        if (!hasKey(value)) return new Promise(function () {});
+        // The key that was just refused (GraphiQL retries a failed introspection at once, and the automatic re-fetch
+        // below runs on any edit): the same answer again, without another failed authentication at the server.
+        if (refused && value === refused.value && !wasExplicit)
+          return Promise.resolve(new Response(refused.body, { status: refused.status, headers: refused.headers }));
+        return realFetch(input, init).then(function (res) {
+          schemaLoaded = res.ok;
+          refused = null;
+          if (res.status !== 401 && res.status !== 429) return res;
+          return res.text().then(function (text) {
+            refused = { value: value, status: res.status, body: text, headers: { 'content-type': res.headers.get('content-type') || 'application/json' } };
+            return new Response(text, { status: res.status, headers: refused.headers });
+          });
+        });
       }
     } catch (_e) {}
     return realFetch(input, init);
@@ -145,11 +157,14 @@ const PAGE_SCRIPT = `(function () {
     clearTimeout(timer);
     timer = setTimeout(function () {
       if (schemaLoaded) return;
-      auto = true;
       window.dispatchEvent(new KeyboardEvent('keydown', { key: 'R', ctrlKey: true, shiftKey: true }));
-      setTimeout(function () { auto = false; }, 5000);
     }, 1000);
   }
+  // The user's own re-fetch (button or Shift-Ctrl-R) sends even a refused key again.
+  document.addEventListener('click', function (e) {
+    if (e.target && e.target.closest && e.target.closest('[aria-label^="Re-fetch GraphQL schema"]')) explicit = true;
+  }, true);
+  window.addEventListener('keydown', function (e) { if (e.isTrusted && e.ctrlKey && e.key === 'R') explicit = true; }, true);
   document.addEventListener('input', edited, true);
   document.addEventListener('paste', edited, true);
 })();
