@@ -152,7 +152,6 @@ for (const backend of testBackends()) {
         assert.ok(!traffic.statuses.includes(401), `no 401: ${traffic.statuses.join(',')}`);
         t.diagnostic(`rendered in ${renderedMs} ms; ${ingests} ingest(s) until the alert showed; /graphql statuses ${traffic.statuses.join(',')}`);
       } finally {
-        if (process.env.GQDEBUG) {
           await page.screenshot({ path: `/tmp/gq/fail-${Date.now()}.png` });
           console.log(
             JSON.stringify(traffic)
@@ -182,7 +181,6 @@ for (const backend of testBackends()) {
         assert.deepEqual(tried, ['Bearer pgk_not-a-key-of-this-server', `Bearer ${key}`], 'each key tried once');
         assert.deepEqual(traffic.foreign, []);
       } finally {
-        if (process.env.GQDEBUG) {
           await page.screenshot({ path: `/tmp/gq/fail-${Date.now()}.png` });
           console.log(
             JSON.stringify(traffic)
