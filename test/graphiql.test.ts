@@ -152,13 +152,6 @@ for (const backend of testBackends()) {
         assert.ok(!traffic.statuses.includes(401), `no 401: ${traffic.statuses.join(',')}`);
         t.diagnostic(`rendered in ${renderedMs} ms; ${ingests} ingest(s) until the alert showed; /graphql statuses ${traffic.statuses.join(',')}`);
       } finally {
-          await page.screenshot({ path: `/tmp/gq/fail-${Date.now()}.png` });
-          console.log(
-            JSON.stringify(traffic)
-              .replace(/IntrospectionQuery.{1500}/g, '...')
-              .slice(0, 3000),
-          );
-        }
         await close();
       }
     });
@@ -181,13 +174,6 @@ for (const backend of testBackends()) {
         assert.deepEqual(tried, ['Bearer pgk_not-a-key-of-this-server', `Bearer ${key}`], 'each key tried once');
         assert.deepEqual(traffic.foreign, []);
       } finally {
-          await page.screenshot({ path: `/tmp/gq/fail-${Date.now()}.png` });
-          console.log(
-            JSON.stringify(traffic)
-              .replace(/IntrospectionQuery.{1500}/g, '...')
-              .slice(0, 3000),
-          );
-        }
         await close();
       }
     });
