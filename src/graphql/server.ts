@@ -39,6 +39,7 @@ import {
 } from './plugins.ts';
 import { schema as defaultSchema } from './schema.ts';
 import { useSubscriptionCostLimit } from './subscriptions.ts';
+import { graphiqlOptions, renderPlantGraphiQL, useGraphiQLAssets } from './graphiql.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -70,6 +71,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useHealth(),
     useReadiness(services.database),
     useMetricsEndpoint(services),
+    ...(config.graphiql ? [useGraphiQLAssets()] : []),
     useAuthentication(services),
     useQueryLimits(services),
     useInputChecks(services),
@@ -89,7 +91,8 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: DISABLED_BUILTIN_HEALTH_CHECK,
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'PlantGraph', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql ? graphiqlOptions() : false,
+    renderGraphiQL: renderPlantGraphiQL,
     maskedErrors: true,
     batching: { limit: config.limits.maxBatch },
     parserAndValidationCache: boundedParserCache(),
