@@ -14,6 +14,7 @@ import { schema } from '../src/graphql/schema.ts';
 import { metricProblem } from '../src/telemetry/ingest.ts';
 import { checkWindow, type KpiTotals, kpisFrom, type MachineKpis, rollUp } from '../src/telemetry/kpis.ts';
 import { checkBucketQuery } from '../src/telemetry/read.ts';
+import { RefusalSummary } from '../src/telemetry/refusals.ts';
 import { inBackground } from '../src/core/background.ts';
 import { startPeriodic } from '../src/core/periodic.ts';
 import { SqlCounter } from '../src/db/client.ts';
@@ -759,5 +760,40 @@ describe('background work', () => {
     ]);
     counter.record('select 3 /* outside */');
     assert.deepEqual(seen.at(-1), { sql: 'select 3 /* outside */', background: false });
+  });
+});
+
+describe('RefusalSummary (MQTT bad messages)', () => {
+  it('reports every distinct reason with its count and last topic, most frequent first, then starts over', () => {
+    const s = new RefusalSummary(3);
+    assert.equal(s.take(), null);
+    s.add('bad JSON', 'p/a/m1');
+    s.add('unknown machine', 'p/a/m9');
+    s.add('bad JSON', 'p/a/m2');
+    assert.deepEqual(s.take(), {
+      refused: 3,
+      reasons: [
+        { reason: 'bad JSON', count: 2, lastTopic: 'p/a/m2' },
+        { reason: 'unknown machine', count: 1, lastTopic: 'p/a/m9' },
+      ],
+      otherReasons: 0,
+    });
+    assert.equal(s.take(), null, 'a new period starts empty');
+  });
+
+  it('bounds the distinct reasons it keeps: the rest are counted together', () => {
+    const s = new RefusalSummary(2);
+    for (let i = 0; i < 10; i++) s.add(`reason ${i}`, 't');
+    s.add('reason 0', 't');
+    const taken = s.take();
+    assert.equal(taken?.refused, 11);
+    assert.deepEqual(
+      taken?.reasons.map((r) => [r.reason, r.count]),
+      [
+        ['reason 0', 2],
+        ['reason 1', 1],
+      ],
+    );
+    assert.equal(taken?.otherReasons, 8);
   });
 });

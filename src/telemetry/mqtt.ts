@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import { type PeriodicTask, startPeriodic } from '../core/periodic.ts';
 import type { Logger } from '../logger.ts';
 import type { MachineDirectory } from '../twin/directory.ts';
 import type { TelemetryDeps } from './ingest.ts';
 import { metricProblem } from './input.ts';
 import { type SinkPoint, type SinkStats, TelemetrySink } from './sink.ts';
+import { RefusalSummary } from './refusals.ts';
 import { timestampProblem } from './timestamps.ts';
 
 /**
@@ -12,7 +14,7 @@ import { timestampProblem } from './timestamps.ts';
  * are percent-decoded, so a name with "/" or "+" can be sent as %2F, %2B; the metric is the rest of the topic and
  * may contain "/"), with JSON payloads `{"ts": ..., "value": ...}` (ts: ISO-8601 with offset or epoch milliseconds;
  * omitted means the time of receipt). Good messages go to a TelemetrySink, which batches them (every `flushMs` or
- * `maxBatch` points) into the same ingest function as the GraphQL API. Bad messages are counted and logged (a summary at most every 10 s) and never
+ * `maxBatch` points) into the same ingest function as the GraphQL API. Bad messages are counted and logged (every 10 s, each distinct reason with its count) and never
  * stop the bridge; each message is checked before it is batched so one bad message cannot sink a batch.
  */
 
@@ -22,6 +24,8 @@ export interface MqttBridgeOptions {
   flushMs?: number;
   maxBatch?: number;
   clientId?: string;
+  /** How often the summary of refused messages is logged (ms; default 10 s). */
+  summaryMs?: number;
 }
 
 export interface MqttBridgeStats extends SinkStats {
@@ -49,9 +53,8 @@ export class MqttBridge {
   private sink: TelemetrySink;
   private resolving = new Set<Promise<void>>();
   private subscribed: Promise<void>;
-  private lastReason = '';
-  private rejectedSinceLog = 0;
-  private lastLog = 0;
+  private refusals = new RefusalSummary();
+  private summaryTask: PeriodicTask;
   private closed = false;
 
   constructor(
@@ -60,6 +63,11 @@ export class MqttBridge {
   ) {
     this.prefix = (opts.prefix ?? 'plantgraph').replace(/\/+$/, '');
     this.sink = new TelemetrySink(deps, { flushMs: opts.flushMs, maxBatch: opts.maxBatch, onRejected: (reason) => this.log(reason, `${this.prefix}/#`) });
+    this.summaryTask = startPeriodic(
+      async () => this.logRefusals(),
+      opts.summaryMs ?? 10_000,
+      () => {},
+    );
     this.client = mqtt.connect(opts.url, {
       clientId: opts.clientId ?? `plantgraph-${randomBytes(4).toString('hex')}`,
       reconnectPeriod: 2_000,
@@ -96,15 +104,14 @@ export class MqttBridge {
   }
 
   private log(reason: string, topic: string): void {
-    this.rejectedSinceLog++;
-    this.lastReason = `${topic}: ${reason}`;
+    this.refusals.add(reason, topic);
     this.deps.logger.debug({ topic, reason }, 'MQTT bridge: message refused');
-    const now = this.deps.clock.now().getTime();
-    if (now - this.lastLog >= 10_000) {
-      this.lastLog = now;
-      this.deps.logger.warn({ refused: this.rejectedSinceLog, last: this.lastReason }, 'MQTT bridge: refused bad messages');
-      this.rejectedSinceLog = 0;
-    }
+  }
+
+  /** One warning per period with every distinct reason refused in it and its count (see RefusalSummary). */
+  private logRefusals(): void {
+    const summary = this.refusals.take();
+    if (summary) this.deps.logger.warn(summary, 'MQTT bridge: refused bad messages');
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -188,6 +195,8 @@ export class MqttBridge {
     await Promise.all([...this.resolving]);
     this.closed = true;
     await this.sink.close();
+    await this.summaryTask.stop();
+    this.logRefusals();
   }
 }
 
