@@ -63,12 +63,19 @@ export interface FinishedProcess {
 
 /**
  * Runs `src/main.ts` to its exit (a start that is expected to fail), killing it after `timeoutMs`. `uid`/`gid` run it
- * as another user (a root test process uses them to meet real file permissions).
+ * as another user; `withoutCapabilities` as this user without capabilities (a root test process uses it to meet real
+ * file permissions: another user may not be able to read the checkout).
  */
-export async function runServerProcess(env: Record<string, string>, opts: { timeoutMs?: number; uid?: number; gid?: number } = {}): Promise<FinishedProcess> {
+export async function runServerProcess(
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; uid?: number; gid?: number; withoutCapabilities?: boolean } = {},
+): Promise<FinishedProcess> {
   const extra = process.env.TEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const started = performance.now();
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
+  const node = [process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
+  // util-linux setpriv: the same user without any capability (root then meets file permissions like anyone else).
+  const argv = opts.withoutCapabilities ? ['/usr/bin/setpriv', '--inh-caps=-all', '--bounding-set=-all', '--', ...node] : node;
+  const child = spawn(argv[0], argv.slice(1), {
     cwd: root,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
