@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import { createTestApp, createTestDatabase, describe, it, subscribe, type TestApp, testBackends, waitFor } from './helpers.ts';
+import { createTestApp, emptyPostgresDatabase, describe, it, subscribe, type TestApp, testBackends, waitFor } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
 const INGEST = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted } ... on Error { message } } }`;
@@ -97,14 +97,10 @@ if (testBackends().includes('postgres')) {
     let drop: () => Promise<void>;
     let dataDir: string;
     before(async () => {
-      const t = await createTestDatabase('postgres');
-      await t.database.query('drop schema public cascade');
-      await t.database.query('create schema public');
-      await t.database.query('drop schema if exists drizzle cascade');
-      await t.database.close();
+      const t = await emptyPostgresDatabase();
       drop = t.drop;
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-'));
-      const env = { DATABASE_URL: t.url!, PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_DATA_DIR: dataDir };
+      const env = { DATABASE_URL: t.url, PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_DATA_DIR: dataDir };
       [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     });
     after(async () => {

@@ -15,7 +15,7 @@ import {
   after,
   before,
   createTestApp,
-  createTestDatabase,
+  emptyPostgresDatabase,
   describe,
   it,
   makeKey,
@@ -24,6 +24,7 @@ import {
   testBackends,
   unchanged,
   waitFor,
+  sseBlocks,
 } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
@@ -250,17 +251,9 @@ async function openSse(httpUrl: string, authorization: string, body: Record<stri
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buf += decoder.decode(chunk, { stream: true });
-        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let event = '';
-          let data = '';
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data += line.slice(5).trim();
-          }
-          if (event) s.events.push({ event, data: data ? JSON.parse(data) : null });
-        }
+        const { blocks, rest } = sseBlocks(buf);
+        buf = rest;
+        for (const { event, data } of blocks) if (event) s.events.push({ event, data: data ? JSON.parse(data) : null });
       }
     } catch {
       // aborted by the test
@@ -533,17 +526,13 @@ if (testBackends().includes('postgres')) {
     let drop: () => Promise<void>;
     let dataDir: string;
     before(async () => {
-      const t = await createTestDatabase('postgres');
-      await t.database.query('drop schema public cascade');
-      await t.database.query('create schema public');
-      await t.database.query('drop schema if exists drizzle cascade');
-      await t.database.close();
+      const t = await emptyPostgresDatabase();
       drop = t.drop;
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-'));
-      const env = { DATABASE_URL: t.url!, PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_DATA_DIR: dataDir, PLANTGRAPH_SEED: 'none' };
+      const env = { DATABASE_URL: t.url, PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_DATA_DIR: dataDir, PLANTGRAPH_SEED: 'none' };
       a = await startServerProcess(env);
       b = await startServerProcess(env);
-      database = await openDatabase({ databaseUrl: t.url!, poolSize: 2 });
+      database = await openDatabase({ databaseUrl: t.url, poolSize: 2 });
     });
     after(async () => {
       await a?.stop('SIGKILL');

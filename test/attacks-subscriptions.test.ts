@@ -19,6 +19,7 @@ import {
   it,
   makeKey,
   statementsDuring,
+  sseBlocks,
   subscribe,
   TEST_ADMIN_KEY,
   type TestApp,
@@ -94,16 +95,9 @@ async function sse(
         const { value, done } = await reader.read();
         if (done) break;
         buf += decoder.decode(value, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          let event = '';
-          let data = '';
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data += line.slice(5).trim();
-          }
+        const { blocks, rest } = sseBlocks(buf);
+        buf = rest;
+        for (const { event, data } of blocks) {
           if (event === 'complete') {
             s.counts.complete++;
             s.completed = true;

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.ts';
 import { migrateDatabase, openDatabase } from '../src/db/client.ts';
 import { LOCK_FILE } from '../src/db/dir-lock.ts';
 import { startServer } from '../src/graphql/server.ts';
-import { type Backend, createTestApp, createTestDatabase, describe, it, testBackends, unchanged } from './helpers.ts';
+import { type Backend, createTestApp, emptyPostgresDatabase, describe, it, testBackends, unchanged } from './helpers.ts';
 import { runServerProcess, type ServerProcess, startServerProcess } from './process.ts';
 
 const KEY_LINE = /^\s+(pgk_\S+)$/m;
@@ -45,11 +45,9 @@ async function freshStore(backend: Backend): Promise<{ env: Record<string, strin
       },
     };
   }
-  const t = await createTestDatabase(backend);
-  await t.database.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade');
-  await t.database.close();
+  const t = await emptyPostgresDatabase();
   return {
-    env: { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: t.url! },
+    env: { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: t.url },
     dataDir,
     async keyRows() {
       const c = new pg.Client({ connectionString: t.url });

@@ -153,6 +153,33 @@ export async function statementsDuring(database: Database, fn: () => Promise<unk
   return seen;
 }
 
+/**
+ * Splits the complete server-sent-event blocks off the front of `buf`: each block's `event` name and its `data` lines
+ * joined (raw, unparsed); `rest` is the incomplete tail to keep for the next chunk.
+ */
+export function sseBlocks(buf: string): { blocks: { event: string; data: string }[]; rest: string } {
+  const blocks: { event: string; data: string }[] = [];
+  for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+    let event = '';
+    let data = '';
+    for (const line of buf.slice(0, i).split('\n')) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data += line.slice(5).trim();
+    }
+    blocks.push({ event, data });
+    buf = buf.slice(i + 2);
+  }
+  return { blocks, rest: buf };
+}
+
+/** An empty PostgreSQL database (no tables, no migrations) that a server process migrates itself; `drop` removes it. */
+export async function emptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const t = await createTestDatabase('postgres');
+  await t.database.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade');
+  await t.database.close();
+  return { url: t.url!, drop: t.drop };
+}
+
 /** Creates an API key through GraphQL as the test ADMIN and returns the secret. */
 export async function makeKey(app: TestApp, name: string, role: string, plantIds?: string[], as = TEST_ADMIN_KEY): Promise<{ key: string; id: string }> {
   const r = await app.gql(

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createTestDatabase, describe, it, testBackends } from './helpers.ts';
+import { emptyPostgresDatabase, describe, it, testBackends } from './helpers.ts';
 import { type ServerProcess, startServerProcess } from './process.ts';
 
 const KEY = 'server-test-admin-key-0123456789';
@@ -22,10 +22,8 @@ for (const backend of testBackends()) {
       env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: KEY };
       if (backend === 'postgres') {
         // An empty database: the server applies the migrations itself.
-        const t = await createTestDatabase(backend);
-        await t.database.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade');
-        await t.database.close();
-        env.DATABASE_URL = t.url!;
+        const t = await emptyPostgresDatabase();
+        env.DATABASE_URL = t.url;
         dropDb = t.drop;
       }
       server = await startServerProcess(env);

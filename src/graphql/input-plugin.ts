@@ -14,6 +14,7 @@ import { storableText, unstorableText } from '../core/validate.ts';
 import type { Services } from '../services.ts';
 import { declaredVariables, recordAudit } from './audit-plugin.ts';
 import type { Context } from './context.ts';
+import { withMessage } from './error-message.ts';
 
 const WHY = 'contains a NUL character (U+0000) or an unpaired UTF-16 surrogate, which no text field can store';
 
@@ -166,16 +167,7 @@ export function capMessage(message: string): string {
 
 function capped<E extends Error>(err: E): E | GraphQLError {
   if (err.message.length <= MESSAGE_MAX) return err;
-  const message = capMessage(err.message);
-  if (!(err instanceof GraphQLError)) return new GraphQLError(message);
-  return new GraphQLError(message, {
-    nodes: err.nodes,
-    source: err.source,
-    positions: err.positions,
-    path: err.path,
-    originalError: err.originalError,
-    extensions: err.extensions,
-  });
+  return withMessage(err, capMessage(err.message));
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   type ExecutionResult,
   execute,
   getOperationAST,
-  GraphQLError,
+  type GraphQLError,
   NoSchemaIntrospectionCustomRule,
   print,
 } from 'graphql';
@@ -20,6 +20,7 @@ import { recordAudit } from './audit-plugin.ts';
 import type { Principal } from '../auth/roles.ts';
 import type { Services } from '../services.ts';
 import type { Context } from './context.ts';
+import { withMessage } from './error-message.ts';
 
 /** Principals established per HTTP request by useAuthentication, read back by the context factory. */
 export const requestPrincipals = new WeakMap<Request, Principal>();
@@ -84,15 +85,7 @@ function withoutSuggestion<E extends Error>(err: E): E | GraphQLError {
   SUGGESTION.lastIndex = 0;
   if (!SUGGESTION.test(err.message)) return err;
   SUGGESTION.lastIndex = 0;
-  if (!(err instanceof GraphQLError)) return new GraphQLError(err.message.replace(SUGGESTION, ''));
-  return new GraphQLError(err.message.replace(SUGGESTION, ''), {
-    nodes: err.nodes,
-    source: err.source,
-    positions: err.positions,
-    path: err.path,
-    originalError: err.originalError,
-    extensions: err.extensions,
-  });
+  return withMessage(err, err.message.replace(SUGGESTION, ''));
 }
 
 /**
