@@ -17,10 +17,12 @@ import { MachineDirectory } from './twin/directory.ts';
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
 export async function createServices(
   config: Config,
-  logger: Logger = createLogger(config.logLevel),
+  logger: Logger = createLogger(config.logLevel, config.logFormat),
   clock: Clock = systemClock,
+  /** The database, when start-up already began opening it (in parallel with loading the GraphQL modules). */
+  opening?: Promise<Database>,
 ): Promise<Services & { bootstrapKey: BootstrapKey | null }> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await (opening ?? openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   let bootstrapKey: BootstrapKey | null = null;
   let demoPlantId: number | null = null;
   try {

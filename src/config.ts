@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { LOG_FORMATS, type LogFormat } from './logger.ts';
 
 export interface Config {
   port: number;
@@ -8,6 +9,8 @@ export interface Config {
   seed: 'demo' | 'none';
   adminKey: string | undefined;
   logLevel: string;
+  /** LOG_FORMAT: pretty (lines for people, the default) or json (one object per line). */
+  logFormat: LogFormat;
   mqttUrl: string | undefined;
   telemetry: TelemetryConfig;
   production: boolean;
@@ -96,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
+  const logFormat = (env.LOG_FORMAT?.trim().toLowerCase() || 'pretty') as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError(`LOG_FORMAT must be pretty or json; got "${env.LOG_FORMAT}"`);
   const production = env.NODE_ENV === 'production';
   const retentionDays = intInRange('PLANTGRAPH_TELEMETRY_RETENTION_DAYS', env.PLANTGRAPH_TELEMETRY_RETENTION_DAYS, 90, 1, 36_500);
   const rollupRetentionDays = intInRange(
@@ -169,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seed,
     adminKey: env.PLANTGRAPH_ADMIN_KEY?.trim() || undefined,
     logLevel,
+    logFormat,
     mqttUrl,
     telemetry: { retentionDays, rollupRetentionDays },
   };

@@ -303,3 +303,132 @@ describe('first start: PostgreSQL and configuration', () => {
     assert.throws(() => loadConfig({ PLANTGRAPH_RATE_LIMIT_BURST: '-1' }), /PLANTGRAPH_RATE_LIMIT_BURST must be an integer from 0 to 10000000, got "-1"/);
   });
 });
+
+describe('first start: npm start runs compiled JavaScript; start-up lines in one format', () => {
+  it('npm start (scripts/start.mjs) serves from dist/: a first start and a restart, with their times', async (t) => {
+    const store = await freshStore('pglite');
+    let server: ServerProcess | undefined;
+    try {
+      let started = performance.now();
+      server = await startServerProcess({ ...store.env, PLANTGRAPH_ADMIN_KEY: '' }, 90_000, 'compiled');
+      const first = Math.round(performance.now() - started);
+      const key = KEY_LINE.exec(server.output())?.[1];
+      assert.ok(key, server.output());
+      assert.doesNotMatch(server.output(), /tsx/);
+      assert.equal((await post(server.url, key!, '{ plants(first: 1) { edges { node { name } } } }')).body.data.plants.edges[0].node.name, 'Riverside Works');
+      await server.stop();
+      started = performance.now();
+      server = await startServerProcess({ ...store.env, PLANTGRAPH_ADMIN_KEY: '' }, 90_000, 'compiled');
+      const restart = Math.round(performance.now() - started);
+      assert.equal((await post(server.url, key!, '{ me { role } }')).body.data.me.role, 'ADMIN');
+      t.diagnostic(`compiled start: first ${first} ms (initdb, migrations, demo seed), restart ${restart} ms (load ${os.loadavg()[0].toFixed(1)})`);
+      assert.ok(first < 90_000 && restart < 60_000);
+    } finally {
+      await server?.stop('SIGKILL');
+      await store.drop();
+    }
+  });
+
+  it('LOG_FORMAT=json: every line the process writes is one JSON object, the key and the port clash too', async () => {
+    const store = await freshStore('pglite');
+    const busy = await occupiedPort();
+    try {
+      const clash = await runServerProcess({ ...store.env, PORT: String(busy.port), HOST: '0.0.0.0', LOG_FORMAT: 'json' });
+      assert.notEqual(clash.code, 0);
+      const clashLines = clash.output.trim().split('\n');
+      assert.equal(clashLines.length, 1, clash.output);
+      const clashEntry = JSON.parse(clashLines[0]);
+      assert.equal(clashEntry.level, 50);
+      assert.equal(clashEntry.msg, `port ${busy.port} is in use; set PORT`);
+    } finally {
+      await busy.close();
+    }
+    let server: ServerProcess | undefined;
+    try {
+      const child = await runJsonServer({ ...store.env, PLANTGRAPH_ADMIN_KEY: '', LOG_FORMAT: 'json', LOG_LEVEL: 'info' });
+      server = child;
+      const entries = child
+        .output()
+        .trim()
+        .split('\n')
+        .map((line) => {
+          assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
+          return JSON.parse(line);
+        });
+      const listening = entries.find((e) => e.msg === 'PlantGraph listening');
+      assert.match(listening.url, /^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+      assert.equal(listening.database, 'pglite');
+      const key = entries.find((e) => typeof e.adminKey === 'string')?.adminKey;
+      assert.match(key, /^pgk_/);
+      assert.ok(entries.some((e) => /loaded the demo plant/.test(e.msg)));
+      assert.equal((await post(child.url, key, '{ me { role } }')).body.data.me.role, 'ADMIN');
+    } finally {
+      await server?.stop('SIGKILL');
+      await store.drop();
+    }
+  });
+
+  it('the default format is lines for people: log lines too, no JSON; an unknown LOG_FORMAT is a configuration error', async () => {
+    const store = await freshStore('pglite');
+    let server: ServerProcess | undefined;
+    try {
+      server = await startServerProcess({ ...store.env, PLANTGRAPH_ADMIN_KEY: '', LOG_LEVEL: 'info' });
+      const lines = server.output().trim().split('\n');
+      assert.deepEqual(
+        lines.filter((l) => l.trimStart().startsWith('{')),
+        [],
+      );
+      assert.ok(
+        lines.some((l) => /^\d\d:\d\d:\d\d INFO {2}loaded the demo plant/.test(l)),
+        server.output(),
+      );
+      const bad = await runServerProcess({ ...store.env, LOG_FORMAT: 'xml' });
+      assert.equal(bad.code, 2);
+      assert.equal(bad.output.trim(), 'plantgraph: configuration error: LOG_FORMAT must be pretty or json; got "xml"');
+    } finally {
+      await server?.stop('SIGKILL');
+      await store.drop();
+    }
+  });
+});
+
+/** A server process in LOG_FORMAT=json: waits for the `endpoints` object, the last start-up line. */
+async function runJsonServer(env: Record<string, string>): Promise<ServerProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: path.resolve(import.meta.dirname, '..'),
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no endpoints line in 60 s:\n${out}`));
+    }, 60_000);
+    child.stdout!.on('data', () => {
+      const m = /"msg":"endpoints","health":"(http:\/\/[^"]+)\/health"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    child,
+    url,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src'
 const KERNEL = ['config.ts', 'logger.ts', 'metrics.ts', 'core'];
 const LAYERS: Record<string, string[]> = {
   core: [],
-  'config.ts': [],
+  'config.ts': ['logger.ts'],
   'logger.ts': [],
   'metrics.ts': ['db'],
   db: ['core'],

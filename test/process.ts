@@ -11,10 +11,21 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `src/main.ts` as a real process and waits for the line that says where it listens. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+/**
+ * How a test process runs the server: `source` runs src/main.ts through tsx (what the suite tests); `compiled` runs
+ * `npm start`'s entry, scripts/start.mjs, which runs dist/ (compiled at install, rebuilt when src/ changed).
+ */
+export type Entry = 'source' | 'compiled';
+
+function serverArgv(entry: Entry): string[] {
   const extra = process.env.TEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
+  return entry === 'compiled' ? [process.execPath, ...extra, 'scripts/start.mjs'] : [process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
+}
+
+/** Starts the server as a real process and waits for the lines that say where it listens. */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, entry: Entry = 'source'): Promise<ServerProcess> {
+  const [node, ...args] = serverArgv(entry);
+  const child = spawn(node, args, {
     cwd: root,
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,11 +79,10 @@ export interface FinishedProcess {
  */
 export async function runServerProcess(
   env: Record<string, string>,
-  opts: { timeoutMs?: number; uid?: number; gid?: number; withoutCapabilities?: boolean } = {},
+  opts: { timeoutMs?: number; uid?: number; gid?: number; withoutCapabilities?: boolean; entry?: Entry } = {},
 ): Promise<FinishedProcess> {
-  const extra = process.env.TEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const started = performance.now();
-  const node = [process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
+  const node = serverArgv(opts.entry ?? 'source');
   // util-linux setpriv: the same user without any capability (root then meets file permissions like anyone else).
   const argv = opts.withoutCapabilities ? ['/usr/bin/setpriv', '--inh-caps=-all', '--bounding-set=-all', '--', ...node] : node;
   const child = spawn(argv[0], argv.slice(1), {
