@@ -549,6 +549,7 @@ describe('loadConfig', () => {
       seed: 'demo',
       adminKey: undefined,
       logLevel: 'info',
+      logFormat: 'pretty',
       mqttUrl: undefined,
       telemetry: { retentionDays: 90, rollupRetentionDays: 400 },
     });

@@ -96,8 +96,19 @@ for (const backend of testBackends()) {
       const u = await app.gql(`query($id: ID!) { node(id: $id) { id } plant(id: $id) { id } }`, { id: unknown });
       assert.equal(u.body.data.node, null);
       assert.equal(u.body.data.plant, null);
-      const bad = await app.gql(`query($id: ID!) { plant(id: $id) { id } }`, { id: 'not-an-id' });
-      assert.equal(bad.body.data.plant, null);
+      const bad = await app.gql(`query($id: ID!) { plant(id: $id) { id } exportPlant(id: $id) }`, { id: 'not-an-id' });
+      assert.deepEqual(bad.body, { data: { plant: null, exportPlant: null } });
+      // As the README says: node(id:) reads a string that is not a global ID as null and says so in errors.
+      const badNode = await app.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: 'not-an-id' });
+      assert.equal(badNode.body.data.node, null);
+      assert.deepEqual(
+        badNode.body.errors.map((e: { message: string }) => e.message),
+        ['Invalid global ID: "not-an-id"'],
+      );
+      const alerts = await app.gql(`query($id: ID!) { alerts(plantId: $id, first: 5) { edges { node { id } } } }`, { id: 'not-an-id' });
+      assert.deepEqual(alerts.body, { data: { alerts: { edges: [] } } });
+      const del = await app.gql(`mutation($id: ID!) { deleteMachine(id: $id) { __typename ... on Error { code message } } }`, { id: 'not-an-id' });
+      assert.deepEqual(del.body.data.deleteMachine, { __typename: 'NotFoundError', code: 'NOT_FOUND', message: 'Machine "not-an-id" not found' });
       const wrongType = await app.gql(`query($id: ID!) { plant(id: $id) { id } }`, { id: ids.Machine });
       assert.equal(wrongType.body.data.plant, null);
     });

@@ -6,7 +6,7 @@
 
 /** How one original feature column becomes estimator inputs. Part of the exported graph. */
 export type ColumnPrep =
-  /** One estimator input: (isNaN(x) ? impute : x - center) / scale. */
+  /** One estimator input: ((isNaN(x) ? impute : x) - center) / scale; `impute` is a raw value (the training mean). */
   | { name: string; kind: 'numeric'; impute: number; center: number; scale: number }
   /** `categories.length` estimator inputs, one-hot; a value not in `categories` (or missing) is all zeros. */
   | { name: string; kind: 'categorical'; categories: string[] };
