@@ -9,7 +9,7 @@ import { concatFeeds, isBatchable, splitOutputs } from '../src/predict/onnx/batc
 import { exportModelSpec } from '../src/predict/onnx/export.ts';
 import { type Feeds, jsonToFeeds, rowsToFeeds } from '../src/predict/onnx/feeds.ts';
 import { inspectModel, loadSession, type ModelInfo } from '../src/predict/onnx/inspect.ts';
-import { DataType, encodeModel, node, tensorValueInfo } from '../src/predict/onnx/proto.ts';
+import { DataType, encodeModel, node, onnx, type OnnxTypes, tensorValueInfo } from '../src/predict/onnx/proto.ts';
 import { checkFinite, runSession } from '../src/predict/onnx/run.ts';
 import { rewriteZipMap } from '../src/predict/onnx/zipmap.ts';
 import type { ColumnPrep, EstimatorSpec, ModelSpec, Tree } from '../src/predict/spec.ts';
@@ -127,9 +127,19 @@ describe('rowsToFeeds checks', () => {
         { path: 'rows[1][2]', message: 'expected a finite number (float32), got number Infinity' },
       ],
     );
-    assert.deepEqual(await problems([[1, Number.POSITIVE_INFINITY, 3]], { allowNaN: true }), [
-      { path: 'rows[0][1]', message: 'expected a finite number (float32), got number Infinity' },
-    ]);
+    assert.deepEqual(
+      await problems(
+        [
+          [1, Number.POSITIVE_INFINITY, 3],
+          [3.4028234663852886e38, -1e39, 0],
+        ],
+        { allowNaN: true },
+      ),
+      [
+        { path: 'rows[0][1]', message: 'expected a finite number (float32), got number Infinity' },
+        { path: 'rows[1][1]', message: 'expected a finite number (float32), got number -1e+39' },
+      ],
+    );
     assert.deepEqual(await problems([]), [{ path: 'rows', message: 'expected at least one row' }]);
   });
 
@@ -251,6 +261,20 @@ describe('ZipMap rewrite of sklearn-onnx classifiers', () => {
       out,
       rows.map((x) => [0, 1, 2].map((k) => (leaf(trees[0], x)[k] + leaf(trees[1], x)[k]) / 2)),
       ['1', '2', '5'],
+    );
+  });
+
+  it('exposes a probability tensor of another name through an Identity named probabilities', async () => {
+    const model = onnx.ModelProto.decode(sklearnLogisticRegression([[2, 0, -1]], [0.5], { strings: ['good', 'bad'] }, 'binary'));
+    const graph = model.graph as OnnxTypes.GraphProto;
+    graph.node[0].output = ['label', 'probability_tensor'];
+    graph.node.find((n) => n.opType === 'ZipMap')!.input = ['probability_tensor'];
+    const out = await rewriteAndRun(encodeModel(model), ['good', 'bad'], 'string');
+    const m = rows.map((x) => dot([2, 0, -1], x) + 0.5);
+    check(
+      out,
+      m.map((v) => [1 - sigmoid(v), sigmoid(v)]),
+      ['good', 'bad'],
     );
   });
 
@@ -486,5 +510,286 @@ describe('bytes that are not a servable model', () => {
     }
     assert.equal(cases.length, 600 + valid.length);
     assert.ok(outcomes.INVALID_MODEL > 300, JSON.stringify(outcomes));
+  });
+});
+
+describe('exportModelSpec against evaluateSpec', () => {
+  // numeric and categorical columns interleaved, so the exported graph must reorder them (a Gather after the Concat)
+  const columns: ColumnPrep[] = [
+    { name: 'air_temperature', kind: 'numeric', impute: 300.1, center: 300, scale: 2.5 },
+    { name: 'type', kind: 'categorical', categories: ['L', 'M', 'H'] },
+    { name: 'torque', kind: 'numeric', impute: 40, center: 39.5, scale: 10 },
+    { name: 'site', kind: 'categorical', categories: ['north', 'south'] },
+    { name: 'wear', kind: 'numeric', impute: 0, center: 100, scale: 60 },
+  ];
+  const numericOf = (cols: ColumnPrep[]) => cols.filter((c) => c.kind === 'numeric') as Extract<ColumnPrep, { kind: 'numeric' }>[];
+
+  /** Random rows: 10% missing numbers, categories including unknown ones and missing (null) values. */
+  function randomInputs(random: () => number, cols: ColumnPrep[], n: number): SpecInputs {
+    const numeric = numericOf(cols);
+    const categorical: Record<string, (string | null)[]> = {};
+    for (const c of cols)
+      if (c.kind === 'categorical')
+        categorical[c.name] = Array.from({ length: n }, () => [...c.categories, 'unknown', null][Math.floor(random() * (c.categories.length + 2))]);
+    return {
+      numeric: numeric.length
+        ? Array.from({ length: n }, () => numeric.map((c) => (random() < 0.1 ? Number.NaN : c.center + (random() * 6 - 3) * c.scale)))
+        : undefined,
+      categorical,
+    };
+  }
+
+  /** A random tree whose thresholds are values the rows really have (so some rows are exactly at a threshold). */
+  function randomTree(random: () => number, xs: Float64Array[], depth: number): Tree {
+    const t: Tree = { feature: [], threshold: [], left: [], right: [], missingLeft: [], value: [], cover: [] };
+    const grow = (level: number): number => {
+      const i = t.feature.length;
+      t.feature.push(0);
+      t.threshold.push(0);
+      t.left.push(-1);
+      t.right.push(-1);
+      t.missingLeft.push(random() < 0.5);
+      t.value.push(0);
+      t.cover.push(1);
+      if (level === depth || random() < 0.15) {
+        t.value[i] = Math.round((random() * 2 - 1) * 1000) / 1000;
+        return i;
+      }
+      const f = Math.floor(random() * xs[0].length);
+      t.feature[i] = f;
+      t.threshold[i] = xs[Math.floor(random() * xs.length)][f];
+      t.left[i] = grow(level + 1);
+      t.right[i] = grow(level + 1);
+      return i;
+    };
+    grow(0);
+    return t;
+  }
+
+  function estimator(random: () => number, kind: string, xs: Float64Array[]): { task: ModelSpec['task']; estimator: EstimatorSpec } {
+    const width = xs[0].length;
+    const row = () => Array.from({ length: width }, () => Math.round((random() * 2 - 1) * 1000) / 1000);
+    const classes = ['ok', 'warn', 'fail'];
+    const trees = (outputs: number) => Array.from({ length: 12 }, (_, i) => ({ tree: randomTree(random, xs, 4), output: i % outputs }));
+    switch (kind) {
+      case 'linear':
+        return { task: 'REGRESSION', estimator: { kind: 'linear', coefficients: [row()], intercepts: [1.5] } };
+      case 'logistic binary':
+        return { task: 'CLASSIFICATION', estimator: { kind: 'logistic', coefficients: [row()], intercepts: [-0.25], classes: ['no', 'yes'] } };
+      case 'logistic multiclass':
+        return { task: 'CLASSIFICATION', estimator: { kind: 'logistic', coefficients: [row(), row(), row()], intercepts: [0.1, 0, -0.1], classes } };
+      case 'trees regression':
+        return { task: 'REGRESSION', estimator: { kind: 'trees', objective: 'regression', base: [12.5], trees: trees(1) } };
+      case 'trees binary':
+        return { task: 'CLASSIFICATION', estimator: { kind: 'trees', objective: 'binary', base: [-1.2], trees: trees(1), classes: ['0', '1'] } };
+      default:
+        return { task: 'CLASSIFICATION', estimator: { kind: 'trees', objective: 'multiclass', base: [0.2, -0.1, 0], trees: trees(3), classes } };
+    }
+  }
+
+  /** The JSON inputs of an exported model for `inputs` (a missing category is fed as ''). */
+  const jsonInputs = (inputs: SpecInputs) => ({
+    ...(inputs.numeric ? { numeric: inputs.numeric.map((r) => Array.from(r, (v) => (Number.isNaN(v) ? null : v))) } : {}),
+    ...Object.fromEntries(Object.entries(inputs.categorical ?? {}).map(([name, values]) => [name, Array.from(values, (v) => [v ?? ''])])),
+  });
+
+  /** Rows where some split of a tree compares a value exactly equal to its threshold. */
+  function rowsAtThreshold(est: EstimatorSpec, xs: Float64Array[]): number {
+    if (est.kind !== 'trees') return 0;
+    return xs.filter((x) =>
+      est.trees.some(({ tree }) => {
+        let n = 0;
+        while (tree.left[n] !== -1) {
+          if (x[tree.feature[n]] === tree.threshold[n]) return true;
+          n = x[tree.feature[n]] <= tree.threshold[n] ? tree.left[n] : tree.right[n];
+        }
+        return false;
+      }),
+    ).length;
+  }
+
+  const kinds = ['linear', 'logistic binary', 'logistic multiclass', 'trees regression', 'trees binary', 'trees multiclass'];
+  const preps: [string, ColumnPrep[]][] = [
+    ['numeric and categorical', columns],
+    ['numeric only', numericOf(columns)],
+    ['categorical only', columns.filter((c) => c.kind === 'categorical')],
+  ];
+  for (const kind of kinds)
+    for (const [prepName, cols] of preps) {
+      it(`${kind}, ${prepName}: onnxruntime's outputs equal evaluateSpec within 1e-5`, async () => {
+        const random = seededRandom(kinds.indexOf(kind) * 10 + cols.length);
+        const inputs = randomInputs(random, cols, 400);
+        const prep = { columns: cols };
+        const xs = expandInputs(prep, inputs);
+        const spec: ModelSpec = { features: cols.map((c) => c.name), prep, ...estimator(random, kind, xs) };
+        const bytes = exportModelSpec(spec, { 'plantgraph.trainer': 'test' });
+        const info = await inspectModel(bytes);
+        const numeric = numericOf(cols).length;
+        assert.deepEqual(info.inputs, [
+          ...(numeric ? [{ name: 'numeric', kind: 'tensor', type: 'float32', shape: ['N', numeric] }] : []),
+          ...cols.filter((c) => c.kind === 'categorical').map((c) => ({ name: c.name, kind: 'tensor', type: 'string', shape: ['N', 1] })),
+        ]);
+        assert.deepEqual(info.opsets, [
+          { domain: '', version: 17 },
+          { domain: 'ai.onnx.ml', version: 3 },
+        ]);
+        assert.equal(info.metadata['plantgraph.trainer'], 'test');
+        assert.equal(isBatchable(info), true);
+        const out = await run(bytes, jsonToFeeds(jsonInputs(inputs), info, { allowNaN: true }));
+        const expected = evaluateSpec(spec, inputs);
+        if (expected.values) {
+          assert.deepEqual(info.outputs, [{ name: 'value', kind: 'tensor', type: 'float32', shape: ['N', 1] }]);
+          assertClose(out.value.data as Float32Array, expected.values, 1e-5, 'value');
+        } else {
+          const classes = spec.estimator.kind === 'linear' ? [] : (spec.estimator.classes ?? []);
+          assert.deepEqual(info.outputs, [
+            { name: 'label', kind: 'tensor', type: 'string', shape: ['N'] },
+            { name: 'probabilities', kind: 'tensor', type: 'float32', shape: ['N', classes.length] },
+          ]);
+          assert.equal(info.metadata['plantgraph.classes'], JSON.stringify(classes));
+          assertClose(
+            out.probabilities.data as Float32Array,
+            expected.probabilities!.flatMap((p) => Array.from(p)),
+            1e-5,
+            'probabilities',
+          );
+          const labels = expected.probabilities!.map((p) => classes[p.indexOf(Math.max(...p))]);
+          assert.deepEqual(out.label.data, labels);
+        }
+        if (spec.estimator.kind === 'trees')
+          assert.ok(rowsAtThreshold(spec.estimator, xs) >= 20, `only ${rowsAtThreshold(spec.estimator, xs)} rows at a threshold`);
+      });
+    }
+
+  it('a row exactly at a threshold goes left, one float32 step above goes right, as in the evaluator', async () => {
+    // x is fed as float32; the threshold is the standardised value of that float32, in double
+    const cols: ColumnPrep[] = [{ name: 'x', kind: 'numeric', impute: 0, center: 0.1, scale: 3 }];
+    const at = Math.fround(0.7);
+    const above = at + 2 ** -24; // the next float32 after 0.7 (float32 steps are 2^-24 in [0.5, 1))
+    assert.equal(Math.fround(above), above);
+    const threshold = (at - 0.1) / 3;
+    const tree: Tree = {
+      feature: [0, 0, 0],
+      threshold: [threshold, 0, 0],
+      left: [1, -1, -1],
+      right: [2, -1, -1],
+      missingLeft: [true, false, false],
+      value: [0, 1, 2],
+      cover: [2, 1, 1],
+    };
+    const spec: ModelSpec = {
+      task: 'REGRESSION',
+      features: ['x'],
+      prep: { columns: cols },
+      estimator: { kind: 'trees', objective: 'regression', base: [0], trees: [{ tree, output: 0 }] },
+    };
+    const inputs = { numeric: [[at], [above], [Number.NaN]] };
+    assert.deepEqual(Array.from(evaluateSpec(spec, inputs).values!), [1, 2, tree.value[treeLeaf(tree, [(0 - 0.1) / 3])]]);
+    const bytes = exportModelSpec(spec);
+    const out = await run(bytes, jsonToFeeds({ numeric: [[at], [above], [null]] }, await inspectModel(bytes), { allowNaN: true }));
+    assert.deepEqual(Array.from(out.value.data as Float32Array), Array.from(evaluateSpec(spec, inputs).values!));
+  });
+
+  it('refuses an inconsistent spec with a ValidationError naming the fields', () => {
+    const spec: ModelSpec = {
+      task: 'CLASSIFICATION',
+      features: ['a'],
+      prep: { columns: [{ name: 'a', kind: 'numeric', impute: 0, center: 0, scale: 0 }] },
+      estimator: { kind: 'logistic', coefficients: [[1, 2]], intercepts: [0], classes: ['x', 'x'] },
+    };
+    assert.throws(
+      () => exportModelSpec(spec),
+      (err: unknown) =>
+        err instanceof ValidationError &&
+        JSON.stringify(err.fieldErrors) ===
+          JSON.stringify([
+            { path: 'prep.columns[0].scale', message: 'must be finite and non-zero' },
+            { path: 'estimator.classes', message: 'classes must be distinct' },
+            { path: 'estimator.coefficients[0]', message: 'expected 1 finite values' },
+          ]),
+    );
+  });
+});
+
+describe('batched inference', () => {
+  it('one run over the concatenated rows of several callers, split back, equals each caller’s own run', async () => {
+    const cols: ColumnPrep[] = [
+      { name: 'a', kind: 'numeric', impute: 0, center: 1, scale: 2 },
+      { name: 'kind', kind: 'categorical', categories: ['x', 'y'] },
+    ];
+    const random = seededRandom(5);
+    const tree = (): Tree => ({
+      feature: [0, 1, -1, -1, -1],
+      threshold: [0.3, 0.5, 0, 0, 0],
+      left: [1, 3, -1, -1, -1],
+      right: [2, 4, -1, -1, -1],
+      missingLeft: [false, false, false, false, false],
+      value: [0, 0, random(), random(), random()],
+      cover: [3, 2, 1, 1, 1],
+    });
+    const spec: ModelSpec = {
+      task: 'CLASSIFICATION',
+      features: ['a', 'kind'],
+      prep: { columns: cols },
+      estimator: {
+        kind: 'trees',
+        objective: 'multiclass',
+        base: [0, 0, 0],
+        trees: [0, 1, 2, 0, 1, 2].map((output) => ({ tree: tree(), output })),
+        classes: ['p', 'q', 'r'],
+      },
+    };
+    const bytes = exportModelSpec(spec);
+    const info = await inspectModel(bytes);
+    const callers = [1, 5, 3].map((n) =>
+      jsonToFeeds({ numeric: Array.from({ length: n }, () => [random() * 4 - 1]), kind: Array.from({ length: n }, () => [random() < 0.5 ? 'x' : 'y']) }, info),
+    );
+    const { feeds, counts } = concatFeeds(callers);
+    assert.deepEqual(counts, [1, 5, 3]);
+    assert.deepEqual(feeds.numeric.dims, [9, 1]);
+    const session = await loadSession(bytes);
+    try {
+      const parts = splitOutputs(await runSession(session, feeds), counts);
+      for (const [i, part] of parts.entries()) {
+        const alone = await runSession(session, callers[i]);
+        assert.deepEqual(part.probabilities.dims, [counts[i], 3]);
+        assert.deepEqual(Array.from(part.probabilities.data as Float32Array), Array.from(alone.probabilities.data as Float32Array));
+        assert.deepEqual(part.label.data, alone.label.data);
+      }
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('splits the multi-input model’s int64, float and string feeds the same way', async () => {
+    const bytes = multiInputModel();
+    const info = await inspectModel(bytes);
+    const one = jsonToFeeds({ count: [[4]], temps: [[1, 2]], site: [['b']] }, info);
+    const two = jsonToFeeds(
+      {
+        count: [[1], [2]],
+        temps: [
+          [0, 0],
+          [0.5, 0.5],
+        ],
+        site: [['a'], ['zzz']],
+      },
+      info,
+    );
+    const { feeds, counts } = concatFeeds([one, two]);
+    const [a, b] = splitOutputs(await run(bytes, feeds), counts);
+    assert.deepEqual(Array.from(a.y.data as Float32Array), [27]);
+    assert.deepEqual(Array.from(b.y.data as Float32Array), [11, 2]);
+    const fixedBatch = encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'g',
+        node: [node('Relu', ['x'], ['y'])],
+        input: [tensorValueInfo('x', DataType.FLOAT, [1, 2])],
+        output: [tensorValueInfo('y', DataType.FLOAT, [1, 2])],
+      },
+    });
+    assert.equal(isBatchable(await inspectModel(fixedBatch)), false);
   });
 });

@@ -54,10 +54,12 @@ function bigIntOf(v: unknown, min: bigint, max: bigint): bigint | null {
 
 function converter(type: string, options: FeedOptions): Converter | null {
   if (type === 'float32' || type === 'float64') {
+    // a number beyond float32's range would be fed as an infinity
+    const finite = type === 'float32' ? (v: number) => Number.isFinite(Math.fround(v)) : Number.isFinite;
     return {
       array: (n) => (type === 'float32' ? new Float32Array(n) : new Float64Array(n)),
       set: (out, i, v) => {
-        if (typeof v === 'number' && Number.isFinite(v)) out[i] = v;
+        if (typeof v === 'number' && finite(v)) out[i] = v;
         else if (options.allowNaN && (v === null || Number.isNaN(v))) out[i] = Number.NaN;
         else return `expected a finite number (${type}), got ${what(v)}`;
         return null;
@@ -168,19 +170,29 @@ function tensorOf(value: unknown, input: ValueInfo, path: string, options: FeedO
   const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
   const data = convert.array(rank === 0 ? 1 : shape[0] * strides[0]);
   const before = p.count;
-  const walk = (node: unknown, depth: number, offset: number, at: string) => {
+  // the indices of the element being checked; its path is only spelled out for a problem
+  const index: number[] = [];
+  const at = () => path + index.map((i) => `[${i}]`).join('');
+  const walk = (node: unknown, depth: number, offset: number) => {
     if (depth === rank) {
       const problem = convert.set(data, offset, node);
-      if (problem) p.add(at, problem);
+      if (problem) p.add(at(), problem);
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
-      p.add(at, `expected an array of ${shape[depth]} like ${path}${'[0]'.repeat(depth)}, got ${Array.isArray(node) ? `${node.length} elements` : what(node)}`);
+      p.add(
+        at(),
+        `expected an array of ${shape[depth]} like ${path}${'[0]'.repeat(depth)}, got ${Array.isArray(node) ? `${node.length} elements` : what(node)}`,
+      );
       return;
     }
-    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, offset + i * strides[depth], `${at}[${i}]`);
+    for (let i = 0; i < node.length; i++) {
+      index[depth] = i;
+      walk(node[i], depth + 1, offset + i * strides[depth]);
+    }
+    index.length = depth;
   };
-  walk(value, 0, 0, path);
+  walk(value, 0, 0);
   return p.count === before ? new ort.Tensor(input.type as ort.Tensor.Type, data as any, shape) : null;
 }
 
