@@ -12,6 +12,7 @@ import type { Services } from './services.ts';
 import { seedDemoHistory } from './sim/demo-history.ts';
 import { seedDemo } from './sim/seed.ts';
 import { maintainTelemetry } from './telemetry/partitions.ts';
+import { PredictionService } from './predict/service.ts';
 import { MachineDirectory } from './twin/directory.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
@@ -73,10 +74,13 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   const machineNames = new MachineDirectory(database, clock);
   const auth = new AuthService(database, config, decodePlantClaim, clock, logger);
   const alerts = new AlertService({ database, pubsub, metrics, logger, events, clock, machineNames });
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts };
+  const predictions = new PredictionService({ database, pubsub, metrics, logger, clock, config: config.predict });
+  predictions.start();
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, predictions };
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  await services.predictions.stop();
   await services.alerts.stop();
   await services.pubsub.close();
   await services.database.close();

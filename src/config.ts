@@ -13,6 +13,13 @@ export interface Config {
   logFormat: LogFormat;
   mqttUrl: string | undefined;
   telemetry: TelemetryConfig;
+  /** Model serving: batching window and size, model and request size limits. */
+  predict: {
+    batchWindowMs: number;
+    batchMaxRows: number;
+    maxModelBytes: number;
+    maxRows: number;
+  };
   production: boolean;
   introspection: boolean;
   graphiql: boolean;
@@ -177,5 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat,
     mqttUrl,
     telemetry: { retentionDays, rollupRetentionDays },
+    predict: {
+      batchWindowMs: intInRange('PLANTGRAPH_PREDICT_BATCH_WINDOW_MS', env.PLANTGRAPH_PREDICT_BATCH_WINDOW_MS, 2, 0, 1000),
+      batchMaxRows: intInRange('PLANTGRAPH_PREDICT_BATCH_MAX_ROWS', env.PLANTGRAPH_PREDICT_BATCH_MAX_ROWS, 4096, 1, 1_000_000),
+      maxModelBytes: intInRange('PLANTGRAPH_MAX_MODEL_BYTES', env.PLANTGRAPH_MAX_MODEL_BYTES, 100 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024 - 1),
+      maxRows: intInRange('PLANTGRAPH_MAX_PREDICT_ROWS', env.PLANTGRAPH_MAX_PREDICT_ROWS, 10_000, 1, 1_000_000),
+    },
   };
 }

@@ -151,7 +151,39 @@ export function createMetrics(sql: SqlCounter, opts: MetricsOptions = {}) {
     labelNames: ['kind', 'severity'] as const,
     registers: [registry],
   });
-  return { registry, alerts, httpRequests, operations, operationSeconds, sqlStatements, wsConnections, subscriptions };
+  // Per model version: label values are registered model names and versions (ENGINEER-managed, bounded by the registry).
+  const predictions = new Counter({
+    name: 'plantgraph_predictions_total',
+    help: 'Rows scored, by model name and version',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const modelRuns = new Counter({
+    name: 'plantgraph_model_runs_total',
+    help: 'onnxruntime session.run calls (one per merged batch), by model name and version',
+    labelNames: ['model', 'version'] as const,
+    registers: [registry],
+  });
+  const modelRunSeconds = new Histogram({
+    name: 'plantgraph_model_run_seconds',
+    help: 'Duration of one session.run (a merged batch), by model name and version',
+    labelNames: ['model', 'version'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [registry],
+  });
+  return {
+    registry,
+    alerts,
+    httpRequests,
+    operations,
+    operationSeconds,
+    sqlStatements,
+    wsConnections,
+    subscriptions,
+    predictions,
+    modelRuns,
+    modelRunSeconds,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

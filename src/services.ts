@@ -6,6 +6,7 @@ import type { Database } from './db/client.ts';
 import type { EventHub } from './events/hub.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { PredictionService } from './predict/service.ts';
 import type { PubSub } from './pubsub/index.ts';
 import type { MachineDirectory } from './twin/directory.ts';
 
@@ -24,4 +25,6 @@ export interface Services {
   /** Machine names, cached for every capability that needs them. */
   machineNames: MachineDirectory;
   alerts: AlertService;
+  /** Model registry and serving. */
+  predictions: PredictionService;
 }

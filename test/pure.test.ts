@@ -552,6 +552,7 @@ describe('loadConfig', () => {
       logFormat: 'pretty',
       mqttUrl: undefined,
       telemetry: { retentionDays: 90, rollupRetentionDays: 400 },
+      predict: { batchWindowMs: 2, batchMaxRows: 4096, maxModelBytes: 100 * 1024 * 1024, maxRows: 10_000 },
     });
   });
 

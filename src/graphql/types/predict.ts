@@ -1,0 +1,361 @@
+import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { decodeId } from '../../core/ids.ts';
+import { canSeePlant } from '../../core/scope.ts';
+import { modelTask } from '../../db/schema/index.ts';
+import { InferenceError, InputMismatchError, InvalidModelError, ModelLoadError, ModelTooLargeError, UnsupportedOperatorError } from '../../predict/errors.ts';
+import type { ValueInfo } from '../../predict/onnx/inspect.ts';
+import { type AliasPeriod, aliasesOf, aliasHistories, type ModelRecord, PRODUCTION, resolveModel } from '../../predict/registry.ts';
+import type { ScoredRow } from '../../predict/service.ts';
+import { builder, registerNodeRule } from '../builder.ts';
+import type { Context } from '../context.ts';
+import { listSize } from '../cost.ts';
+import { loader } from '../loaders.ts';
+import { ErrorInterface } from './errors.ts';
+
+export const ModelTaskEnum = builder.enumType('ModelTask', { values: modelTask.enumValues });
+
+/** Row-shaped model columns as drizzle selects them. */
+type ModelRow = { id: number; name: string; version: number; plantId: number | null } & Record<string, any>;
+
+const MAX_FEATURES = 10_000;
+const MAX_TENSORS = 1_000;
+
+const TensorSpecRef = builder.objectRef<ValueInfo>('TensorSpec').implement({
+  description: 'A model input or output as onnxruntime sees it.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    kind: t.exposeString('kind', { description: 'tensor, sequence, map, ...' }),
+    type: t.exposeString('type', { description: 'Element type (float32, int64, string, ...), or a description for non-tensors.' }),
+    shape: t.field({
+      type: ['Int'],
+      nullable: { list: true, items: true },
+      description: 'Dimensions; null entries are dynamic (see dimNames). null: rank unknown.',
+      extensions: listSize({ max: 64 }),
+      resolve: (v) => v.shape?.map((d) => (typeof d === 'number' ? d : null)) ?? null,
+    }),
+    dimNames: t.field({
+      type: ['String'],
+      nullable: { list: true, items: true },
+      description: 'The symbolic name of each dynamic dimension (e.g. batch), null where fixed or unnamed.',
+      extensions: listSize({ max: 64 }),
+      resolve: (v) => v.shape?.map((d) => (typeof d === 'string' ? d : null)) ?? null,
+    }),
+  }),
+});
+
+const MetricRef = builder.objectRef<{ name: string; value: number }>('Metric').implement({
+  fields: (t) => ({ name: t.exposeString('name'), value: t.exposeFloat('value') }),
+});
+
+const AliasPeriodRef = builder.objectRef<AliasPeriod>('ModelAliasPeriod').implement({
+  description: 'A period during which a version held an alias.',
+  fields: (t) => ({
+    alias: t.exposeString('alias'),
+    version: t.exposeInt('version'),
+    since: t.field({ type: 'DateTime', resolve: (p) => p.since }),
+    until: t.field({ type: 'DateTime', nullable: true, description: 'null: still holds it.', resolve: (p) => p.until }),
+    setBy: t.exposeString('setBy'),
+  }),
+});
+
+function aliasLoader(ctx: Context) {
+  return loader<number, string[]>(ctx, 'model-aliases', (ids) => aliasesOf(ctx.services.database, ids));
+}
+
+export const ModelRef = builder.drizzleNode('models', {
+  name: 'Model',
+  description: 'One registered version of a model.',
+  id: { column: (m) => m.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    version: t.exposeInt('version'),
+    task: t.expose('task', { type: ModelTaskEnum }),
+    source: t.exposeString('source', { description: '`upload`, or `trained:<ALGORITHM>` for models trained here.' }),
+    active: t.boolean({
+      description: 'Whether this version is served by name (it holds the `production` alias).',
+      resolve: async (m, _a, ctx) => ((await aliasLoader(ctx).load(m.id)) ?? []).includes(PRODUCTION),
+    }),
+    aliases: t.stringList({
+      description: 'The aliases this version holds now.',
+      extensions: listSize({ max: 100 }),
+      resolve: async (m, _a, ctx) => (await aliasLoader(ctx).load(m.id)) ?? [],
+    }),
+    features: t.stringList({
+      nullable: true,
+      description: 'Feature names in input column order, when known.',
+      extensions: listSize({ max: MAX_FEATURES }),
+      resolve: (m) => (m.features as string[] | null) ?? null,
+    }),
+    classes: t.stringList({
+      nullable: true,
+      description: 'Class labels in probability order (classifiers).',
+      extensions: listSize({ max: MAX_FEATURES }),
+      resolve: (m) => (m.serving as { classes?: string[] }).classes ?? null,
+    }),
+    inputs: t.field({ type: [TensorSpecRef], extensions: listSize({ max: MAX_TENSORS, inParent: true }), resolve: (m) => m.inputs as ValueInfo[] }),
+    outputs: t.field({ type: [TensorSpecRef], extensions: listSize({ max: MAX_TENSORS, inParent: true }), resolve: (m) => m.outputs as ValueInfo[] }),
+    metrics: t.field({
+      type: [MetricRef],
+      extensions: listSize({ max: 1000, inParent: true }),
+      resolve: (m) => Object.entries((m.metrics as Record<string, number>) ?? {}).map(([name, value]) => ({ name, value })),
+    }),
+    params: t.field({ type: 'JSON', nullable: true, description: 'Training parameters (models trained here).', resolve: (m) => m.params }),
+    sizeBytes: t.exposeInt('sizeBytes'),
+    sha256: t.exposeString('sha256', { description: 'Of the ONNX bytes as served (after a ZipMap rewrite).' }),
+    createdBy: t.exposeString('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    aliasHistory: t.field({
+      type: [AliasPeriodRef],
+      description: 'Which version of this name held which alias when, newest first; `at` keeps the periods containing that time.',
+      args: { at: t.arg({ type: 'DateTime' }) },
+      extensions: listSize({ max: 100 }),
+      resolve: async (m, args, ctx) => {
+        const at = args.at ?? undefined;
+        const byName = loader<string, AliasPeriod[]>(ctx, `model-alias-history:${at?.toISOString() ?? ''}`, (names) =>
+          aliasHistories(ctx.services.database, names, { at, limit: 100 }),
+        );
+        return (await byName.load(m.name)) ?? [];
+      },
+    }),
+  }),
+});
+
+const modelVisible = (row: { plantId?: number | null }, scope: { plantIds: readonly number[] | null }) =>
+  row.plantId == null || canSeePlant(scope, row.plantId);
+registerNodeRule('Model', (row, principal) => modelVisible(row as ModelRow, principal));
+
+const ClassProbabilityRef = builder.objectRef<{ label: string; probability: number }>('ClassProbability').implement({
+  fields: (t) => ({ label: t.exposeString('label'), probability: t.exposeFloat('probability') }),
+});
+
+const FeatureContributionRef = builder.objectRef<{ feature: string; contribution: number }>('FeatureContribution').implement({
+  fields: (t) => ({ feature: t.exposeString('feature'), contribution: t.exposeFloat('contribution') }),
+});
+
+type PredictionValue = ScoredRow & { model: ModelRecord; explanation?: { feature: string; contribution: number }[] | null };
+
+const PredictionRef = builder.objectRef<PredictionValue>('Prediction').implement({
+  fields: (t) => ({
+    value: t.float({
+      nullable: true,
+      description: 'Regression: the predicted value. Classification: the probability of the last class (the positive class of a binary classifier).',
+      resolve: (p) => p.value,
+    }),
+    label: t.string({ nullable: true, description: 'Classification: the predicted class.', resolve: (p) => p.label }),
+    probabilities: t.field({
+      type: [ClassProbabilityRef],
+      nullable: true,
+      extensions: listSize({ max: MAX_FEATURES, inParent: true }),
+      resolve: (p) => p.probabilities,
+    }),
+    explanation: t.field({
+      type: [FeatureContributionRef],
+      nullable: true,
+      description: 'With explain: true, per-feature contributions (see PredictSuccess.explanationBase).',
+      extensions: listSize({ max: MAX_FEATURES, inParent: true }),
+      resolve: (p) => p.explanation ?? null,
+    }),
+    model: t.field({ type: ModelRef, resolve: (p) => p.model as never }),
+  }),
+});
+
+const PredictSuccess = builder.objectRef<{ model: ModelRecord; predictions: PredictionValue[] }>('PredictSuccess').implement({
+  fields: (t) => ({
+    predictions: t.field({
+      type: [PredictionRef],
+      description: 'One per input row, in order.',
+      extensions: listSize({ max: 10_000 }),
+      resolve: (r) => r.predictions,
+    }),
+    model: t.field({ type: ModelRef, resolve: (r) => r.model as never }),
+  }),
+});
+
+const PredictInput = builder.inputType('PredictInput', {
+  fields: (t) => ({
+    model: t.string({ required: true, description: 'The model name.' }),
+    version: t.int({ description: 'Default: the active version.' }),
+    rows: t.field({
+      type: t.listRef(t.listRef('Float', { required: true }), { required: true }),
+      description: 'Feature rows for a model whose single input is [N, features].',
+    }),
+    inputs: t.field({ type: 'JSON', description: 'Named inputs of any model: { "input": [[1, 2]], "other": [["a"]] }.' }),
+    explain: t.boolean({ description: 'Add per-feature contributions to each prediction.' }),
+  }),
+});
+
+const RegisterModelInput = builder.inputType('RegisterModelInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    task: t.field({ type: ModelTaskEnum, required: true }),
+    onnxBase64: t.string({ description: 'The ONNX model, base64-encoded.' }),
+    features: t.stringList({ description: 'Feature names in input column order (checked against the input width).' }),
+  }),
+});
+
+const RegisterModelSuccess = builder.objectRef<{ model: ModelRecord }>('RegisterModelSuccess').implement({
+  fields: (t) => ({ model: t.field({ type: ModelRef, resolve: (r) => r.model as never }) }),
+});
+const ActivateModelSuccess = builder.objectRef<{ model: ModelRecord }>('ActivateModelSuccess').implement({
+  fields: (t) => ({ model: t.field({ type: ModelRef, resolve: (r) => r.model as never }) }),
+});
+
+/** The model errors, as members of the result unions (a code and a message, like every Error). */
+const plainErrors: [abstract new (...args: never[]) => Error, string][] = [
+  [InvalidModelError, 'InvalidModelError'],
+  [ModelLoadError, 'ModelLoadError'],
+  [UnsupportedOperatorError, 'UnsupportedOperatorError'],
+  [ModelTooLargeError, 'ModelTooLargeError'],
+  [InferenceError, 'InferenceError'],
+];
+for (const [cls, name] of plainErrors) {
+  builder.objectType(
+    cls as never,
+    {
+      name,
+      interfaces: [ErrorInterface],
+      isTypeOf: (v: unknown) => v instanceof cls,
+      fields: () => ({}),
+    } as never,
+  );
+}
+
+builder.objectType(InputMismatchError, {
+  name: 'InputMismatchError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => v instanceof InputMismatchError,
+  fields: (t) => ({
+    fieldErrors: t.field({
+      type: ['FieldError' as never],
+      extensions: listSize({ max: 100 }),
+      resolve: (e) => e.fieldErrors.slice(0, 100) as never,
+    }),
+    problemCount: t.exposeInt('problemCount'),
+  }),
+});
+
+const MODEL_ERRORS = [ValidationError, NotFoundError, InvalidModelError, ModelLoadError, UnsupportedOperatorError, ModelTooLargeError];
+const engineer = { skipTypeScopes: true, authScopes: { engineer: true } } as const;
+
+/** The numeric key of a Model ID; malformed reads as unknown. */
+function modelKey(raw: string | number): number {
+  const id = decodeId('Model', String(raw));
+  if (id === null) throw new NotFoundError('Model', String(raw));
+  return id;
+}
+
+function decodeBase64(text: string, maxBytes: number): Uint8Array {
+  const clean = text.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean)) throw ValidationError.single('onnxBase64', 'is not base64');
+  // 4 characters carry 3 bytes: refuse before decoding what would be over the limit.
+  const bytes = Math.floor((clean.length * 3) / 4);
+  if (bytes > maxBytes + 2) throw new ModelTooLargeError(maxBytes, bytes);
+  return new Uint8Array(Buffer.from(clean, clean.includes('-') || clean.includes('_') ? 'base64url' : 'base64'));
+}
+
+builder.queryFields((t) => ({
+  models: t.drizzleConnection(
+    {
+      type: 'models',
+      description: 'Registered model versions, newest first; `name` keeps one model.',
+      args: { name: t.arg.string() },
+      resolve: async (query, _r, args, ctx) => {
+        const plants = ctx.auth.plantIds;
+        const scope = plants === null ? {} : { OR: [{ plantId: { isNull: true as const } }, { plantId: { in: [...plants] } }] };
+        return ctx.db.query.models.findMany(query({ where: { ...(args.name ? { name: args.name } : {}), ...scope }, orderBy: { id: 'desc' } }));
+      },
+    },
+    { name: 'ModelConnection' },
+    { name: 'ModelEdge' },
+  ),
+  model: t.drizzleField({
+    type: 'models',
+    nullable: true,
+    description: 'A version by name: `version`, or the one holding `alias` (default: the active version, `production`).',
+    args: { name: t.arg.string({ required: true }), version: t.arg.int(), alias: t.arg.string() },
+    resolve: async (query, _r, args, ctx) => {
+      const found = await resolveModel(ctx.services.database, args.name, args.version, args.alias ?? PRODUCTION);
+      if (!found || !modelVisible(found, ctx.auth)) return null;
+      return (await ctx.db.query.models.findFirst(query({ where: { id: found.id } }))) ?? null;
+    },
+  }),
+  predict: t.field({
+    type: PredictSuccess,
+    description: 'Scores rows (or named inputs) with a model. Merged with concurrent requests for the same version into one onnxruntime run.',
+    args: { input: t.arg({ type: PredictInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, InputMismatchError, InferenceError], directResult: true, union: { name: 'PredictResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const { model, rows } = await ctx.services.predictions.predict({
+        model: input.model,
+        version: input.version,
+        rows: input.rows as number[][] | null | undefined,
+        inputs: input.inputs,
+      });
+      if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', input.model);
+      return { model, predictions: rows.map((r) => ({ ...r, model })) };
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  registerModel: t.field({
+    ...engineer,
+    type: RegisterModelSuccess,
+    description:
+      'Stores a new version of a model (ENGINEER). The model is checked and loaded with onnxruntime first; a sklearn-onnx ZipMap output is rewritten into a probabilities tensor. The first version of a name becomes active at once; later ones with activateModel.',
+    args: { input: t.arg({ type: RegisterModelInput, required: true }) },
+    errors: { types: MODEL_ERRORS, directResult: true, union: { name: 'RegisterModelResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      if (!input.onnxBase64) throw ValidationError.single('onnxBase64', 'give the model as onnxBase64 (or file)');
+      const bytes = decodeBase64(input.onnxBase64, ctx.services.config.predict.maxModelBytes);
+      const model = await ctx.services.predictions.register({
+        name: input.name,
+        task: input.task,
+        bytes,
+        features: input.features ?? null,
+        createdBy: ctx.auth.name,
+      });
+      return { model };
+    },
+  }),
+  activateModel: t.field({
+    ...engineer,
+    type: ActivateModelSuccess,
+    description: 'Makes this version the one served by name (the production alias); the version that held it keeps its other aliases.',
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, ValidationError], directResult: true, union: { name: 'ActivateModelResult' } },
+    resolve: async (_r, args, ctx) => {
+      const id = modelKey(args.id);
+      const model = await ctx.services.predictions.activate(id, ctx.auth.name).catch((err) => {
+        throw err instanceof NotFoundError ? new NotFoundError('Model', String(args.id)) : err;
+      });
+      if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', String(args.id));
+      return { model };
+    },
+  }),
+  setModelAlias: t.field({
+    ...engineer,
+    type: ActivateModelSuccess,
+    description: 'Gives a version an alias (candidate, staging, any name); `production` is what activateModel sets. A `candidate` is scored in shadow.',
+    args: { id: t.arg.id({ required: true }), alias: t.arg.string({ required: true }) },
+    errors: { types: [NotFoundError, ValidationError], directResult: true, union: { name: 'SetModelAliasResult' } },
+    resolve: async (_r, args, ctx) => {
+      const model = await ctx.services.predictions.setAlias(modelKey(args.id), args.alias, ctx.auth.name).catch((err) => {
+        throw err instanceof NotFoundError ? new NotFoundError('Model', String(args.id)) : err;
+      });
+      return { model };
+    },
+  }),
+  removeModelAlias: t.field({
+    ...engineer,
+    type: builder.objectRef<{ name: string; alias: string; version: number | null }>('RemoveModelAliasSuccess').implement({
+      fields: (f) => ({ name: f.exposeString('name'), alias: f.exposeString('alias') }),
+    }),
+    args: { name: t.arg.string({ required: true }), alias: t.arg.string({ required: true }) },
+    errors: { types: [ConflictError], directResult: true, union: { name: 'RemoveModelAliasResult' } },
+    resolve: async (_r, args, ctx) => {
+      const event = await ctx.services.predictions.removeAlias(args.name, args.alias);
+      return { name: event.name, alias: event.alias, version: event.version };
+    },
+  }),
+}));
