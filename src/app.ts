@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './core/clock.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
 import { EventHub } from './events/hub.ts';
 import { decodeId } from './core/ids.ts';
+import { JobService } from './jobs/service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, persistedOperationNames } from './metrics.ts';
 import { LocalPubSub, PgPubSub, type PubSub } from './pubsub/index.ts';
@@ -71,10 +72,13 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   const machineNames = new MachineDirectory(database, clock);
   const auth = new AuthService(database, config, decodePlantClaim, clock, logger);
   const alerts = new AlertService({ database, pubsub, metrics, logger, events, clock, machineNames });
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts };
+  const jobs = new JobService({ database, pubsub, logger, config: config.jobs });
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, jobs };
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  // Running jobs go back to the queue (within the runner's abort grace) while the database is still open.
+  await services.jobs.stop();
   await services.alerts.stop();
   await services.pubsub.close();
   await services.database.close();

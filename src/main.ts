@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   if (config.production && !metricsServer && !config.metrics.key)
     logger.warn('/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT');
   services.alerts.start();
+  services.jobs.start();
   const telemetryMaintenance = startTelemetryMaintenance(services.database, config.telemetry, services.clock, logger);
   const mqttBridge = config.mqttUrl ? startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
   if (mqttBridge) registerMqttMetrics(services.metrics, () => ({ ...mqttBridge.stats }));
