@@ -4,12 +4,14 @@ import { encodeId } from '../src/core/ids.ts';
 import { startServer, type RunningServer } from '../src/graphql/server.ts';
 import type { Job, JobState } from '../src/jobs/job.ts';
 import { claimJobs } from '../src/jobs/lease.ts';
-import { JobAbort } from '../src/jobs/runner.ts';
+import { followJob } from '../src/jobs/follow.ts';
+import { requestCancel } from '../src/jobs/queue.ts';
+import { JobAbort, updateEvent } from '../src/jobs/runner.ts';
 import { JobService } from '../src/jobs/service.ts';
 import { jobUpdateTopic } from '../src/jobs/topics.ts';
 import { createLogger } from '../src/logger.ts';
 import { AUDITED, as, createTestApp, describe, it, makeKey, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, unchanged, waitFor } from './helpers.ts';
-import { gate, newProbe, tickingJob } from './fixtures/jobs/kinds.ts';
+import { gate, newProbe, spinningJob, tickingJob } from './fixtures/jobs/kinds.ts';
 
 const JOB = `query($id: ID!) { job(id: $id) { id kind status progress message error result attempts cancelRequested createdBy startedAt finishedAt plant { name } } }`;
 const CANCEL = `mutation($id: ID!) { cancelJob(id: $id) { __typename ... on CancelJobSuccess { job { status cancelRequested finishedAt } } ... on Error { code message } ... on NotFoundError { id } } }`;
@@ -202,6 +204,31 @@ for (const backend of testBackends()) {
       assert.ok(!worker.runner.running.includes(job.id));
     });
 
+    it('a CPU loop in a worker thread reports progress and is cancelled mid-way: the thread is terminated, the pool goes on', async () => {
+      const k = kind('spin');
+      both(k, spinningJob);
+      const job = await api.enqueue({ kind: k, params: { iterations: 0, reportEvery: 5_000_000, forever: true }, createdBy: ADMIN });
+      await waitFor(async () => (await row(job.id)).message?.startsWith('step '), { message: 'progress from the worker thread' });
+      assert.equal(worker.pool.activeThreads, 1);
+      const events = app.services.pubsub.subscribe(jobUpdateTopic, job.id);
+      const askedAt = performance.now();
+      await api.cancel(UNSCOPED_ADMIN, job.id);
+      let cancelledAt = 0;
+      for await (const s of events) {
+        if (s.status !== 'CANCELLED') continue;
+        cancelledAt = performance.now();
+        break;
+      }
+      assert.ok(cancelledAt - askedAt < 1_000, `CANCELLED ${cancelledAt - askedAt} ms after the cancel`);
+      await waitFor(() => worker.pool.activeThreads === 0, { message: 'the spinning thread to be terminated' });
+
+      const done = await api.enqueue({ kind: k, params: { iterations: 2_000_000, reportEvery: 500_000 }, createdBy: ADMIN });
+      await waitFor(async () => (await row(done.id)).status === 'SUCCEEDED', { message: 'the second worker job' });
+      const result = (await row(done.id)).result as { threadId: number; module: string };
+      assert.ok(result.threadId > 0, 'it ran in a worker thread');
+      assert.match(result.module, /\/test\/fixtures\/jobs\/spin-worker\.ts$/, 'the worker thread loaded the .ts file');
+    });
+
     it('a job that throws FAILS with its message; a result that is not JSON FAILS with the reason', async () => {
       const thrower = kind('throws');
       const bigint = kind('bigint');
@@ -390,6 +417,58 @@ for (const backend of testBackends()) {
         await server.close();
         await api.cancel(UNSCOPED_ADMIN, theirs.id);
       }
+    });
+
+    it('jobUpdates never hangs on a lost notification: after a quiet spell it reads the row again', async () => {
+      const k = kind('lost-event');
+      api.register(k, tickingJob(newProbe()));
+      const job = await api.enqueue({ kind: k, createdBy: ADMIN });
+      let ended = false;
+      const silent: AsyncIterator<JobState> = {
+        next: () => new Promise(() => {}), // a LISTEN connection that was down: no event ever arrives
+        return: async () => {
+          ended = true;
+          return { value: undefined, done: true };
+        },
+      };
+      const stream = followJob(app.database, job.id, silent, 100);
+      assert.equal((await stream.next()).value?.status, 'QUEUED');
+      await requestCancel(app.database, job.id); // written, but its event is lost
+      const t0 = performance.now();
+      const r = await stream.next();
+      assert.deepEqual([r.value?.status, r.value?.message], ['CANCELLED', 'cancelled before it started']);
+      assert.ok(performance.now() - t0 < 5_000);
+      assert.deepEqual(await stream.next(), { value: undefined, done: true });
+      assert.equal(ended, true, 'the source was ended');
+    });
+
+    it('update events stay small enough for NOTIFY: a long message or error is cut there, not in the row', () => {
+      const state = {
+        id: 1,
+        kind: 'k',
+        status: 'FAILED',
+        plantId: null,
+        createdBy: 'x',
+        createdByKeyId: null,
+        error: '\u0001'.repeat(2_000),
+        progress: 0.5,
+        message: '\u00e9'.repeat(2_000),
+        attempts: 1,
+        maxAttempts: 3,
+        cancelRequested: false,
+        leaseOwner: null,
+        leaseUntil: null,
+        revision: 3,
+        createdAt: new Date(),
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: new Date(),
+      } satisfies JobState;
+      const event = updateEvent({ ...state, params: { big: 'x'.repeat(10_000) }, result: null } as JobState);
+      assert.ok(Buffer.byteLength(JSON.stringify(event)) < 7_900);
+      assert.deepEqual([event.message, event.error], ['\u00e9'.repeat(200), '\u0001'.repeat(200)]);
+      assert.equal('params' in event, false);
+      assert.deepEqual(updateEvent({ ...state, message: 'short', error: null }), { ...state, message: 'short', error: null });
     });
 
     it('jobs(): newest first, filtered by status, paged by cursor; listJobs pages the same way', async () => {

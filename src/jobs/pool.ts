@@ -18,11 +18,11 @@ export function workerFile(importMetaUrl: string, name: string): URL {
 /**
  * The Node options of the worker threads. They inherit the process's (so `node --import tsx` and the tsx CLI carry
  * over); when this code runs as TypeScript but the process was not started with tsx (it registered tsx from code),
- * `--import tsx` is added so that workers can load .ts files too.
+ * tsx's loader is added (by its resolved path, whatever the working directory) so that workers load .ts files too.
  */
 export function workerExecArgv(execArgv: readonly string[] = process.execArgv, extension = OWN_EXTENSION): string[] | undefined {
   if (extension !== '.ts' || execArgv.some((a) => /[\\/]tsx[\\/]|^tsx$/.test(a))) return undefined;
-  return [...execArgv, '--import', 'tsx'];
+  return [...execArgv, '--import', import.meta.resolve('tsx')];
 }
 
 export interface RunInWorkerOptions {

@@ -277,9 +277,8 @@ export class JobRunner {
   }
 
   async publish(state: JobState): Promise<void> {
-    const { params: _p, result: _r, ...event } = state as Job;
     try {
-      await this.o.pubsub.publish(jobUpdateTopic, state.id, event);
+      await this.o.pubsub.publish(jobUpdateTopic, state.id, updateEvent(state));
     } catch (err) {
       // The state is stored; a subscriber that misses the event reads it through Query.job.
       this.o.logger.error({ err: (err as Error).message, job: state.id }, 'jobs: could not publish a job update');
@@ -298,6 +297,18 @@ export class JobRunner {
     await Promise.all(runs.map((r) => r.done));
     await Promise.all(this.tasks.map((t) => t.stop()));
   }
+}
+
+/** Events cross processes through NOTIFY (under 8,000 bytes): a long message or error is cut further there. */
+const EVENT_MAX_BYTES = 6_000;
+const EVENT_TEXT_CUT = 200;
+
+/** The event of a state: without params and result, and small enough for NOTIFY (subscribers read the final row). */
+export function updateEvent(state: JobState): JobState {
+  const { params: _p, result: _r, ...event } = state as Job;
+  if (Buffer.byteLength(JSON.stringify(event)) <= EVENT_MAX_BYTES) return event;
+  const cut = (t: string | null) => (t === null ? null : jobText(t.slice(0, EVENT_TEXT_CUT)));
+  return { ...event, message: cut(event.message), error: cut(event.error) };
 }
 
 function outcomeOf(reason: StopReason | null, end: Settled): Outcome {
