@@ -15,7 +15,7 @@ import { gate, newProbe, spinningJob, tickingJob } from './fixtures/jobs/kinds.t
 
 const JOB = `query($id: ID!) { job(id: $id) { id kind status progress message error result attempts cancelRequested createdBy startedAt finishedAt plant { name } } }`;
 const CANCEL = `mutation($id: ID!) { cancelJob(id: $id) { __typename ... on CancelJobSuccess { job { status cancelRequested finishedAt } } ... on Error { code message } ... on NotFoundError { id } } }`;
-const UPDATES = `subscription($id: ID!) { jobUpdates(id: $id) { status progress message result attempts } }`;
+const UPDATES = `subscription($id: ID!) { jobUpdates(id: $id) { status progress message result attempts plant { name } } }`;
 
 const ADMIN = { name: 'test-admin', keyId: null };
 const UNSCOPED_ADMIN = { plantIds: null, role: 'ADMIN' as const, name: 'test', keyId: null };
@@ -91,12 +91,13 @@ for (const backend of testBackends()) {
         go.open();
         await waitFor(() => sub.completed, { message: 'the subscription to complete' });
         const seen = sub.events.map((e) => e.data.jobUpdates);
+        const plant = { name: 'Jobs Plant' };
         assert.deepEqual(sub.errors, []);
         assert.deepEqual(seen, [
-          { status: 'QUEUED', progress: 0, message: null, result: null, attempts: 0 },
-          { status: 'RUNNING', progress: 0, message: null, result: null, attempts: 1 },
-          { status: 'RUNNING', progress: 0.5, message: 'half way', result: null, attempts: 1 },
-          { status: 'SUCCEEDED', progress: 1, message: 'half way', result: { answer: 42, echoed: { n: 7 } }, attempts: 1 },
+          { status: 'QUEUED', progress: 0, message: null, result: null, attempts: 0, plant },
+          { status: 'RUNNING', progress: 0, message: null, result: null, attempts: 1, plant },
+          { status: 'RUNNING', progress: 0.5, message: 'half way', result: null, attempts: 1, plant },
+          { status: 'SUCCEEDED', progress: 1, message: 'half way', result: { answer: 42, echoed: { n: 7 } }, attempts: 1, plant },
         ]);
         await sub.dispose();
         assert.equal(app.services.pubsub.subscriberCount(`jobUpdates:${job.id}`), 0, 'no subscriber is left on the topic');
@@ -117,7 +118,7 @@ for (const backend of testBackends()) {
       const j = r.body.data.job;
       assert.equal(j.status, 'SUCCEEDED');
       assert.equal(j.createdBy, 'test-admin');
-      assert.equal(j.plant.name.length > 0, true);
+      assert.equal(j.plant.name, 'Jobs Plant');
       assert.ok(new Date(j.finishedAt) >= new Date(j.startedAt));
     });
 
@@ -267,6 +268,26 @@ for (const backend of testBackends()) {
       const f = await row(failed.id);
       assert.equal(f.attempts, 1);
       assert.match(f.error!, /^the server process running it stopped \(lease expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\); 1 of 1 attempts used$/);
+    });
+
+    it('a runner that stalled past its lease loses the job: its run is aborted and what the sweep wrote stands', async () => {
+      const k = kind('stalled');
+      const probe = newProbe();
+      const stalled = service({ heartbeatMs: 60_000 }, 1); // renews no lease: like a process whose event loop is stuck
+      stalled.register(k, tickingJob(probe));
+      api.register(k, tickingJob(newProbe()));
+      const job = await api.enqueue({ kind: k, createdBy: ADMIN, maxAttempts: 1 });
+      stalled.start();
+      try {
+        await waitFor(async () => (await row(job.id)).status === 'FAILED', { message: "the worker's sweep to fail the job" });
+        await waitFor(() => probe.settledAt !== null, { message: 'the stalled run to stop' });
+        assert.ok(probe.reason instanceof JobAbort && probe.reason.why === 'lost');
+        const r = await row(job.id);
+        assert.match(r.error!, /^the server process running it stopped \(lease expired at .*\); 1 of 1 attempts used$/);
+        assert.deepEqual([r.status, r.leaseOwner], ['FAILED', null]);
+      } finally {
+        await stalled.stop();
+      }
     });
 
     it('on shutdown running jobs are aborted and handed back to the queue (attempt not counted), within the bound even if they ignore the abort', async () => {

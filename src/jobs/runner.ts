@@ -184,7 +184,11 @@ export class JobRunner {
     this.runs.set(job.id, run);
     const updates = this.o.pubsub.subscribe(jobUpdateTopic, job.id, { maxQueue: 100_000 });
     void (async () => {
-      for await (const state of updates) if (state.cancelRequested) this.abort(run, 'cancelled');
+      for await (const state of updates) {
+        if (state.cancelRequested) this.abort(run, 'cancelled');
+        // Queued again or ended elsewhere (the sweep took it after this process stalled past its lease).
+        else if (state.status !== 'RUNNING' || state.leaseOwner !== this.owner) this.abort(run, 'lost');
+      }
     })().catch(() => {});
     run.done = runInBackground(() => this.execute(run))
       .catch((err) => this.o.logger.error({ err: (err as Error).message, job: job.id }, 'jobs: could not record the end of a run'))
