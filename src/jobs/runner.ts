@@ -4,45 +4,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { runInBackground } from '../core/background.ts';
 import { type PeriodicTask, startPeriodic } from '../core/periodic.ts';
 import type { Database } from '../db/client.ts';
-import type { Role } from '../db/schema/index.ts';
 import type { Logger } from '../logger.ts';
 import type { PubSub } from '../pubsub/index.ts';
+import { JobAbort, type JobContext, type JobDefinition, type StopReason } from './definition.ts';
 import { type Job, type JobState, jobText, toJson } from './job.ts';
 import { claimJobs, finishJob, handBack, type Outcome, renewLeases, sweepExpiredLeases, writeProgress } from './lease.ts';
 import type { WorkerPool } from './pool.ts';
 import { ProgressWriter } from './progress.ts';
-import { JOB_QUEUED_KEY, jobQueuedTopic, jobUpdateTopic } from './topics.ts';
-
-/** What a job's code gets. */
-export interface JobContext<P = unknown> {
-  readonly job: Job;
-  readonly params: P;
-  /** Fires when the job is cancelled, its process shuts down, or its lease is lost; `signal.reason` is a JobAbort. */
-  readonly signal: AbortSignal;
-  /** Reports progress (0 to 1; clamped) and optionally a message; written at most every 250 ms, the last one always. */
-  progress(fraction: number, message?: string): void;
-  /** Worker threads for CPU-heavy code: `pool.runInWorker(file, payload, { signal, onProgress: progress })`. */
-  readonly pool: WorkerPool;
-}
-
-/** A kind of job: its code and who may cancel it. The value `run` resolves to is stored as the job's result (JSON). */
-export interface JobDefinition<P = any, R = unknown> {
-  run(ctx: JobContext<P>): Promise<R> | R;
-  /** The role a caller needs to cancel such a job (ADMIN always may). Default ENGINEER. */
-  role?: Role;
-}
-
-export type StopReason = 'cancelled' | 'shutdown' | 'lost';
-
-/** The reason of a run's AbortSignal. */
-export class JobAbort extends Error {
-  override readonly name = 'AbortError';
-  constructor(readonly why: StopReason) {
-    super(
-      why === 'cancelled' ? 'the job was cancelled' : why === 'shutdown' ? 'the server process is shutting down' : 'the job is no longer held by this process',
-    );
-  }
-}
+import { JOB_QUEUED_KEY, jobQueuedTopic, jobUpdateTopic, updateEvent } from './topics.ts';
 
 export interface JobRunnerOptions {
   database: Database;
@@ -185,6 +154,7 @@ export class JobRunner {
     const updates = this.o.pubsub.subscribe(jobUpdateTopic, job.id, { maxQueue: 100_000 });
     void (async () => {
       for await (const state of updates) {
+        if (state.revision <= job.revision) continue; // written before this claim (NOTIFY may deliver it late)
         if (state.cancelRequested) this.abort(run, 'cancelled');
         // Queued again or ended elsewhere (the sweep took it after this process stalled past its lease).
         else if (state.status !== 'RUNNING' || state.leaseOwner !== this.owner) this.abort(run, 'lost');
@@ -301,18 +271,6 @@ export class JobRunner {
     await Promise.all(runs.map((r) => r.done));
     await Promise.all(this.tasks.map((t) => t.stop()));
   }
-}
-
-/** Events cross processes through NOTIFY (under 8,000 bytes): a long message or error is cut further there. */
-const EVENT_MAX_BYTES = 6_000;
-const EVENT_TEXT_CUT = 200;
-
-/** The event of a state: without params and result, and small enough for NOTIFY (subscribers read the final row). */
-export function updateEvent(state: JobState): JobState {
-  const { params: _p, result: _r, ...event } = state as Job;
-  if (Buffer.byteLength(JSON.stringify(event)) <= EVENT_MAX_BYTES) return event;
-  const cut = (t: string | null) => (t === null ? null : jobText(t.slice(0, EVENT_TEXT_CUT)));
-  return { ...event, message: cut(event.message), error: cut(event.error) };
 }
 
 function outcomeOf(reason: StopReason | null, end: Settled): Outcome {

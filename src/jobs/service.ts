@@ -9,7 +9,8 @@ import type { PubSub } from '../pubsub/index.ts';
 import { canSeeJob, isFinished, type Job, type JobCaller, type JobState } from './job.ts';
 import { WorkerPool } from './pool.ts';
 import { type EnqueueInput, getJob, insertJob, type JobFilter, listJobs, requestCancel } from './queue.ts';
-import { type JobDefinition, JobRunner, type JobRunnerOptions } from './runner.ts';
+import type { JobDefinition } from './definition.ts';
+import { JobRunner, type JobRunnerOptions } from './runner.ts';
 import { JOB_QUEUED_KEY, jobQueuedTopic } from './topics.ts';
 
 export interface JobServiceDeps {
