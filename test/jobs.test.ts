@@ -10,7 +10,21 @@ import { JobAbort } from '../src/jobs/definition.ts';
 import { JobService } from '../src/jobs/service.ts';
 import { jobUpdateTopic, updateEvent } from '../src/jobs/topics.ts';
 import { createLogger } from '../src/logger.ts';
-import { AUDITED, as, createTestApp, describe, it, makeKey, subscribe, TEST_ADMIN_KEY, type TestApp, testBackends, unchanged, waitFor } from './helpers.ts';
+import {
+  AUDITED,
+  as,
+  createTestApp,
+  describe,
+  it,
+  makeKey,
+  statementsDuring,
+  subscribe,
+  TEST_ADMIN_KEY,
+  type TestApp,
+  testBackends,
+  unchanged,
+  waitFor,
+} from './helpers.ts';
 import { gate, newProbe, spinningJob, tickingJob } from './fixtures/jobs/kinds.ts';
 
 const JOB = `query($id: ID!) { job(id: $id) { id kind status progress message error result attempts cancelRequested createdBy startedAt finishedAt plant { name } } }`;
@@ -527,6 +541,10 @@ for (const backend of testBackends()) {
       );
       const cancelled = (await app.gql(Q, { p, k, s: ['CANCELLED', 'CANCELLED'] })).body.data.jobs;
       assert.deepEqual(cancelled.edges, [{ node: { id: gid(made[1].id), status: 'CANCELLED' } }]);
+      const statements = await statementsDuring(app.database, () =>
+        app.gql(`query($k: String) { jobs(kind: $k, first: 5) { edges { node { id status plant { name } } } } }`, { k }),
+      );
+      assert.equal(statements.length, 1, `one statement for a page of jobs and their plants: ${statements.join('\n')}`);
       const first = await api.list(admin, { kind: k, first: 3 });
       const rest = await api.list(admin, { kind: k, first: 3, after: first.nextAfter! });
       assert.deepEqual(
