@@ -5,6 +5,7 @@ import { type Clock, systemClock } from './core/clock.ts';
 import { type Database, migrateDatabase, openDatabase } from './db/client.ts';
 import { EventHub } from './events/hub.ts';
 import { decodeId } from './core/ids.ts';
+import { JobService } from './jobs/service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, persistedOperationNames } from './metrics.ts';
 import { LocalPubSub, PgPubSub, type PubSub } from './pubsub/index.ts';
@@ -76,10 +77,13 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   const alerts = new AlertService({ database, pubsub, metrics, logger, events, clock, machineNames });
   const predictions = new PredictionService({ database, pubsub, metrics, logger, clock, config: config.predict });
   predictions.start();
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, predictions };
+  const jobs = new JobService({ database, pubsub, logger, config: config.jobs });
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, predictions, jobs };
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  // Running jobs go back to the queue (within the runner's abort grace) while the database is still open.
+  await services.jobs.stop();
   await services.predictions.stop();
   await services.alerts.stop();
   await services.pubsub.close();

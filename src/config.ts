@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { LOG_FORMATS, type LogFormat } from './logger.ts';
 
@@ -29,6 +30,16 @@ export interface Config {
   /** Take the client address from X-Forwarded-For (its last entry) instead of the socket: PLANTGRAPH_TRUST_PROXY. */
   trustProxy: boolean;
   metrics: MetricsConfig;
+  jobs: JobsConfig;
+}
+
+export interface JobsConfig {
+  /** Jobs this process runs at once (0: it only queues them, for processes that serve the API alone). */
+  concurrency: number;
+  /** Worker threads for CPU-heavy job code (started when first needed). */
+  workerThreads: number;
+  /** A running job's lease: renewed while it runs; once it expires (its process died) the job is queued again or failed. */
+  leaseSeconds: number;
 }
 
 export interface MetricsConfig {
@@ -154,6 +165,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: metricsPort,
       host: metricsHost,
       operationNames: intInRange('PLANTGRAPH_METRICS_OPERATION_NAMES', env.PLANTGRAPH_METRICS_OPERATION_NAMES, 200, 0, 10_000),
+    },
+    jobs: {
+      concurrency: intInRange('PLANTGRAPH_JOB_CONCURRENCY', env.PLANTGRAPH_JOB_CONCURRENCY, 2, 0, 1_000),
+      workerThreads: intInRange('PLANTGRAPH_WORKER_THREADS', env.PLANTGRAPH_WORKER_THREADS, Math.max(1, os.availableParallelism() - 1), 1, 1_024),
+      leaseSeconds: intInRange('PLANTGRAPH_JOB_LEASE_SECONDS', env.PLANTGRAPH_JOB_LEASE_SECONDS, 15, 1, 3_600),
     },
     limits: {
       maxBodyBytes: intInRange('PLANTGRAPH_MAX_BODY_BYTES', env.PLANTGRAPH_MAX_BODY_BYTES, 8 * 1024 * 1024, 1024, 512 * 1024 * 1024),

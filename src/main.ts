@@ -60,6 +60,7 @@ async function main(): Promise<void> {
   if (config.production && !metricsServer && !config.metrics.key)
     logger.warn('/metrics is open to anyone who can reach the server: set PLANTGRAPH_METRICS_KEY or PLANTGRAPH_METRICS_PORT');
   services.alerts.start();
+  services.jobs.start();
   const telemetryMaintenance = partitions.startTelemetryMaintenance(services.database, config.telemetry, services.clock, logger);
   const mqttBridge = config.mqttUrl ? mqtt.startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
   if (mqttBridge) metricsModule.registerMqttMetrics(services.metrics, () => ({ ...mqttBridge.stats }));

@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { Clock } from './core/clock.ts';
 import type { Database } from './db/client.ts';
 import type { EventHub } from './events/hub.ts';
+import type { JobService } from './jobs/service.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { PredictionService } from './predict/service.ts';
@@ -27,4 +28,6 @@ export interface Services {
   alerts: AlertService;
   /** Model registry and serving. */
   predictions: PredictionService;
+  /** The job queue, this process's runner and its worker threads. */
+  jobs: JobService;
 }

@@ -1,6 +1,7 @@
 // Table-driven tests of the pure functions: no database, no server. Each table row is an input and the value the
 // documented rule gives for it, worked out by hand from the rule (README "Limits", "KPI definitions", "Reads").
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'graphql';
 import { RateLimiter } from '../src/auth/rate-limit.ts';
@@ -553,6 +554,7 @@ describe('loadConfig', () => {
       mqttUrl: undefined,
       telemetry: { retentionDays: 90, rollupRetentionDays: 400 },
       predict: { batchWindowMs: 2, batchMaxRows: 4096, maxModelBytes: 100 * 1024 * 1024, maxRows: 10_000 },
+      jobs: { concurrency: 2, workerThreads: Math.max(1, os.availableParallelism() - 1), leaseSeconds: 15 },
     });
   });
 
@@ -608,6 +610,11 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_METRICS_PORT: '' }, check: (c) => c.metrics.port, expected: undefined },
     { env: { PLANTGRAPH_AUTH_FAILURE_LIMIT: '0' }, check: (c) => c.limits.authFailureLimit, expected: 0 },
     { env: { PLANTGRAPH_TRUST_PROXY: 'yes' }, check: (c) => c.trustProxy, expected: true },
+    {
+      env: { PLANTGRAPH_JOB_CONCURRENCY: '0', PLANTGRAPH_WORKER_THREADS: '3', PLANTGRAPH_JOB_LEASE_SECONDS: '1' },
+      check: (c) => c.jobs,
+      expected: { concurrency: 0, workerThreads: 3, leaseSeconds: 1 },
+    },
   ];
   for (const c of accepted) {
     it(`accepts ${JSON.stringify(c.env)}`, () => assert.deepEqual(c.check(loadConfig(c.env)), c.expected));
@@ -655,6 +662,9 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_METRICS_OPERATION_NAMES: '-1' }, names: 'PLANTGRAPH_METRICS_OPERATION_NAMES' },
     { env: { PLANTGRAPH_MAX_SUBSCRIPTION_COST: '9' }, names: 'PLANTGRAPH_MAX_SUBSCRIPTION_COST' },
     { env: { PLANTGRAPH_SUBSCRIPTION_CONCURRENCY: '0' }, names: 'PLANTGRAPH_SUBSCRIPTION_CONCURRENCY' },
+    { env: { PLANTGRAPH_JOB_CONCURRENCY: '-1' }, names: 'PLANTGRAPH_JOB_CONCURRENCY' },
+    { env: { PLANTGRAPH_WORKER_THREADS: '0' }, names: 'PLANTGRAPH_WORKER_THREADS' },
+    { env: { PLANTGRAPH_JOB_LEASE_SECONDS: '0.5' }, names: 'PLANTGRAPH_JOB_LEASE_SECONDS' },
   ];
   for (const c of refused) {
     it(`refuses ${JSON.stringify(c.env)}, naming ${c.names}`, () => {

@@ -7,6 +7,7 @@ import './types/auth.ts';
 import './types/telemetry.ts';
 import './types/alerts.ts';
 import './types/predict.ts';
+import './types/jobs.ts';
 
 // Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes
 // (with skipTypeScopes) is ADMIN-only.

@@ -3,3 +3,4 @@ export * from './auth.ts';
 export * from './telemetry.ts';
 export * from './alerts.ts';
 export * from './models.ts';
+export * from './jobs.ts';
