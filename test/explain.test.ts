@@ -130,8 +130,21 @@ describe('TreeSHAP', () => {
 
   it('adds up to the margin within 1e-9 on trained trees, one contribution per original feature', () => {
     const binary = trainModel({ table, target: 'y', features, algorithm: 'GRADIENT_BOOSTING', folds: 0 }).spec;
-    const regression = trainModel({ table: tableOf({ x1, x2, c, y: x1.map((v, i) => v * x2[i]) }), target: 'y', features, algorithm: 'GRADIENT_BOOSTING', folds: 0 }).spec;
-    const three = trainModel({ table: tableOf({ x1, x2, c, y: x1.map((v) => (v < -0.5 ? 'low' : v > 0.5 ? 'high' : 'mid')) }), target: 'y', features, algorithm: 'GRADIENT_BOOSTING', folds: 0, params: { max_iter: 20 } }).spec;
+    const regression = trainModel({
+      table: tableOf({ x1, x2, c, y: x1.map((v, i) => v * x2[i]) }),
+      target: 'y',
+      features,
+      algorithm: 'GRADIENT_BOOSTING',
+      folds: 0,
+    }).spec;
+    const three = trainModel({
+      table: tableOf({ x1, x2, c, y: x1.map((v) => (v < -0.5 ? 'low' : v > 0.5 ? 'high' : 'mid')) }),
+      target: 'y',
+      features,
+      algorithm: 'GRADIENT_BOOSTING',
+      folds: 0,
+      params: { max_iter: 20 },
+    }).spec;
     let worst = 0;
     for (const [spec, space] of [
       [binary, 'log_odds'],
@@ -186,7 +199,13 @@ describe('linear contributions', () => {
     }
   });
   it('are in log-odds for binary and per-class softmax logits for multiclass logistic models', () => {
-    const binary = trainModel({ table: tableOf({ x1, x2, c, y: (y as number[]).map((v) => (v > 0 ? 1 : 0)) }), target: 'y', features, algorithm: 'LOGISTIC_REGRESSION', folds: 0 }).spec;
+    const binary = trainModel({
+      table: tableOf({ x1, x2, c, y: (y as number[]).map((v) => (v > 0 ? 1 : 0)) }),
+      target: 'y',
+      features,
+      algorithm: 'LOGISTIC_REGRESSION',
+      folds: 0,
+    }).spec;
     const multi = trainModel({ table, target: 'label', features, algorithm: 'LOGISTIC_REGRESSION', folds: 0 }).spec;
     for (const row of rows.slice(0, 30)) {
       const e = linearContributions(binary, row);
@@ -243,7 +262,11 @@ describe('Kernel SHAP', () => {
     const spec = trainModel({ table, target: 'y', features: ['x1', 'x2'], algorithm: 'LINEAR_REGRESSION', folds: 0 }).spec;
     const predict = (rows: Float64Array[]) => Float64Array.from(rows, (r) => marginOf(spec, Array.from(r)));
     const exact = linearContributions(spec, [x1[0], x2[0]]);
-    const approx = await kernelShap(predict, Float64Array.of(x1[0], x2[0]), x1.map((v, i) => Float64Array.of(v, x2[i])));
+    const approx = await kernelShap(
+      predict,
+      Float64Array.of(x1[0], x2[0]),
+      x1.map((v, i) => Float64Array.of(v, x2[i])),
+    );
     close(approx.base, exact.base, 1e-9, 'base');
     approx.contributions.forEach((cv, i) => {
       close(cv, exact.contributions[i], 1e-9, `feature ${i}`);

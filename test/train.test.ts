@@ -173,7 +173,7 @@ describe('linear models', () => {
   it('logistic regression on separable data converges to the finite L2 optimum', () => {
     const xs = dense(Array.from({ length: 40 }, (_, i) => [(i - 19.5) / 10]));
     const labels = Int32Array.from({ length: 40 }, (_, i) => (i >= 20 ? 1 : 0));
-    const spec = fitLogistic(xs, labels, ['no', 'yes'], { C: 1, maxIter: 100, tol: 1e-10 });
+    const spec = fitLogistic(xs, labels, { classes: ['no', 'yes'], C: 1, maxIter: 100, tol: 1e-10 });
     assert.ok(Number.isFinite(spec.coefficients[0][0]) && spec.coefficients[0][0] > 1);
     assert.ok(logisticGradient(xs, labels, spec.coefficients, spec.intercepts, 1) < 1e-7);
     const predicted = Array.from(margins(spec, xs), (m) => (m > 0 ? 1 : 0));
@@ -185,7 +185,7 @@ describe('linear models', () => {
     const uniform = seededRandom(5);
     const labels = Int32Array.from(rows, ([a, b]) => (1 / (1 + Math.exp(-(1.5 * a - 2 * b + 0.5))) > uniform() ? 1 : 0));
     const xs = dense(rows);
-    const spec = fitLogistic(xs, labels, ['0', '1'], { C: 1e6, maxIter: 100, tol: 1e-10 });
+    const spec = fitLogistic(xs, labels, { classes: ['0', '1'], C: 1e6, maxIter: 100, tol: 1e-10 });
     close(spec.coefficients[0][0], 1.5, 0.1, 'w1');
     close(spec.coefficients[0][1], -2, 0.1, 'w2');
     close(spec.intercepts[0], 0.5, 0.1, 'b');
@@ -195,7 +195,7 @@ describe('linear models', () => {
     const rows = Array.from({ length: 600 }, () => [normal(), normal()]);
     const labels = Int32Array.from(rows, ([a, b]) => (a + 0.5 * normal() > 0.5 ? 2 : b + 0.5 * normal() > 0 ? 1 : 0));
     const xs = dense(rows);
-    const spec = fitLogistic(xs, labels, ['a', 'b', 'c'], { C: 1, maxIter: 500, tol: 1e-9 });
+    const spec = fitLogistic(xs, labels, { classes: ['a', 'b', 'c'], C: 1, maxIter: 500, tol: 1e-9 });
     assert.equal(spec.coefficients.length, 3);
     assert.ok(logisticGradient(xs, labels, spec.coefficients, spec.intercepts, 1) < 1e-5);
     close(
@@ -227,7 +227,7 @@ describe('gradient boosting', () => {
   const step = Float64Array.from({ length: 250 }, (_, i) => (xs.data[i] > 0.5 ? 3 : 1));
 
   it('fits a step function, every tree splitting between the two sides of the step', () => {
-    const spec = fitGradientBoosting(xs, step, 'regression', undefined, params);
+    const spec = fitGradientBoosting(xs, step, { ...params, objective: 'regression' });
     assert.equal(spec.trees.length, 100);
     const predicted = margins(spec, xs);
     // Each round removes 10% of the remaining residual (±1): 0.9^100 of it is left.
@@ -243,14 +243,14 @@ describe('gradient boosting', () => {
   });
   it('classifies a step (log loss) and several classes (one tree per class and round)', () => {
     const labels = Float64Array.from(step, (v) => (v === 3 ? 1 : 0));
-    const binary = fitGradientBoosting(xs, labels, 'binary', ['0', '1'], params);
+    const binary = fitGradientBoosting(xs, labels, { ...params, objective: 'binary', classes: ['0', '1'] });
     const m = margins(binary, xs);
     assert.equal(rocAuc(labels, m), 1);
     labels.forEach((v, i) => {
       assert.ok(v === 1 ? m[i] > 4 : m[i] < -4, `row ${i} margin ${m[i]}`);
     });
     const three = Float64Array.from({ length: 250 }, (_, i) => Math.floor((3 * i) / 250));
-    const multi = fitGradientBoosting(xs, three, 'multiclass', ['a', 'b', 'c'], { ...params, maxIter: 30 });
+    const multi = fitGradientBoosting(xs, three, { ...params, objective: 'multiclass', classes: ['a', 'b', 'c'], maxIter: 30 });
     assert.equal(multi.trees.length, 90);
     assert.deepEqual(
       multi.trees.slice(0, 3).map((t) => t.output),
@@ -349,7 +349,7 @@ describe('window features', () => {
     assert.deepEqual(
       fieldErrorsOf(() => addWindowFeatures(table, { columns: ['nope', 'g'], window: 0, group: 'x' })),
       [
-        { path: 'window', message: 'must be a whole number from 1 to 100,000' },
+        { path: 'window', message: 'must be a whole number from 1 to 10,000' },
         { path: 'columns[0]', message: 'unknown column "nope"' },
         { path: 'columns[1]', message: 'column "g" is categorical; window features need a numeric column' },
         { path: 'group', message: 'unknown column "x"' },
@@ -443,6 +443,9 @@ describe('trainModel', () => {
     assert.deepEqual(one({ algorithm: 'LINEAR_REGRESSION', task: 'CLASSIFICATION' }), [{ path: 'task', message: 'LINEAR_REGRESSION is for REGRESSION only' }]);
     assert.deepEqual(one({ algorithm: 'RANDOM_FOREST' as never }), [
       { path: 'algorithm', message: 'unknown algorithm "RANDOM_FOREST"; allowed: LINEAR_REGRESSION, LOGISTIC_REGRESSION, AUTOREGRESSIVE, GRADIENT_BOOSTING' },
+    ]);
+    assert.deepEqual(one({ table: tableOf({ x: [1, Number.POSITIVE_INFINITY, 3, 4, 5], y: [0, 1, 0, 1, 1] }), features: ['x'], folds: 2 }), [
+      { path: 'features[0]', message: 'column "x" has an infinite value (row index 1); use NaN for a missing value' },
     ]);
     assert.deepEqual(one({ algorithm: 'AUTOREGRESSIVE', target: 'label', features: [] }), [
       { path: 'target', message: 'column "label" is categorical; AUTOREGRESSIVE forecasts a numeric column' },

@@ -26,6 +26,8 @@ export async function kernelShap(predict: PredictFunction, x: Float64Array, back
   for (const row of background) if (row.length !== m) throw new RangeError(`background rows must have ${m} values like x`);
   const samples = opts.samples ?? 2048;
   const batchSize = opts.batchSize ?? 8192;
+  if (!Number.isInteger(samples) || samples < 1) throw new RangeError('samples must be a whole number of at least 1');
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a whole number of at least 1');
   const fx = (await predict([x]))[0];
   const base = mean(await predict(background));
   if (m <= 1) return { space: 'model_output', base, contributions: m === 1 ? [fx - base] : [] };

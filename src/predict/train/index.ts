@@ -79,15 +79,15 @@ function fitSpec(plan: TrainingPlan, positions: Uint32Array, opts: FitOptions): 
   let estimator: EstimatorSpec;
   if (plan.algorithm === 'LINEAR_REGRESSION' || plan.algorithm === 'AUTOREGRESSIVE') estimator = fitRidge(x, y, { alpha: p.alpha as number }, opts);
   else if (plan.algorithm === 'LOGISTIC_REGRESSION')
-    estimator = fitLogistic(x, Int32Array.from(y), plan.classes!, { C: p.C as number, maxIter: p.max_iter as number, tol: p.tol as number }, opts);
+    estimator = fitLogistic(x, Int32Array.from(y), { classes: plan.classes!, C: p.C as number, maxIter: p.max_iter as number, tol: p.tol as number }, opts);
   else {
     const objective = !plan.classes ? 'regression' : plan.classes.length === 2 ? 'binary' : 'multiclass';
     estimator = fitGradientBoosting(
       x,
       y,
-      objective,
-      plan.classes,
       {
+        objective,
+        classes: plan.classes,
         learningRate: p.learning_rate as number,
         maxIter: p.max_iter as number,
         maxLeafNodes: p.max_leaf_nodes as number,

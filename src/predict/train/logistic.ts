@@ -4,6 +4,8 @@ import { solveSymmetric, transposeTimes, weightedGram, withOnes } from './linalg
 import { checkAborted, type Dense, type FitOptions } from './types.ts';
 
 export interface LogisticParams {
+  /** The class labels; y holds indices into them. */
+  classes: string[];
   /** Inverse L2 strength, as sklearn: minimise C·Σ log-loss + ½·||w||² (the intercept is not penalised). */
   C: number;
   maxIter: number;
@@ -14,11 +16,12 @@ export interface LogisticParams {
 export type LogisticSpec = Extract<EstimatorSpec, { kind: 'logistic' }>;
 
 /**
- * L2 logistic regression. `y` holds class indices into `classes`. Two classes: Newton's method (IRLS) with a
+ * L2 logistic regression. `y` holds class indices into params.classes. Two classes: Newton's method (IRLS) with a
  * backtracking line search, which converges in a few steps on standardised inputs; more: the softmax model with
  * L-BFGS, one coefficient row per class (sklearn's multinomial form).
  */
-export function fitLogistic(x: Dense, y: Int32Array, classes: string[], params: LogisticParams, opts: FitOptions = {}): LogisticSpec {
+export function fitLogistic(x: Dense, y: Int32Array, params: LogisticParams, opts: FitOptions = {}): LogisticSpec {
+  const { classes } = params;
   const { coefficients, intercepts } = classes.length === 2 ? fitBinary(x, y, params, opts) : fitSoftmax(x, y, classes.length, params, opts);
   return { kind: 'logistic', coefficients, intercepts, classes };
 }

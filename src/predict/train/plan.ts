@@ -1,6 +1,6 @@
 import { echo, Problems, ValidationError } from '../../core/errors.ts';
 import type { SpecTask } from '../spec.ts';
-import { column, type DataTable } from '../table.ts';
+import { column, type DataColumn, type DataTable } from '../table.ts';
 import { lagColumnName, lagTable } from './ar.ts';
 import { ALGORITHMS, type Algorithm, type EffectiveParams, resolveParams } from './params.ts';
 import { compareText, labelledRows } from './prep.ts';
@@ -67,10 +67,12 @@ export function planTraining(request: TrainRequest): TrainingPlan {
   if (!(ALGORITHMS as readonly string[]).includes(request.algorithm))
     throw ValidationError.single('algorithm', `unknown algorithm ${echo(request.algorithm)}; allowed: ${ALGORITHMS.join(', ')}`);
   const { algorithm } = request;
+  for (const c of table.columns)
+    if (c.values.length !== table.rowCount) problems.add('table', `column ${echo(c.name)} has ${c.values.length} values for ${table.rowCount} rows`);
   const known = (path: string, name: unknown) => {
     if (typeof name !== 'string') problems.add(path, 'must be a column name');
     else if (!column(table, name)) problems.add(path, `unknown column ${echo(name)}`);
-    else return true;
+    else return checkFinite(problems, path, column(table, name)!);
     return false;
   };
   known('target', request.target);
@@ -115,6 +117,14 @@ export function planTraining(request: TrainRequest): TrainingPlan {
   const groups = request.group === undefined ? undefined : Array.from(rows, (i) => column(source, request.group!)!.values[i]);
   checkFolds(folds, rows.length, y, classes, groups, request.group);
   return { algorithm, task: resolvedTask, table: source, target: request.target, features: modelFeatures, rows, y, classes, groups, folds, seed, params };
+}
+
+/** Missing numbers are NaN; an infinite one is an error (it would poison means and standardisation). */
+function checkFinite(problems: Problems, path: string, col: DataColumn): boolean {
+  if (col.kind !== 'numeric') return true;
+  const at = col.values.findIndex((v) => v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY);
+  if (at >= 0) problems.add(path, `column ${echo(col.name)} has an infinite value (row index ${at}); use NaN for a missing value`);
+  return at < 0;
 }
 
 function chooseTask(problems: Problems, request: TrainRequest, params: EffectiveParams): SpecTask | null {

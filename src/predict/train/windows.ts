@@ -5,7 +5,8 @@ import { seriesRows } from './series.ts';
 export const WINDOW_AGGREGATES = ['mean', 'std', 'min', 'max', 'slope', 'latest'] as const;
 export type WindowAggregate = (typeof WINDOW_AGGREGATES)[number];
 
-export const MAX_WINDOW_ROWS = 100_000;
+/** The cost is rows x window per column, so windows are bounded. */
+export const MAX_WINDOW_ROWS = 10_000;
 
 export interface WindowOptions {
   /** Numeric columns to aggregate. */

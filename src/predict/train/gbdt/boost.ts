@@ -6,6 +6,9 @@ import { TreeGrower } from './grower.ts';
 import { type Objective, baseline, gradients, meanLoss } from './loss.ts';
 
 export interface BoostingParams {
+  objective: Objective;
+  /** The class labels (binary and multiclass); y holds indices into them. */
+  classes?: string[];
   learningRate: number;
   maxIter: number;
   maxLeafNodes: number;
@@ -33,14 +36,8 @@ export const AUTO_EARLY_STOPPING_ROWS = 10_000;
  * With early stopping, a seeded (stratified for classes) validation share is held out and boosting stops when its
  * loss has not improved by more than tol for nIterNoChange rounds.
  */
-export function fitGradientBoosting(
-  x: Dense,
-  y: Float64Array,
-  objective: Objective,
-  classes: string[] | undefined,
-  params: BoostingParams,
-  opts: FitOptions = {},
-): TreesSpec {
+export function fitGradientBoosting(x: Dense, y: Float64Array, params: BoostingParams, opts: FitOptions = {}): TreesSpec {
+  const { objective, classes } = params;
   const random = seededRandom(params.seed);
   const outputs = objective === 'multiclass' ? classes!.length : 1;
   const early = params.earlyStopping === 'auto' ? x.rows > AUTO_EARLY_STOPPING_ROWS : params.earlyStopping;
