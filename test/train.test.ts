@@ -367,6 +367,7 @@ describe('trainModel', () => {
     const classified = trainModel({ ...base, folds: 0 });
     assert.equal(classified.spec.task, 'CLASSIFICATION');
     assert.deepEqual(classified.classes, ['0', '1']);
+    assert.equal(classified.params.task, 'CLASSIFICATION');
     assert.deepEqual(trainModel({ ...base, target: 'label', folds: 0 }).classes, ['bad', 'ok']);
     assert.equal(trainModel({ ...base, target: 'level', features: ['x2', 'c'], folds: 0 }).spec.task, 'REGRESSION');
     const forced = trainModel({ ...base, folds: 0, params: { task: 'REGRESSION' } });

@@ -113,6 +113,8 @@ export function planTraining(request: TrainRequest): TrainingPlan {
       `needs at least 2 rows with a value of ${echo(request.target)}${algorithm === 'AUTOREGRESSIVE' ? ' after the first p rows of each series' : ''}; there are ${rows.length}`,
     );
   const resolvedTask = task ?? inferTask(source, request.target, rows);
+  // The effective params say which task was used, so the same params train the same model again.
+  if ('task' in params) params.task = resolvedTask;
   const { y, classes } = encodeTarget(source, request.target, rows, resolvedTask, algorithm);
   const groups = request.group === undefined ? undefined : Array.from(rows, (i) => column(source, request.group!)!.values[i]);
   checkFolds(folds, rows.length, y, classes, groups, request.group);

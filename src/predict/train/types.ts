@@ -1,8 +1,12 @@
 /** What every estimator's fit and trainModel accept besides the data. */
 export interface FitOptions {
-  /** Checked between iterations; when aborted, fitting stops by throwing `signal.reason` (an AbortError by default). */
+  /**
+   * Checked between iterations; when aborted, fitting stops by throwing `signal.reason` (an AbortError by default).
+   * Fitting is synchronous, so inside a worker thread no message can abort it: abort a controller from onProgress
+   * instead (for example when a SharedArrayBuffer flag set by the main thread says so).
+   */
   signal?: AbortSignal;
-  /** Called with the fraction done (0-1) and what is happening. */
+  /** Called after every iteration with the fraction done (0-1) and what is happening. */
   onProgress?: (fraction: number, message: string) => void;
 }
 
