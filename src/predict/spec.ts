@@ -9,7 +9,13 @@ export type ColumnPrep =
   /** One estimator input: ((isNaN(x) ? impute : x) - center) / scale; `impute` is a raw value (the training mean). */
   | { name: string; kind: 'numeric'; impute: number; center: number; scale: number }
   /** `categories.length` estimator inputs, one-hot; a value not in `categories` (or missing) is all zeros. */
-  | { name: string; kind: 'categorical'; categories: string[] };
+  | {
+      name: string;
+      kind: 'categorical';
+      categories: string[];
+      /** Share of the training rows in each category (same order); explanations use it as the expected one-hot value. */
+      frequencies?: number[];
+    };
 
 /**
  * The estimator's input vector is the columns in order, each numeric column one entry and each categorical column
