@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { PRODUCTION } from '../src/predict/registry.ts';
 import { after, as, before, createTestApp, describe, it, makeKey, type TestApp, tableCounts, testBackends, unchanged, AUDITED } from './helpers.ts';
 import { DataType, node, tensorValueInfo } from '../src/predict/onnx/proto.ts';
+import { exportModelSpec } from '../src/predict/onnx/export.ts';
+import { trainModel } from '../src/predict/train/index.ts';
+import { syntheticRows, tableOf } from './train-data.ts';
 import { multiInputModel, sklearnLinearRegression, sklearnLogisticRegression, sklearnModel } from './onnx-models.ts';
 
 /** X float [N, 2] -> the index of its larger column, int64 [N]: no float output at all. */
@@ -288,6 +291,122 @@ for (const backend of testBackends()) {
       assert.equal(r.body.errors[0].extensions.code, 'FORBIDDEN');
       const a = await v.gql(`mutation($id: ID!) { activateModel(id: $id) { __typename } }`, { id: reg.model.id });
       assert.equal(a.body.errors[0].extensions.code, 'FORBIDDEN');
+    });
+  });
+}
+
+const EXPLAIN = `query($input: PredictInput!) {
+  predict(input: $input) {
+    __typename
+    ... on PredictSuccess { predictions { value probabilities { label probability } explanation { feature contribution } explanationBase explanationSpace } }
+    ... on Error { code message }
+  }
+}`;
+
+/** A model trained in the test and registered as the training job would: its ONNX export with its spec. */
+async function registerTrained(app: TestApp, name: string, algorithm: 'LINEAR_REGRESSION' | 'GRADIENT_BOOSTING', task: 'REGRESSION' | 'CLASSIFICATION') {
+  const data = syntheticRows(400, 7, (x1, x2, c, noise) =>
+    task === 'REGRESSION' ? 3 * x1 - 2 * x2 + (c === 'b' ? 1.5 : 0) + 0.1 * noise : x1 + 0.5 * x2 + (c === 'a' ? 1 : 0) + 0.3 * noise > 0.4 ? 'yes' : 'no',
+  );
+  const table = tableOf({ x1: data.x1, x2: data.x2, c: data.c, y: data.y as never });
+  const trained = trainModel({
+    table,
+    target: 'y',
+    features: ['x1', 'x2', 'c'],
+    algorithm,
+    folds: 0,
+    params: algorithm === 'GRADIENT_BOOSTING' ? { max_iter: 20 } : {},
+  });
+  return app.services.predictions.register({
+    name,
+    task,
+    bytes: exportModelSpec(trained.spec),
+    spec: trained.spec,
+    features: trained.spec.features,
+    source: `trained:${algorithm}`,
+    createdBy: 'test',
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`predictions: explanations [${backend}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await createTestApp(backend);
+    });
+    after(async () => app.close());
+
+    const inputs = {
+      numeric: [
+        [0.5, -1],
+        [-2, 0.25],
+        [0, 0],
+      ],
+      c: [['a'], ['b'], ['zz']],
+    };
+
+    it('a linear model trained here: base + contributions = the prediction within 1e-6, in value space', async () => {
+      const name = uniqueName('explain-linear');
+      await registerTrained(app, name, 'LINEAR_REGRESSION', 'REGRESSION');
+      const r = (await app.gql(EXPLAIN, { input: { model: name, inputs, explain: true } })).body.data.predict;
+      assert.equal(r.__typename, 'PredictSuccess', JSON.stringify(r));
+      for (const p of r.predictions) {
+        assert.equal(p.explanationSpace, 'value');
+        assert.deepEqual(
+          p.explanation.map((e: any) => e.feature),
+          ['x1', 'x2', 'c'],
+        );
+        const sum = p.explanationBase + p.explanation.reduce((s: number, e: any) => s + e.contribution, 0);
+        assert.ok(Math.abs(sum - p.value) < 1e-5 * Math.max(1, Math.abs(p.value)), `${sum} vs ${p.value}`);
+      }
+    });
+
+    it('gradient-boosted trees trained here: TreeSHAP adds up to the log-odds of the served probability within 1e-6', async () => {
+      const name = uniqueName('explain-trees');
+      await registerTrained(app, name, 'GRADIENT_BOOSTING', 'CLASSIFICATION');
+      const r = (await app.gql(EXPLAIN, { input: { model: name, inputs, explain: true } })).body.data.predict;
+      assert.equal(r.__typename, 'PredictSuccess', JSON.stringify(r));
+      for (const p of r.predictions) {
+        assert.equal(p.explanationSpace, 'log_odds');
+        const margin = p.explanationBase + p.explanation.reduce((s: number, e: any) => s + e.contribution, 0);
+        const logOdds = Math.log(p.value / (1 - p.value));
+        // The served probability is float32: compare in log-odds with float32's relative precision.
+        assert.ok(Math.abs(margin - logOdds) < 1e-6 + (1e-6 * Math.abs(logOdds)) / Math.min(p.value, 1 - p.value), `${margin} vs ${logOdds}`);
+      }
+    });
+
+    it('an uploaded model is explained by seeded Kernel SHAP: exact for a linear model against its background, and repeatable', async () => {
+      const name = uniqueName('explain-upload');
+      const w = [2, -1, 0.5];
+      const reg = await app.gql(REGISTER, {
+        input: {
+          name,
+          task: 'REGRESSION',
+          onnxBase64: b64(sklearnLinearRegression(w, 1)),
+          features: ['a', 'b', 'c'],
+          backgroundRows: [
+            [1, 1, 1],
+            [0, 2, 4],
+          ],
+        },
+      });
+      assert.equal(reg.body.data.registerModel.__typename, 'RegisterModelSuccess', JSON.stringify(reg.body));
+      const x = [3, -2, 8];
+      const once = (await app.gql(EXPLAIN, { input: { model: name, rows: [x], explain: true } })).body.data.predict;
+      const p = once.predictions[0];
+      assert.equal(p.explanationSpace, 'model_output');
+      const meanBackground = [0.5, 1.5, 2.5];
+      p.explanation.forEach((e: any, i: number) =>
+        assert.ok(Math.abs(e.contribution - w[i] * (x[i] - meanBackground[i])) < 1e-4, `${e.feature}: ${e.contribution}`),
+      );
+      const sum = p.explanationBase + p.explanation.reduce((s: number, e: any) => s + e.contribution, 0);
+      assert.ok(Math.abs(sum - p.value) < 1e-4);
+      const again = (await app.gql(EXPLAIN, { input: { model: name, rows: [x], explain: true } })).body.data.predict;
+      assert.deepEqual(again.predictions[0].explanation, p.explanation);
+      // Sampling is bounded per request.
+      const many = (await app.gql(EXPLAIN, { input: { model: name, rows: Array.from({ length: 21 }, () => x), explain: true } })).body.data.predict;
+      assert.equal(many.__typename, 'ValidationError');
+      assert.match(many.message, /at most 20 rows/);
     });
   });
 }

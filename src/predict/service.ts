@@ -18,6 +18,8 @@ import { nonFiniteRows } from './onnx/run.ts';
 import * as registry from './registry.ts';
 import type { AliasEvent, ModelRecord, RegisterInput } from './registry.ts';
 import { SessionCache } from './sessions.ts';
+import { explainSampled, explainTrained, type RowExplanation, specRows } from './explanations.ts';
+import type { ModelSpec } from './spec.ts';
 
 /** Alias moves, to every server process (sessions are dropped) and to `modelRegistry` subscribers. */
 export const modelAliasTopic = defineTopic<AliasEvent>('modelAliases', { shared: true, revive: (p) => reviveDates(p as AliasEvent, ['at']) });
@@ -46,6 +48,7 @@ export interface ScoredRow {
   value: number | null;
   label: string | null;
   probabilities: ClassProbability[] | null;
+  explanation?: RowExplanation;
 }
 
 export interface PredictRequest {
@@ -53,6 +56,7 @@ export interface PredictRequest {
   version?: number | null;
   rows?: readonly (readonly number[])[] | null;
   inputs?: unknown;
+  explain?: boolean | null;
 }
 
 export interface PredictionServiceDeps {
@@ -176,7 +180,33 @@ export class PredictionService {
     const n = firstDimension(feeds);
     if (n > this.deps.config.maxRows)
       throw ValidationError.single('inputs', `at most ${this.deps.config.maxRows.toLocaleString('en-US')} rows per call; got ${n.toLocaleString('en-US')}`);
-    return { model, rows: await this.score(model, feeds) };
+    const rows = await this.score(model, feeds);
+    if (request.explain) await this.explain(model, request, rows);
+    return { model, rows };
+  }
+
+  /** Adds each row's explanation (see explanations.ts for the methods and their spaces). */
+  private async explain(model: ModelRecord, request: PredictRequest, rows: ScoredRow[]): Promise<void> {
+    let explanations: RowExplanation[];
+    if (model.spec) {
+      const classes = model.serving.classes ?? [];
+      const values = specRows(model.spec as ModelSpec, request.rows, request.inputs);
+      explanations = explainTrained(model, values, (i) => Math.max(0, classes.indexOf(rows[i].label ?? '')));
+    } else {
+      explanations = await explainSampled(model, request.rows, async (batch) => {
+        const scored = await this.score(
+          model,
+          rowsToFeeds(
+            batch.map((r) => Array.from(r)),
+            model,
+          ),
+        );
+        return Float64Array.from(scored, (r) => r.value ?? Number.NaN);
+      });
+    }
+    rows.forEach((row, i) => {
+      row.explanation = explanations[i];
+    });
   }
 
   /** Runs the feeds through the batcher and reads the outputs as the task says. */

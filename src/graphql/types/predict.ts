@@ -132,7 +132,7 @@ const FeatureContributionRef = builder.objectRef<{ feature: string; contribution
   fields: (t) => ({ feature: t.exposeString('feature'), contribution: t.exposeFloat('contribution') }),
 });
 
-type PredictionValue = ScoredRow & { model: ModelRecord; explanation?: { feature: string; contribution: number }[] | null };
+type PredictionValue = ScoredRow & { model: ModelRecord };
 
 const PredictionRef = builder.objectRef<PredictionValue>('Prediction').implement({
   fields: (t) => ({
@@ -151,9 +151,21 @@ const PredictionRef = builder.objectRef<PredictionValue>('Prediction').implement
     explanation: t.field({
       type: [FeatureContributionRef],
       nullable: true,
-      description: 'With explain: true, per-feature contributions (see PredictSuccess.explanationBase).',
+      description:
+        'With explain: true, one contribution per feature: explanationBase + their sum = the output in explanationSpace. Exact for models trained here (linear, TreeSHAP), sampled (seeded Kernel SHAP) for uploaded ones.',
       extensions: listSize({ max: MAX_FEATURES, inParent: true }),
-      resolve: (p) => p.explanation ?? null,
+      resolve: (p) => p.explanation?.features.map((feature, i) => ({ feature, contribution: p.explanation!.contributions[i] })) ?? null,
+    }),
+    explanationBase: t.float({
+      nullable: true,
+      description: 'The expected output the contributions start from (over the training rows, or the background rows for sampled explanations).',
+      resolve: (p) => p.explanation?.base ?? null,
+    }),
+    explanationSpace: t.string({
+      nullable: true,
+      description:
+        'What base + contributions add up to: value (regression output), log_odds (binary classifier: log-odds of the last class), softmax_logit (multiclass: the predicted class score before the softmax), model_output (sampled: the served value, the probability of the last class for classifiers).',
+      resolve: (p) => p.explanation?.space ?? null,
     }),
     model: t.field({ type: ModelRef, resolve: (p) => p.model as never }),
   }),
@@ -190,6 +202,10 @@ const RegisterModelInput = builder.inputType('RegisterModelInput', {
     task: t.field({ type: ModelTaskEnum, required: true }),
     onnxBase64: t.string({ description: 'The ONNX model, base64-encoded.' }),
     features: t.stringList({ description: 'Feature names in input column order (checked against the input width).' }),
+    backgroundRows: t.field({
+      type: t.listRef(t.listRef('Float', { required: true }), { required: true }),
+      description: 'Up to 100 typical input rows: the background of sampled (Kernel SHAP) explanations. Default: one row of zeros.',
+    }),
   }),
 });
 
@@ -290,6 +306,7 @@ builder.queryFields((t) => ({
         version: input.version,
         rows: input.rows as number[][] | null | undefined,
         inputs: input.inputs,
+        explain: input.explain,
       });
       if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', input.model);
       return { model, predictions: rows.map((r) => ({ ...r, model })) };
@@ -308,11 +325,14 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { input }, ctx) => {
       if (!input.onnxBase64) throw ValidationError.single('onnxBase64', 'give the model as onnxBase64 (or file)');
       const bytes = decodeBase64(input.onnxBase64, ctx.services.config.predict.maxModelBytes);
+      const background = input.backgroundRows as number[][] | null | undefined;
+      if (background && background.length > 100) throw ValidationError.single('backgroundRows', `at most 100 rows; got ${background.length}`);
       const model = await ctx.services.predictions.register({
         name: input.name,
         task: input.task,
         bytes,
         features: input.features ?? null,
+        profile: background ? { background } : undefined,
         createdBy: ctx.auth.name,
       });
       return { model };
