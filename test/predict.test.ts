@@ -396,9 +396,8 @@ for (const backend of testBackends()) {
       const p = once.predictions[0];
       assert.equal(p.explanationSpace, 'model_output');
       const meanBackground = [0.5, 1.5, 2.5];
-      p.explanation.forEach((e: any, i: number) =>
-        assert.ok(Math.abs(e.contribution - w[i] * (x[i] - meanBackground[i])) < 1e-4, `${e.feature}: ${e.contribution}`),
-      );
+      for (const [i, e] of (p.explanation as { feature: string; contribution: number }[]).entries())
+        assert.ok(Math.abs(e.contribution - w[i] * (x[i] - meanBackground[i])) < 1e-4, `${e.feature}: ${e.contribution}`);
       const sum = p.explanationBase + p.explanation.reduce((s: number, e: any) => s + e.contribution, 0);
       assert.ok(Math.abs(sum - p.value) < 1e-4);
       const again = (await app.gql(EXPLAIN, { input: { model: name, rows: [x], explain: true } })).body.data.predict;
