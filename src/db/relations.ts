@@ -46,6 +46,9 @@ export const relations = defineRelations(schema, (r) => ({
     machine: r.one.machines({ from: r.alerts.machineId, to: r.machines.id }),
     order: r.one.orders({ from: r.alerts.orderId, to: r.orders.id }),
   },
+  datasets: {
+    plant: r.one.plants({ from: r.datasets.plantId, to: r.plants.id }),
+  },
 }));
 
 export type Relations = typeof relations;

@@ -6,6 +6,7 @@ import './types/twin-edit.ts';
 import './types/auth.ts';
 import './types/telemetry.ts';
 import './types/alerts.ts';
+import './types/datasets.ts';
 
 // Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes
 // (with skipTypeScopes) is ADMIN-only.
