@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNotNull } from 'drizzle-orm';
+import { GraphQLError } from 'graphql';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../core/errors.ts';
 import { decodeId, encodeId } from '../../core/ids.ts';
 import { type ColumnSummary, datasets, datasetSource } from '../../db/schema/index.ts';
@@ -19,6 +20,20 @@ const ColumnKindEnum = builder.enumType('ColumnKind', { values: ['NUMERIC', 'CAT
 const FeatureAggregateEnum = builder.enumType('FeatureAggregate', { values: AGGREGATES.map((a) => a.toUpperCase()) as Uppercase<Aggregate>[] });
 const TwinLabelKindEnum = builder.enumType('TwinLabelKind', { values: ['FAILURE_WITHIN', 'TIME_TO_FAILURE'] as const });
 
+/** Columns and categories listed unless `first` asks for more: the cost estimate counts on these. */
+const DEFAULT_COLUMNS = 100;
+const DEFAULT_CATEGORIES = 10;
+
+const listArg = (first: unknown, fallback: number) => (typeof first === 'number' ? first : fallback);
+
+/** A list argument `first` from 0 to max, or a BAD_USER_INPUT error naming it. */
+function boundedFirst(field: string, first: number | null | undefined, max: number): number {
+  const n = first ?? max;
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new GraphQLError(`${field}(first: ${n}): must be from 0 to ${max}.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return n;
+}
+
 const CategoryCount = builder.objectRef<{ value: string; count: number }>('CategoryCount').implement({
   fields: (t) => ({ value: t.exposeString('value'), count: t.exposeInt('count') }),
 });
@@ -34,9 +49,10 @@ const DatasetColumn = builder.objectRef<ColumnSummary>('DatasetColumn').implemen
     mean: t.exposeFloat('mean', { nullable: true }),
     categories: t.field({
       type: [CategoryCount],
-      description: `CATEGORICAL: the most frequent values with their counts, at most ${CATEGORIES_LISTED}.`,
-      extensions: listSize({ max: CATEGORIES_LISTED }),
-      resolve: (c) => c.categories.slice(0, CATEGORIES_LISTED),
+      description: `CATEGORICAL: the most frequent values with their counts, the first \`first\` (default ${DEFAULT_CATEGORIES}, at most ${CATEGORIES_LISTED}).`,
+      args: { first: t.arg.int({ defaultValue: DEFAULT_CATEGORIES }) },
+      extensions: listSize({ max: CATEGORIES_LISTED, fromArgs: (a) => listArg(a.first, DEFAULT_CATEGORIES) }),
+      resolve: (c, a) => c.categories.slice(0, boundedFirst('categories', a.first, CATEGORIES_LISTED)),
     }),
     categoryCount: t.exposeInt('categoryCount', {
       nullable: true,
@@ -66,11 +82,13 @@ export const Dataset = builder.drizzleNode('datasets', {
     rowCount: t.exposeInt('rowCount'),
     columns: t.field({
       type: [DatasetColumn],
-      description: `In file order (TWIN: machine, time, the features, label); at most ${CSV_LIMITS.columns.toLocaleString('en-US')}.`,
-      extensions: listSize({ max: CSV_LIMITS.columns }),
+      description: `In file order (TWIN: machine, time, the features, label): the first \`first\` (default ${DEFAULT_COLUMNS}, at most ${CSV_LIMITS.columns.toLocaleString('en-US')}).`,
+      args: { first: t.arg.int({ defaultValue: DEFAULT_COLUMNS }) },
+      extensions: listSize({ max: CSV_LIMITS.columns, fromArgs: (a) => listArg(a.first, DEFAULT_COLUMNS) }),
       select: { columns: { columns: true } },
-      resolve: (d) => json<ColumnSummary[]>(d.columns),
+      resolve: (d, a) => json<ColumnSummary[]>(d.columns).slice(0, boundedFirst('columns', a.first, CSV_LIMITS.columns)),
     }),
+    columnCount: t.int({ select: { columns: { columns: true } }, resolve: (d) => json<ColumnSummary[]>(d.columns).length }),
     labelBalance: t.field({
       type: LabelBalance,
       nullable: true,
