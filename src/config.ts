@@ -81,6 +81,8 @@ export interface Limits {
   maxExecutionMs: number;
   /** A result larger than this (as JSON) is answered with RESPONSE_TOO_LARGE instead. */
   maxResponseBytes: number;
+  /** A file uploaded in a multipart request (a CSV dataset, an ONNX model) at most; enforced while it streams. */
+  maxUploadBytes: number;
 }
 
 function bool(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -189,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authFailureWindowSeconds: intInRange('PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS', env.PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS, 60, 1, 86_400),
       maxExecutionMs: intInRange('PLANTGRAPH_MAX_EXECUTION_MS', env.PLANTGRAPH_MAX_EXECUTION_MS, 15_000, 10, 3_600_000),
       maxResponseBytes: intInRange('PLANTGRAPH_MAX_RESPONSE_BYTES', env.PLANTGRAPH_MAX_RESPONSE_BYTES, 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+      maxUploadBytes: intInRange('PLANTGRAPH_MAX_UPLOAD_BYTES', env.PLANTGRAPH_MAX_UPLOAD_BYTES, 100 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
     port,
     host,

@@ -1,6 +1,6 @@
 import { desc, eq, lt } from 'drizzle-orm';
 import { cutText } from '../core/errors.ts';
-import { storableText } from '../core/validate.ts';
+import { isBlobLike, storableText } from '../core/validate.ts';
 import type { Db } from '../db/client.ts';
 import { auditLog } from '../db/schema/index.ts';
 import type { Principal } from './roles.ts';
@@ -35,6 +35,7 @@ const cut = (s: string, max: number) => storableText(cutText(s, max));
  */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (depth > AUDIT_LIMITS.depth) return '[too deep]';
+  if (isBlobLike(value)) return { '[file]': typeof value.name === 'string' ? cut(value.name, AUDIT_LIMITS.stringChars) : null, bytes: value.size };
   if (Array.isArray(value)) {
     const out = value.slice(0, AUDIT_LIMITS.arrayItems).map((v) => redactSecrets(v, depth + 1));
     if (value.length > AUDIT_LIMITS.arrayItems) out.push(`[${value.length - AUDIT_LIMITS.arrayItems} more items]`);

@@ -91,6 +91,18 @@ export class InfeasibleError extends AppError {
   readonly code = 'INFEASIBLE';
 }
 
+/** An upload or file (a CSV, an ONNX model) larger than its limit; found while it streams, before anything is stored. */
+export class PayloadTooLargeError extends AppError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+  constructor(
+    /** The input field that carried it (`file`, `csv`). */
+    readonly path: string,
+    readonly limitBytes: number,
+  ) {
+    super(`${path}: larger than the limit of ${limitBytes.toLocaleString('en-US')} bytes; nothing was stored`);
+  }
+}
+
 /**
  * Collects problems while validating a whole input, so the caller hears about all of them at once. It keeps the
  * first `keep` problems (by default as many as a ValidationError lists) and counts the rest, so a huge bad input

@@ -3,6 +3,14 @@ import { echo, type Problems } from './errors.ts';
 export const NAME_MAX = 200;
 
 /**
+ * Whether a value is a file or blob (an uploaded `File` argument): walkers of input values treat it as one opaque
+ * value, never as an object to descend into (its parts are megabytes of bytes).
+ */
+export function isBlobLike(v: unknown): v is { size: number; name?: unknown } {
+  return typeof v === 'object' && v !== null && typeof (v as Blob).arrayBuffer === 'function' && typeof (v as Blob).size === 'number';
+}
+
+/**
  * Whether `text` has a NUL (U+0000) or a UTF-16 surrogate without its partner: text PostgreSQL cannot store as it was
  * sent (text and jsonb refuse NUL; jsonb refuses unpaired surrogates and text would turn them into U+FFFD).
  */

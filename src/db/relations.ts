@@ -49,6 +49,9 @@ export const relations = defineRelations(schema, (r) => ({
   jobs: {
     plant: r.one.plants({ from: r.jobs.plantId, to: r.plants.id }),
   },
+  datasets: {
+    plant: r.one.plants({ from: r.datasets.plantId, to: r.plants.id }),
+  },
 }));
 
 export type Relations = typeof relations;

@@ -12,6 +12,7 @@ import type { Relations } from '../db/relations.ts';
 import { relations } from '../db/relations.ts';
 import type { Context } from './context.ts';
 import './outcome-plugin.ts';
+import type { UploadedFile } from './uploads.ts';
 
 export interface PothosTypes {
   Context: Context;
@@ -22,6 +23,7 @@ export interface PothosTypes {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string | number };
+    File: { Input: UploadedFile; Output: never };
   };
   AuthScopes: {
     viewer: boolean;

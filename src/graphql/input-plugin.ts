@@ -10,7 +10,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { cutText, ECHO_MAX } from '../core/errors.ts';
-import { storableText, unstorableText } from '../core/validate.ts';
+import { isBlobLike, storableText, unstorableText } from '../core/validate.ts';
 import type { Services } from '../services.ts';
 import { declaredVariables, recordAudit } from './audit-plugin.ts';
 import type { Context } from './context.ts';
@@ -52,7 +52,7 @@ export function unstorableVariable(variables: Readonly<Record<string, unknown>> 
         const path = pathOf(parent, key);
         return badInput(`Variable ${path.split(/[.[]/)[0]} at ${path} ${WHY}.`, path);
       }
-    } else if (v !== null && typeof v === 'object') stack.push({ value: v, parent, key });
+    } else if (v !== null && typeof v === 'object' && !isBlobLike(v)) stack.push({ value: v, parent, key });
     return null;
   };
   for (const name of Object.keys(variables)) {

@@ -40,6 +40,7 @@ import {
 import { schema as defaultSchema } from './schema.ts';
 import { useSubscriptionCostLimit } from './subscriptions.ts';
 import { graphiqlOptions, renderPlantGraphiQL, useGraphiQLAssets } from './graphiql.ts';
+import { bodyLimit, uploadFetchAPI, useUploadLimits } from './uploads.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -73,6 +74,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useMetricsEndpoint(services),
     ...(config.graphiql ? [useGraphiQLAssets()] : []),
     useAuthentication(services),
+    useUploadLimits(config.limits),
     useQueryLimits(services),
     useInputChecks(services),
     useCostLimit(services),
@@ -89,6 +91,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
+    fetchAPI: uploadFetchAPI(config.limits),
     healthCheckEndpoint: DISABLED_BUILTIN_HEALTH_CHECK,
     landingPage: false,
     graphiql: config.graphiql ? graphiqlOptions() : false,
@@ -210,7 +213,7 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
         status: String(res.statusCode),
       });
     try {
-      const limit = services.config.limits.maxBodyBytes;
+      const limit = bodyLimit(req.headers['content-type'], services.config.limits);
       const length = Number(req.headers['content-length'] ?? 0);
       if (req.method === 'POST' && req.headers['content-length'] === undefined) {
         res.on('finish', count);

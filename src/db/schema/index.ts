@@ -4,3 +4,4 @@ export * from './telemetry.ts';
 export * from './alerts.ts';
 export * from './models.ts';
 export * from './jobs.ts';
+export * from './datasets.ts';

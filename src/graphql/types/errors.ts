@@ -1,4 +1,13 @@
-import { ConflictError, type FieldError, ForbiddenError, InfeasibleError, LISTED_PROBLEMS, NotFoundError, ValidationError } from '../../core/errors.ts';
+import {
+  ConflictError,
+  type FieldError,
+  ForbiddenError,
+  InfeasibleError,
+  LISTED_PROBLEMS,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../../core/errors.ts';
 import { builder } from '../builder.ts';
 import { listSize } from '../cost.ts';
 
@@ -61,4 +70,14 @@ builder.objectType(InfeasibleError, {
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof InfeasibleError,
   fields: () => ({}),
+});
+
+builder.objectType(PayloadTooLargeError, {
+  name: 'PayloadTooLargeError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => v instanceof PayloadTooLargeError,
+  fields: (t) => ({
+    path: t.exposeString('path', { description: 'The input field that carried it (file, csv).' }),
+    limitBytes: t.exposeFloat('limitBytes'),
+  }),
 });

@@ -1,6 +1,7 @@
 import { GraphQLError, Kind } from 'graphql';
 import { echo } from '../../core/errors.ts';
 import { builder } from '../builder.ts';
+import { isUploadedFile } from '../uploads.ts';
 
 // ISO-8601 with a UTC designator or an explicit offset; a bare local time is ambiguous on a factory floor.
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i;
@@ -35,4 +36,18 @@ builder.scalarType('JSON', {
   description: 'Any JSON value.',
   serialize: (v) => v,
   parseValue: (v) => v,
+});
+
+builder.scalarType('File', {
+  description: 'A file sent in a multipart request (GraphQL multipart request spec); at most PLANTGRAPH_MAX_UPLOAD_BYTES (default 100 MiB). Input only.',
+  serialize: () => {
+    throw new GraphQLError('File is an input type');
+  },
+  parseValue: (value) => {
+    if (!isUploadedFile(value)) throw new GraphQLError('File must be a file part of a multipart request (GraphQL multipart request spec)');
+    return value;
+  },
+  parseLiteral: () => {
+    throw new GraphQLError('File must be a file part of a multipart request (GraphQL multipart request spec), not a literal');
+  },
 });
