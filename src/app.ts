@@ -14,6 +14,8 @@ import { seedDemoHistory } from './sim/demo-history.ts';
 import { seedDemo } from './sim/seed.ts';
 import { maintainTelemetry } from './telemetry/partitions.ts';
 import { PredictionService } from './predict/service.ts';
+import { registerTrainingJob } from './predict/training.ts';
+import { PredictionWatcher } from './predict/watch.ts';
 import { MachineDirectory } from './twin/directory.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
@@ -77,13 +79,17 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   const alerts = new AlertService({ database, pubsub, metrics, logger, events, clock, machineNames });
   const predictions = new PredictionService({ database, pubsub, metrics, logger, clock, config: config.predict });
   predictions.start();
+  const predictionRules = new PredictionWatcher({ database, events, predictions, clock, logger });
+  predictionRules.start();
   const jobs = new JobService({ database, pubsub, logger, config: config.jobs });
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, predictions, jobs };
+  registerTrainingJob(jobs, { database, predictions });
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, predictions, predictionRules, jobs };
 }
 
 export async function closeServices(services: Services): Promise<void> {
   // Running jobs go back to the queue (within the runner's abort grace) while the database is still open.
   await services.jobs.stop();
+  await services.predictionRules.stop();
   await services.predictions.stop();
   await services.alerts.stop();
   await services.pubsub.close();

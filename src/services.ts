@@ -8,6 +8,7 @@ import type { JobService } from './jobs/service.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { PredictionService } from './predict/service.ts';
+import type { PredictionWatcher } from './predict/watch.ts';
 import type { PubSub } from './pubsub/index.ts';
 import type { MachineDirectory } from './twin/directory.ts';
 
@@ -28,6 +29,8 @@ export interface Services {
   alerts: AlertService;
   /** Model registry and serving. */
   predictions: PredictionService;
+  /** Scores the models PREDICTION alert rules name and raises predictionsMade events. */
+  predictionRules: PredictionWatcher;
   /** The job queue, this process's runner and its worker threads. */
   jobs: JobService;
 }

@@ -326,12 +326,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(got, [
         { kind: 'THRESHOLD', enabled: true, evaluated: true, evaluationNote: null },
         { kind: 'MACHINE_STATE', enabled: true, evaluated: true, evaluationNote: null },
-        {
-          kind: 'PREDICTION',
-          enabled: true,
-          evaluated: false,
-          evaluationNote: 'PREDICTION rules are stored but not evaluated: PlantGraph stores no model predictions yet, so they never raise an alert.',
-        },
+        { kind: 'PREDICTION', enabled: true, evaluated: true, evaluationNote: null },
         {
           kind: 'ORDER_LATE',
           enabled: true,

@@ -23,7 +23,7 @@ function serverArgv(entry: Entry): string[] {
 }
 
 /** Starts the server as a real process and waits for the lines that say where it listens. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000, entry: Entry = 'source'): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 120_000, entry: Entry = 'source'): Promise<ServerProcess> {
   const [node, ...args] = serverArgv(entry);
   const child = spawn(node, args, {
     cwd: root,

@@ -88,3 +88,28 @@ export function compare(value: number, comparator: Comparator, threshold: number
       return value <= threshold;
   }
 }
+
+/**
+ * A value compared against the rule's threshold, continuously for `forSeconds`: walks a subject's new points in time
+ * order from its pending state (THRESHOLD on telemetry, PREDICTION on model outputs).
+ */
+export function thresholdStep(rule: AlertRule, before: PendingState | null, points: readonly { at: Date; value: number }[]): Step {
+  let state: PendingState | null = before ? { ...before } : null;
+  let touched = false;
+  let fire: Step['fire'] = null;
+  for (const p of points) {
+    if (compare(p.value, rule.comparator!, rule.threshold!)) {
+      if (!state) state = { since: p.at, fired: false, value: p.value };
+      state.value = p.value;
+      touched = true;
+      if ((p.at.getTime() - state.since.getTime()) / 1000 >= rule.forSeconds) {
+        fire = { at: p.at, value: p.value };
+        state.fired = true;
+      }
+    } else if (state) {
+      state = null;
+      touched = true;
+    }
+  }
+  return { state, fire, cleared: !state && (before !== null || touched) };
+}

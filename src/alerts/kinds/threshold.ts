@@ -1,5 +1,5 @@
 import type { TelemetryRow } from '../../telemetry/events.ts';
-import { type AlertRule, compare, needsThreshold, OPS, type PendingState, type RuleKind, type Step, trigger } from './kind.ts';
+import { type AlertRule, needsThreshold, OPS, type RuleKind, thresholdStep, trigger } from './kind.ts';
 
 /** A telemetry metric compares true against a threshold, continuously for `forSeconds`. */
 export const threshold: RuleKind = {
@@ -21,26 +21,12 @@ export const threshold: RuleKind = {
       for (const list of out.values()) list.sort((a, b) => a.ts.getTime() - b.ts.getTime());
       return out;
     },
-    evaluate(rule, before, inputs: TelemetryRow[]): Step {
-      let state: PendingState | null = before ? { ...before } : null;
-      let touched = false;
-      let fire: Step['fire'] = null;
-      for (const p of inputs) {
-        if (compare(p.value, rule.comparator!, rule.threshold!)) {
-          if (!state) state = { since: p.ts, fired: false, value: p.value };
-          state.value = p.value;
-          touched = true;
-          if ((p.ts.getTime() - state.since.getTime()) / 1000 >= rule.forSeconds) {
-            fire = { at: p.ts, value: p.value };
-            state.fired = true;
-          }
-        } else if (state) {
-          state = null;
-          touched = true;
-        }
-      }
-      return { state, fire, cleared: !state && (before !== null || touched) };
-    },
+    evaluate: (rule, before, inputs: TelemetryRow[]) =>
+      thresholdStep(
+        rule,
+        before,
+        inputs.map((p) => ({ at: p.ts, value: p.value })),
+      ),
   }),
   due: (_rule, pending, now) => ({ at: now, value: pending.value }),
   message: (rule: AlertRule, subject, b) =>

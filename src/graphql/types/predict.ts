@@ -1,4 +1,6 @@
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { GraphQLError } from 'graphql';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { type MachinePrediction, MissingFeaturesError, NoTwinFeaturesError, predictMachines } from '../../predict/machine.ts';
 import { decodeId } from '../../core/ids.ts';
 import { canSeePlant } from '../../core/scope.ts';
 import { modelTask } from '../../db/schema/index.ts';
@@ -6,7 +8,10 @@ import { InferenceError, InputMismatchError, InvalidModelError, ModelLoadError, 
 import type { ValueInfo } from '../../predict/onnx/inspect.ts';
 import { type AliasPeriod, aliasesOf, aliasHistories, type ModelRecord, PRODUCTION, resolveModel } from '../../predict/registry.ts';
 import type { ScoredRow } from '../../predict/service.ts';
+import { ALGORITHMS, checkTrainRequest, TRAIN_JOB, type TrainJobParams } from '../../predict/training.ts';
 import { builder, registerNodeRule } from '../builder.ts';
+import { JobNode } from './jobs.ts';
+import { Machine } from './twin.ts';
 import type { Context } from '../context.ts';
 import { listSize } from '../cost.ts';
 import { loader } from '../loaders.ts';
@@ -377,5 +382,169 @@ builder.mutationFields((t) => ({
       const event = await ctx.services.predictions.removeAlias(args.name, args.alias);
       return { name: event.name, alias: event.alias, version: event.version };
     },
+  }),
+}));
+
+export const AlgorithmEnum = builder.enumType('Algorithm', { values: ALGORITHMS });
+
+const TrainModelInput = builder.inputType('TrainModelInput', {
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'The model name; training registers its next version.' }),
+    datasetId: t.id({ required: true }),
+    target: t.string({ required: true }),
+    features: t.stringList({ required: true }),
+    algorithm: t.field({ type: AlgorithmEnum, required: true }),
+    folds: t.int({ description: 'Cross-validation folds (default 5; 0 or 1: none). Stratified for classification, grouped with `group`.' }),
+    params: t.field({ type: 'JSON', description: 'Algorithm parameters (see README, Predictions); unknown ones are refused.' }),
+    group: t.string({ description: 'A column naming the unit of each row (machine, engine): folds keep its rows together.' }),
+    time: t.string({ description: 'AUTOREGRESSIVE: the column that orders each series.' }),
+    seed: t.int({ description: 'Seed of the folds and of any sampling (default 0).' }),
+  }),
+});
+
+const TrainModelSuccess = builder.objectRef<{ jobId: number }>('TrainModelSuccess').implement({
+  fields: (t) => ({
+    job: t.drizzleField({
+      type: 'jobs',
+      description: 'The training job: follow it with jobUpdates(id); its model appears when it SUCCEEDED.',
+      resolve: async (query, parent, _a, ctx) => (await ctx.db.query.jobs.findFirst(query({ where: { id: parent.jobId } })))!,
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  trainModel: t.field({
+    ...engineer,
+    type: TrainModelSuccess,
+    description: 'Queues a training job (ENGINEER): fit and cross-validate in a worker thread, export to ONNX, register the next version of `name`.',
+    args: { input: t.arg({ type: TrainModelInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'TrainModelResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const datasetId = decodeId('Dataset', String(input.datasetId));
+      if (datasetId === null) throw ValidationError.single('datasetId', 'unknown dataset');
+      const params: TrainJobParams = {
+        name: input.name,
+        datasetId,
+        target: input.target,
+        features: [...input.features],
+        algorithm: input.algorithm,
+        folds: input.folds,
+        params: (input.params as Record<string, unknown> | null | undefined) ?? null,
+        group: input.group,
+        time: input.time,
+        seed: input.seed,
+      };
+      if (params.params !== null && (typeof params.params !== 'object' || Array.isArray(params.params)))
+        throw ValidationError.single('params', 'must be an object of parameter names and values');
+      const { plantId } = await checkTrainRequest(ctx.services.database, ctx.auth, params);
+      const job = await ctx.services.jobs.enqueue({ kind: TRAIN_JOB, params, plantId, createdBy: { name: ctx.auth.name, keyId: ctx.auth.keyId } });
+      return { jobId: job.id };
+    },
+  }),
+}));
+
+builder.objectField(JobNode, 'model', (t) =>
+  t.field({
+    type: ModelRef,
+    nullable: true,
+    description: 'The model a SUCCEEDED training job registered.',
+    resolve: async (job, _a, ctx) => {
+      const id = (job as { kind?: string; result?: { modelId?: number } | null }).kind === TRAIN_JOB ? (job as any).result?.modelId : undefined;
+      if (typeof id !== 'number') return null;
+      const byId = loader<number, Record<string, unknown>>(ctx, 'job-models', async (ids) => {
+        const rows = await ctx.db.query.models.findMany({ where: { id: { in: [...ids] } } });
+        return new Map(rows.map((r) => [r.id, r as Record<string, unknown>]));
+      });
+      return ((await byId.load(id)) ?? null) as never;
+    },
+  }),
+);
+
+/* ---------- Predictions for machines of the twin ---------- */
+
+builder.objectType(MissingFeaturesError, {
+  name: 'MissingFeaturesError',
+  interfaces: [ErrorInterface],
+  description: "The machine lacks the telemetry a feature needs (the message names the metric and window), or it is not the model's kind.",
+  isTypeOf: (v) => v instanceof MissingFeaturesError,
+  fields: () => ({}),
+});
+builder.objectType(NoTwinFeaturesError, {
+  name: 'NoTwinFeaturesError',
+  interfaces: [ErrorInterface],
+  isTypeOf: (v) => v instanceof NoTwinFeaturesError,
+  fields: () => ({}),
+});
+
+/**
+ * The request's machine predictions for one model: every machine asked for in this request (by any field) is scored
+ * in one call, so a list of machines costs one features statement and one session.run.
+ */
+async function machinePrediction(ctx: Context, machineId: number, name: string, version: number | null | undefined): Promise<MachinePrediction> {
+  const model = await ctx.services.predictions.resolve(name, version);
+  if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', name);
+  const byMachine = loader<number, MachinePrediction>(ctx, `machine-predictions:${model.id}`, async (ids) => {
+    const results = await predictMachines(ctx.services.database, ctx.services.predictions, model, ids);
+    return new Map(results.map((r) => [r.machineId, r]));
+  });
+  return (await byMachine.load(machineId))!;
+}
+
+const MachinePredictionRef = builder.unionType('MachinePredictionResult', {
+  types: [PredictionRef, MissingFeaturesError as never, NoTwinFeaturesError as never, NotFoundError as never],
+  resolveType: (v) =>
+    v instanceof MissingFeaturesError
+      ? 'MissingFeaturesError'
+      : v instanceof NoTwinFeaturesError
+        ? 'NoTwinFeaturesError'
+        : v instanceof NotFoundError
+          ? 'NotFoundError'
+          : 'Prediction',
+});
+
+/** A Float field of a machine's prediction: its value, or a GraphQL error for this machine with the error's code. */
+async function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {
+  const p = await machinePrediction(ctx, machineId, name, null).catch((err: unknown) => {
+    throw err instanceof AppError ? new GraphQLError(err.message, { extensions: { code: err.code } }) : err;
+  });
+  if (!p.ok) throw new GraphQLError(p.error.message, { extensions: { code: p.error.code } });
+  const model = await ctx.services.predictions.resolve(name);
+  if (task === 'CLASSIFICATION' && model.task !== 'CLASSIFICATION')
+    throw new GraphQLError(`model ${name} is a ${model.task} model; failureRisk needs a CLASSIFICATION model`, { extensions: { code: 'WRONG_TASK' } });
+  if (task === 'REGRESSION' && model.task === 'CLASSIFICATION')
+    throw new GraphQLError(`model ${name} is a CLASSIFICATION model; remainingUsefulLife needs a REGRESSION model`, { extensions: { code: 'WRONG_TASK' } });
+  return p.row.value;
+}
+
+builder.drizzleObjectFields(Machine, (t) => ({
+  predict: t.field({
+    type: MachinePredictionRef,
+    description:
+      'The machine scored by a model with feature definitions over the twin (its features computed now, as its twin dataset computed them); a machine lacking the needed telemetry gets MissingFeaturesError. All machines of a request are scored together: one features statement, one onnxruntime run.',
+    args: { model: t.arg.string({ required: true }), version: t.arg.int() },
+    resolve: async (m, args, ctx) => {
+      try {
+        const p = await machinePrediction(ctx, m.id, args.model, args.version);
+        if (!p.ok) return p.error as never;
+        const model = await ctx.services.predictions.resolve(args.model, args.version);
+        return { ...p.row, model } as never;
+      } catch (err) {
+        if (err instanceof NotFoundError) return err as never;
+        throw err;
+      }
+    },
+  }),
+  failureRisk: t.float({
+    nullable: true,
+    description:
+      'The probability of the positive (last) class of a CLASSIFICATION model for this machine now; see predict for how it is computed. An error for this machine when its features are missing.',
+    args: { model: t.arg.string({ required: true }) },
+    resolve: (m, args, ctx) => machineValue(ctx, m.id, args.model, 'CLASSIFICATION'),
+  }),
+  remainingUsefulLife: t.float({
+    nullable: true,
+    description: "A REGRESSION model's output for this machine now, in the unit of its training target (e.g. seconds to the next DOWN).",
+    args: { model: t.arg.string({ required: true }) },
+    resolve: (m, args, ctx) => machineValue(ctx, m.id, args.model, 'REGRESSION'),
   }),
 }));
