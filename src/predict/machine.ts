@@ -36,7 +36,7 @@ function feedsFor(model: ModelRecord, rows: FeatureValue[][]): Feeds {
     const inputs: Record<string, unknown[][]> = {};
     const numeric: number[][] = rows.map(() => []);
     spec.prep.columns.forEach((c, j) => {
-      if (c.kind === 'numeric') rows.forEach((r, i) => numeric[i].push(typeof r[j] === 'number' ? (r[j] as number) : Number.NaN));
+      if (c.kind === 'numeric') for (const [i, r] of rows.entries()) numeric[i].push(typeof r[j] === 'number' ? (r[j] as number) : Number.NaN);
       else inputs[c.name] = rows.map((r) => [r[j] === null ? '' : String(r[j])]);
     });
     if (spec.prep.columns.some((c) => c.kind === 'numeric')) inputs[ONNX_NUMERIC_INPUT] = numeric;
@@ -75,7 +75,7 @@ export async function predictMachines(
         )
       : [];
   const byMachine = new Map<number, MachinePrediction>();
-  ready.forEach((f, i) => byMachine.set(f.machineId, { machineId: f.machineId, ok: true, row: scored[i], values: f.values }));
+  for (const [i, f] of ready.entries()) byMachine.set(f.machineId, { machineId: f.machineId, ok: true, row: scored[i], values: f.values });
   for (const f of features) if (!f.ok) byMachine.set(f.machineId, { machineId: f.machineId, ok: false, error: new MissingFeaturesError(f.reason) });
   return machineIds.map((id) => byMachine.get(id)!);
 }
