@@ -169,7 +169,7 @@ const ImportDatasetInput = builder.inputType('ImportDatasetInput', {
   }),
 });
 
-const FeatureDefinitionInput = builder.inputType('FeatureDefinitionInput', {
+export const FeatureDefinitionInput = builder.inputType('FeatureDefinitionInput', {
   description:
     'Either metric, aggregate and windowSeconds (the window (at - windowSeconds, at]), or attribute (machine.kind, machine.idealCycleSeconds, machine.line).',
   fields: (t) => ({

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { AppError, ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../core/errors.ts';
 import { type MachinePrediction, MissingFeaturesError, NoTwinFeaturesError, predictMachines } from '../../predict/machine.ts';
 import { decodeId } from '../../core/ids.ts';
 import { canSeePlant } from '../../core/scope.ts';
@@ -11,6 +11,9 @@ import type { ScoredRow } from '../../predict/service.ts';
 import { ALGORITHMS, checkTrainRequest, TRAIN_JOB, type TrainJobParams } from '../../predict/training.ts';
 import { builder, registerNodeRule } from '../builder.ts';
 import { JobNode } from './jobs.ts';
+import { FeatureDefinitionInput } from './datasets.ts';
+import { uploadBytes } from '../uploads.ts';
+import { checkFeatureDefinitions } from '../../predict/features.ts';
 import { Machine } from './twin.ts';
 import type { Context } from '../context.ts';
 import { listSize } from '../cost.ts';
@@ -205,7 +208,13 @@ const RegisterModelInput = builder.inputType('RegisterModelInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     task: t.field({ type: ModelTaskEnum, required: true }),
-    onnxBase64: t.string({ description: 'The ONNX model, base64-encoded.' }),
+    file: t.field({ type: 'File', description: 'The ONNX model as a multipart upload (GraphQL multipart request spec).' }),
+    onnxBase64: t.string({ description: 'The ONNX model, base64-encoded (instead of file).' }),
+    featureDefinitions: t.field({
+      type: [FeatureDefinitionInput],
+      description:
+        "Features over the twin, in input column order, so that Machine.predict, failureRisk and remainingUsefulLife can score machines with it (names default as in createTwinDataset and become the model's features).",
+    }),
     features: t.stringList({ description: 'Feature names in input column order (checked against the input width).' }),
     backgroundRows: t.field({
       type: t.listRef(t.listRef('Float', { required: true }), { required: true }),
@@ -328,15 +337,32 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RegisterModelInput, required: true }) },
     errors: { types: MODEL_ERRORS, directResult: true, union: { name: 'RegisterModelResult' } },
     resolve: async (_r, { input }, ctx) => {
-      if (!input.onnxBase64) throw ValidationError.single('onnxBase64', 'give the model as onnxBase64 (or file)');
-      const bytes = decodeBase64(input.onnxBase64, ctx.services.config.predict.maxModelBytes);
+      if ((input.file == null) === (input.onnxBase64 == null))
+        throw ValidationError.single(input.file == null ? 'onnxBase64' : 'file', 'give exactly one of file and onnxBase64');
+      const maxBytes = ctx.services.config.predict.maxModelBytes;
+      const bytes = input.file
+        ? new Uint8Array(
+            await uploadBytes(input.file as never, { maxBytes, path: 'file' }).catch((err) => {
+              throw err instanceof PayloadTooLargeError ? new ModelTooLargeError(maxBytes) : err;
+            }),
+          )
+        : decodeBase64(input.onnxBase64!, maxBytes);
+      const definitions = input.featureDefinitions
+        ? checkFeatureDefinitions(
+            input.featureDefinitions.map((d) => ({ ...d, aggregate: d.aggregate?.toLowerCase() })),
+            'featureDefinitions',
+          )
+        : null;
+      if (definitions && input.features && (input.features.length !== definitions.length || input.features.some((f, i) => f !== definitions[i].name)))
+        throw ValidationError.single('features', 'when featureDefinitions are given, features (if given) must be their names in the same order');
       const background = input.backgroundRows as number[][] | null | undefined;
       if (background && background.length > 100) throw ValidationError.single('backgroundRows', `at most 100 rows; got ${background.length}`);
       const model = await ctx.services.predictions.register({
         name: input.name,
         task: input.task,
         bytes,
-        features: input.features ?? null,
+        features: definitions ? definitions.map((d) => d.name) : (input.features ?? null),
+        featureDefinitions: definitions ?? undefined,
         profile: background ? { background } : undefined,
         createdBy: ctx.auth.name,
       });
@@ -490,18 +516,6 @@ async function machinePrediction(ctx: Context, machineId: number, name: string, 
   return (await byMachine.load(machineId))!;
 }
 
-const MachinePredictionRef = builder.unionType('MachinePredictionResult', {
-  types: [PredictionRef, MissingFeaturesError as never, NoTwinFeaturesError as never, NotFoundError as never],
-  resolveType: (v) =>
-    v instanceof MissingFeaturesError
-      ? 'MissingFeaturesError'
-      : v instanceof NoTwinFeaturesError
-        ? 'NoTwinFeaturesError'
-        : v instanceof NotFoundError
-          ? 'NotFoundError'
-          : 'Prediction',
-});
-
 /** A Float field of a machine's prediction: its value, or a GraphQL error for this machine with the error's code. */
 async function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {
   const p = await machinePrediction(ctx, machineId, name, null).catch((err: unknown) => {
@@ -518,20 +532,16 @@ async function machineValue(ctx: Context, machineId: number, name: string, task:
 
 builder.drizzleObjectFields(Machine, (t) => ({
   predict: t.field({
-    type: MachinePredictionRef,
+    type: PredictionRef,
+    errors: { types: [MissingFeaturesError, NoTwinFeaturesError, NotFoundError], directResult: true, union: { name: 'MachinePredictionResult' } },
     description:
       'The machine scored by a model with feature definitions over the twin (its features computed now, as its twin dataset computed them); a machine lacking the needed telemetry gets MissingFeaturesError. All machines of a request are scored together: one features statement, one onnxruntime run.',
     args: { model: t.arg.string({ required: true }), version: t.arg.int() },
     resolve: async (m, args, ctx) => {
-      try {
-        const p = await machinePrediction(ctx, m.id, args.model, args.version);
-        if (!p.ok) return p.error as never;
-        const model = await ctx.services.predictions.resolve(args.model, args.version);
-        return { ...p.row, model } as never;
-      } catch (err) {
-        if (err instanceof NotFoundError) return err as never;
-        throw err;
-      }
+      const p = await machinePrediction(ctx, m.id, args.model, args.version);
+      if (!p.ok) throw p.error;
+      const model = await ctx.services.predictions.resolve(args.model, args.version);
+      return { ...p.row, model };
     },
   }),
   failureRisk: t.float({
