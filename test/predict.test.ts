@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { PRODUCTION } from '../src/predict/registry.ts';
-import { after, as, before, createTestApp, describe, it, makeKey, type TestApp, tableCounts, testBackends, unchanged, AUDITED } from './helpers.ts';
+import { after, as, before, createTestApp, describe, it, makeKey, type TestApp, tableCounts, testBackends, unchanged, AUDITED, waitFor } from './helpers.ts';
 import { DataType, node, tensorValueInfo } from '../src/predict/onnx/proto.ts';
+import { profileOf } from '../src/predict/drift.ts';
 import { exportModelSpec } from '../src/predict/onnx/export.ts';
 import { trainModel } from '../src/predict/train/index.ts';
 import { syntheticRows, tableOf } from './train-data.ts';
@@ -323,6 +324,7 @@ async function registerTrained(app: TestApp, name: string, algorithm: 'LINEAR_RE
     bytes: exportModelSpec(trained.spec),
     spec: trained.spec,
     features: trained.spec.features,
+    profile: profileOf(table, trained.spec.features),
     source: `trained:${algorithm}`,
     createdBy: 'test',
   });
@@ -406,6 +408,78 @@ for (const backend of testBackends()) {
       const many = (await app.gql(EXPLAIN, { input: { model: name, rows: Array.from({ length: 21 }, () => x), explain: true } })).body.data.predict;
       assert.equal(many.__typename, 'ValidationError');
       assert.match(many.message, /at most 20 rows/);
+    });
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`predictions: shadow mode and drift [${backend}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await createTestApp(backend);
+    });
+    after(async () => app.close());
+
+    it('a candidate version scores the same requests in shadow: stored and compared, never returned', async () => {
+      const name = uniqueName('shadow');
+      await app.gql(REGISTER, { input: { name, task: 'REGRESSION', onnxBase64: b64(sklearnLinearRegression([1, 1], 0)) } });
+      const v2 = (await app.gql(REGISTER, { input: { name, task: 'REGRESSION', onnxBase64: b64(sklearnLinearRegression([1, 1], 0.5)) } })).body.data
+        .registerModel.model;
+      const set = await app.gql(
+        `mutation($id: ID!) { setModelAlias(id: $id, alias: "candidate") { __typename ... on ActivateModelSuccess { model { version aliases } } } }`,
+        {
+          id: v2.id,
+        },
+      );
+      assert.deepEqual(set.body.data.setModelAlias.model, { version: 2, aliases: ['candidate'] });
+      const r = (
+        await app.gql(PREDICT, {
+          input: {
+            model: name,
+            rows: [
+              [1, 2],
+              [3, 4],
+              [0, 0],
+            ],
+          },
+        })
+      ).body.data.predict;
+      // What callers get is production's (version 1) output only.
+      assert.deepEqual(r.model, { name, version: 1 });
+      assert.deepEqual(
+        r.predictions.map((p: any) => p.value),
+        [3, 7, 0],
+      );
+      await waitFor(async () => {
+        await app.services.predictions.monitor.flush();
+        const n = await app.database.query<{ n: number }>(
+          `select count(*)::int as n from model_shadow_outputs where candidate_id = (select id from models where name = $1 and version = 2)`,
+          [name],
+        );
+        return n[0].n === 3 ? true : null;
+      });
+      const cmp = await app.gql(
+        `query($name: String!) { model(name: $name, version: 2) { shadow { productionVersion rows meanAbsoluteDifference labelAgreement } } }`,
+        { name },
+      );
+      assert.deepEqual(cmp.body.data.model.shadow, { productionVersion: 1, rows: 3, meanAbsoluteDifference: 0.5, labelAgreement: null });
+    });
+
+    it('drift: served values like the training ones have a PSI near 0, shifted ones a large PSI', async () => {
+      const name = uniqueName('drift');
+      await registerTrained(app, name, 'LINEAR_REGRESSION', 'REGRESSION');
+      // Rows like the training rows (x1, x2 ~ N(0, 1)) except x2, shifted by +3.
+      const data = syntheticRows(2000, 99, () => 0);
+      const inputs = { numeric: data.x1.map((x1, i) => [x1, data.x2[i] + 3]), c: data.c.map((c) => [c]) };
+      const r = await app.gql(PREDICT, { input: { model: name, inputs } });
+      assert.equal(r.body.data.predict.__typename, 'PredictSuccess', JSON.stringify(r.body).slice(0, 500));
+      await app.services.predictions.monitor.flush();
+      const d = await app.gql(`query($name: String!) { model(name: $name) { drift(hours: 1) { feature psi servedRows } } }`, { name });
+      const drift = Object.fromEntries(d.body.data.model.drift.map((f: any) => [f.feature, f]));
+      assert.equal(drift.x1.servedRows, 2000);
+      assert.ok(drift.x1.psi < 0.1, `x1 PSI ${drift.x1.psi}`);
+      assert.ok(drift.x2.psi > 0.25, `x2 PSI ${drift.x2.psi}`);
+      assert.ok(drift.c.psi < 0.1, `c PSI ${drift.c.psi}`);
     });
   });
 }

@@ -64,16 +64,22 @@ export async function predictMachines(
   }
   const features = await computeFeatures(db, { machineIds, definitions, at });
   const ready = features.filter((f): f is Extract<typeof f, { ok: true }> => f.ok);
-  const scored =
-    ready.length > 0
-      ? await predictions.score(
-          model,
-          feedsFor(
-            model,
-            ready.map((f) => f.values),
-          ),
-        )
-      : [];
+  const values = ready.map((f) => f.values);
+  const scored = ready.length > 0 ? await predictions.score(model, feedsFor(model, values)) : [];
+  if (ready.length > 0) {
+    predictions.monitor.served(model, values);
+    // A candidate with the same feature definitions scores the same values (one with others is shadowed by predict()).
+    predictions.shadow(
+      model,
+      scored,
+      ready.map((f) => f.machineId),
+      (candidate) => {
+        if (JSON.stringify(candidate.featureDefinitions) !== JSON.stringify(model.featureDefinitions))
+          throw new Error('the candidate has other feature definitions');
+        return feedsFor(candidate, values);
+      },
+    );
+  }
   const byMachine = new Map<number, MachinePrediction>();
   for (const [i, f] of ready.entries()) byMachine.set(f.machineId, { machineId: f.machineId, ok: true, row: scored[i], values: f.values });
   for (const f of features) if (!f.ok) byMachine.set(f.machineId, { machineId: f.machineId, ok: false, error: new MissingFeaturesError(f.reason) });

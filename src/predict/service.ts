@@ -18,6 +18,8 @@ import { nonFiniteRows } from './onnx/run.ts';
 import * as registry from './registry.ts';
 import type { AliasEvent, ModelRecord, RegisterInput } from './registry.ts';
 import { SessionCache } from './sessions.ts';
+import { ServingMonitor } from './monitor.ts';
+import { runInBackground } from '../core/background.ts';
 import { explainSampled, explainTrained, type RowExplanation, specRows } from './explanations.ts';
 import type { ModelSpec } from './spec.ts';
 
@@ -71,12 +73,15 @@ export interface PredictionServiceDeps {
 export class PredictionService {
   readonly sessions: SessionCache;
   readonly batcher: InferenceBatcher;
+  /** Served feature bins (drift) and shadow outputs, written every few seconds. */
+  readonly monitor: ServingMonitor;
   private unsubscribe: AbortController | null = null;
   private versions = new Map<number, { name: string; version: string }>();
   private resolved = new Map<string, { model: ModelRecord; at: number }>();
 
   constructor(private deps: PredictionServiceDeps) {
     this.sessions = new SessionCache(deps.database);
+    this.monitor = new ServingMonitor({ db: deps.database, clock: deps.clock, logger: deps.logger });
     this.batcher = new InferenceBatcher({
       windowMs: deps.config.batchWindowMs,
       maxRows: deps.config.batchMaxRows,
@@ -92,6 +97,7 @@ export class PredictionService {
   /** Listens for alias moves from every process (sessions of versions that lost an alias are dropped). */
   start(): void {
     if (this.unsubscribe) return;
+    this.monitor.start();
     const controller = new AbortController();
     this.unsubscribe = controller;
     const events = this.deps.pubsub.subscribe(modelAliasTopic, REGISTRY_KEY, { signal: controller.signal, maxQueue: 10_000 });
@@ -107,6 +113,7 @@ export class PredictionService {
   async stop(): Promise<void> {
     this.unsubscribe?.abort();
     this.unsubscribe = null;
+    await this.monitor.stop();
     await this.sessions.close();
   }
 
@@ -136,6 +143,7 @@ export class PredictionService {
   /** An alias moved: the active version of its name is looked up again, the previous holder's session dropped. */
   private forget(event: AliasEvent): void {
     this.resolved.delete(`${event.name}\u0000`);
+    this.resolved.delete(`${event.name}\u0000candidate`);
     if (event.previousModelId !== null) this.sessions.drop(event.previousModelId);
   }
 
@@ -182,7 +190,48 @@ export class PredictionService {
       throw ValidationError.single('inputs', `at most ${this.deps.config.maxRows.toLocaleString('en-US')} rows per call; got ${n.toLocaleString('en-US')}`);
     const rows = await this.score(model, feeds);
     if (request.explain) await this.explain(model, request, rows);
+    if (model.profile)
+      this.monitor.served(model, model.spec ? specRows(model.spec as ModelSpec, request.rows, request.inputs) : (request.rows ?? []).map((r) => [...r]));
+    if (request.version == null)
+      this.shadow(model, rows, null, (candidate) => (hasRows ? rowsToFeeds(request.rows!, candidate) : jsonToFeeds(request.inputs, candidate)));
     return { model, rows };
+  }
+
+  /** The version holding `candidate` for a name, if any (cached like the active version). */
+  async candidateOf(name: string): Promise<ModelRecord | null> {
+    const key = `${name}\u0000candidate`;
+    const hit = this.resolved.get(key);
+    if (hit && this.deps.clock.now().getTime() - hit.at < RESOLVE_TTL_MS) return hit.model;
+    const found = await registry.resolveModel(this.deps.database, name, null, registry.CANDIDATE);
+    this.resolved.set(key, { model: found as ModelRecord, at: this.deps.clock.now().getTime() });
+    return found;
+  }
+
+  /**
+   * Shadow mode: when a name has a `candidate` version, it scores the same rows as production, detached from the
+   * request (its outputs are stored for comparison, never returned or acted on). `machineIds` name the rows' machines.
+   */
+  shadow(production: ModelRecord, rows: ScoredRow[], machineIds: readonly number[] | null, feedsFor: (candidate: ModelRecord) => Feeds): void {
+    runInBackground(() => {
+      void (async () => {
+        const candidate = await this.candidateOf(production.name);
+        if (!candidate || candidate.id === production.id) return;
+        const scored = await this.score(candidate, feedsFor(candidate));
+        const at = this.deps.clock.now();
+        this.monitor.shadowed(
+          rows.map((r, i) => ({
+            productionId: production.id,
+            candidateId: candidate.id,
+            at,
+            machineId: machineIds?.[i] ?? null,
+            production: r.value,
+            candidate: scored[i]?.value ?? null,
+            productionLabel: r.label,
+            candidateLabel: scored[i]?.label ?? null,
+          })),
+        );
+      })().catch((err) => this.deps.logger.debug({ err: (err as Error).message, model: production.name }, 'shadow scoring failed'));
+    });
   }
 
   /** Adds each row's explanation (see explanations.ts for the methods and their spaces). */

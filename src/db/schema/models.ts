@@ -96,7 +96,7 @@ export const modelServedBins = pgTable(
       .references(() => models.id, { onDelete: 'cascade' }),
     hour: timestamp('hour', { withTimezone: true }).notNull(),
     feature: text('feature').notNull(),
-    counts: jsonb('counts').$type<number[]>().notNull(),
+    counts: doublePrecision('counts').array().notNull(),
   },
   (t) => [primaryKey({ columns: [t.modelId, t.hour, t.feature] })],
 );

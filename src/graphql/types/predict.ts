@@ -6,7 +6,8 @@ import { canSeePlant } from '../../core/scope.ts';
 import { modelTask } from '../../db/schema/index.ts';
 import { InferenceError, InputMismatchError, InvalidModelError, ModelLoadError, ModelTooLargeError, UnsupportedOperatorError } from '../../predict/errors.ts';
 import type { ValueInfo } from '../../predict/onnx/inspect.ts';
-import { type AliasPeriod, aliasesOf, aliasHistories, type ModelRecord, PRODUCTION, resolveModel } from '../../predict/registry.ts';
+import { type AliasPeriod, aliasesOf, aliasHistories, type ModelRecord, modelsByIds, PRODUCTION, resolveModel } from '../../predict/registry.ts';
+import { driftOf, type FeatureDrift, type ShadowSummary, shadowSummaries } from '../../predict/monitor.ts';
 import type { ScoredRow } from '../../predict/service.ts';
 import { ALGORITHMS, checkTrainRequest, TRAIN_JOB, type TrainJobParams } from '../../predict/training.ts';
 import { builder, registerNodeRule } from '../builder.ts';
@@ -70,6 +71,27 @@ function aliasLoader(ctx: Context) {
   return loader<number, string[]>(ctx, 'model-aliases', (ids) => aliasesOf(ctx.services.database, ids));
 }
 
+const FeatureDriftRef = builder.objectRef<FeatureDrift>('FeatureDrift').implement({
+  description:
+    'How far the values served for a feature lie from the training values: the population stability index (PSI) over the training deciles (or categories).',
+  fields: (t) => ({
+    feature: t.exposeString('feature'),
+    psi: t.exposeFloat('psi', { description: 'Below 0.1 stable, 0.1 to 0.25 a moderate shift, above 0.25 a large one. 0 when nothing was served.' }),
+    servedRows: t.exposeFloat('servedRows', { description: 'Rows served in the window.' }),
+  }),
+});
+
+const ShadowSummaryRef = builder.objectRef<ShadowSummary>('ShadowComparison').implement({
+  description: "A candidate version's shadow outputs against production's on the same requests.",
+  fields: (t) => ({
+    productionVersion: t.int({ nullable: true, resolve: (s) => s.productionVersion }),
+    rows: t.exposeInt('rows'),
+    labelAgreement: t.float({ nullable: true, description: 'Classifiers: the share of rows with the same label.', resolve: (s) => s.labelAgreement }),
+    meanAbsoluteDifference: t.float({ nullable: true, description: 'Mean |production value − candidate value|.', resolve: (s) => s.meanAbsoluteDifference }),
+    since: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.since }),
+  }),
+});
+
 export const ModelRef = builder.drizzleNode('models', {
   name: 'Model',
   description: 'One registered version of a model.',
@@ -112,6 +134,34 @@ export const ModelRef = builder.drizzleNode('models', {
     sha256: t.exposeString('sha256', { description: 'Of the ONNX bytes as served (after a ZipMap rewrite).' }),
     createdBy: t.exposeString('createdBy'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    drift: t.field({
+      type: [FeatureDriftRef],
+      nullable: true,
+      description:
+        'Per feature, the PSI of the values served in the last `hours` (default 24, at most 8,760) against the training distribution. null for a model without a training profile (uploaded models).',
+      args: { hours: t.arg.int() },
+      extensions: listSize({ max: MAX_FEATURES, inParent: true }),
+      resolve: async (m, args, ctx) => {
+        const hours = args.hours ?? 24;
+        if (!Number.isInteger(hours) || hours < 1 || hours > 8760) throw ValidationError.single('hours', 'must be 1 to 8,760');
+        if (!m.profile) return null;
+        const since = new Date(ctx.services.clock.now().getTime() - hours * 3_600_000);
+        const byModel = loader<number, FeatureDrift[]>(ctx, `model-drift:${hours}`, async (ids) => {
+          const records = await modelsByIds(ctx.services.database, ids);
+          return driftOf(ctx.services.database, records, since);
+        });
+        return (await byModel.load(m.id)) ?? [];
+      },
+    }),
+    shadow: t.field({
+      type: ShadowSummaryRef,
+      nullable: true,
+      description: 'For a version that has been a `candidate`: how its shadow outputs compare with production on the same requests (null before any).',
+      resolve: async (m, _a, ctx) => {
+        const byModel = loader<number, ShadowSummary>(ctx, 'model-shadow', (ids) => shadowSummaries(ctx.services.database, ids));
+        return (await byModel.load(m.id)) ?? null;
+      },
+    }),
     aliasHistory: t.field({
       type: [AliasPeriodRef],
       description: 'Which version of this name held which alias when, newest first; `at` keeps the periods containing that time.',

@@ -29,7 +29,7 @@ CREATE TABLE "model_served_bins" (
 	"model_id" integer,
 	"hour" timestamp with time zone,
 	"feature" text,
-	"counts" jsonb NOT NULL,
+	"counts" double precision[] NOT NULL,
 	CONSTRAINT "model_served_bins_pkey" PRIMARY KEY("model_id","hour","feature")
 );
 --> statement-breakpoint
