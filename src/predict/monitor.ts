@@ -59,7 +59,7 @@ export class ServingMonitor {
     for (const [feature, counts] of countRows(profile, model.features, rows)) {
       const key = `${model.id}\u0000${hour}\u0000${feature}`;
       const entry = this.bins.get(key);
-      if (entry) counts.forEach((c, i) => (entry.counts[i] += c));
+      if (entry) for (const [i, c] of counts.entries()) entry.counts[i] += c;
       else this.bins.set(key, { modelId: model.id, hour, feature, counts });
     }
   }
