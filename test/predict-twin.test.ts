@@ -8,7 +8,7 @@ import type { ModelSpec } from '../src/predict/spec.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
 import { after, before, createTestApp, describe, it, type TestApp, testBackends, waitFor } from './helpers.ts';
-import { sklearnLogisticRegression } from './onnx-models.ts';
+import { sklearnLinearRegression, sklearnLogisticRegression } from './onnx-models.ts';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 let counter = 0;
@@ -255,6 +255,29 @@ for (const backend of testBackends()) {
       const spec = (typeof row.spec === 'string' ? JSON.parse(row.spec) : row.spec) as ModelSpec;
       const reference = evaluateSpec(spec, { numeric: inputs.numeric, categorical: { c: inputs.c.map((x) => x[0]) } });
       for (const [i, p] of reference.probabilities!.entries()) assert.ok(Math.abs(p[1] - values[i]) < 1e-5, `${p[1]} vs ${values[i]}`);
+    });
+
+    it('evaluateModel scores an uploaded model on a dataset: exact formula gives rmse 0 and r2 1; a wrong column is a ValidationError', async () => {
+      const rows = ['a,b,y', ...Array.from({ length: 50 }, (_, i) => `${i},${(i * 7) % 13},${2 * i - ((i * 7) % 13) + 1}`)];
+      const ds = await app.gql(
+        `mutation($csv: String!) { importDataset(input: { name: "exact", csv: $csv }) { ... on ImportDatasetSuccess { dataset { id } } } }`,
+        {
+          csv: `${rows.join('\n')}\n`,
+        },
+      );
+      const datasetId = ds.body.data.importDataset.dataset.id;
+      const name = unique('eval');
+      await app.gql(`mutation($input: RegisterModelInput!) { registerModel(input: $input) { __typename } }`, {
+        input: { name, task: 'REGRESSION', onnxBase64: b64(sklearnLinearRegression([2, -1], 1)), features: ['a', 'b'] },
+      });
+      const EVAL = `query($input: EvaluateModelInput!) { evaluateModel(input: $input) { __typename ... on EvaluateModelSuccess { rows metrics { name value } } ... on Error { message } } }`;
+      const r = (await app.gql(EVAL, { input: { model: name, datasetId, target: 'y' } })).body.data.evaluateModel;
+      assert.equal(r.__typename, 'EvaluateModelSuccess', JSON.stringify(r));
+      assert.equal(r.rows, 50);
+      const m = Object.fromEntries(r.metrics.map((x: any) => [x.name, x.value]));
+      assert.ok(m.rmse < 1e-4 && m.mae < 1e-4 && Math.abs(m.r2 - 1) < 1e-9, JSON.stringify(m));
+      const bad = (await app.gql(EVAL, { input: { model: name, datasetId, target: 'zz' } })).body.data.evaluateModel;
+      assert.deepEqual(bad, { __typename: 'ValidationError', message: 'Invalid input: target: the dataset has no column "zz"' });
     });
 
     it('trainModel checks its request against the dataset before queueing: unknown columns and datasets are ValidationErrors', async () => {

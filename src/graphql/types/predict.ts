@@ -15,6 +15,8 @@ import { JobNode } from './jobs.ts';
 import { FeatureDefinitionInput } from './datasets.ts';
 import { uploadBytes } from '../uploads.ts';
 import { checkFeatureDefinitions } from '../../predict/features.ts';
+import { getDataset } from '../../predict/datasets.ts';
+import { evaluateModel } from '../../predict/evaluate.ts';
 import { Machine } from './twin.ts';
 import type { Context } from '../context.ts';
 import { listSize } from '../cost.ts';
@@ -606,5 +608,49 @@ builder.drizzleObjectFields(Machine, (t) => ({
     description: "A REGRESSION model's output for this machine now, in the unit of its training target (e.g. seconds to the next DOWN).",
     args: { model: t.arg.string({ required: true }) },
     resolve: (m, args, ctx) => machineValue(ctx, m.id, args.model, 'REGRESSION'),
+  }),
+}));
+
+/* ---------- Evaluating a model on a dataset ---------- */
+
+const EvaluateModelInput = builder.inputType('EvaluateModelInput', {
+  fields: (t) => ({
+    model: t.string({ required: true }),
+    version: t.int({ description: 'Default: the active version.' }),
+    datasetId: t.id({ required: true }),
+    target: t.string({ required: true, description: "The dataset column with the true values (a classifier's class labels)." }),
+  }),
+});
+
+const EvaluateModelSuccess = builder.objectRef<{ model: ModelRecord; rows: number; metrics: Record<string, number> }>('EvaluateModelSuccess').implement({
+  fields: (t) => ({
+    model: t.field({ type: ModelRef, resolve: (r) => r.model as never }),
+    rows: t.exposeInt('rows', { description: 'Rows scored (those with a target).' }),
+    metrics: t.field({
+      type: [MetricRef],
+      description: 'Classification: accuracy, logloss, and for two classes auc, pr_auc, f1 (the last class positive). Regression: rmse, mae, r2.',
+      extensions: listSize({ max: 100, inParent: true }),
+      resolve: (r) => Object.entries(r.metrics).map(([name, value]) => ({ name, value })),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  evaluateModel: t.field({
+    ...engineer,
+    type: EvaluateModelSuccess,
+    description:
+      'ENGINEER. Scores a model version (trained here or uploaded) on a dataset whose columns include its features, and reports the metrics of its task.',
+    args: { input: t.arg({ type: EvaluateModelInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, InputMismatchError, InferenceError], directResult: true, union: { name: 'EvaluateModelResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const model = await ctx.services.predictions.resolve(input.model, input.version);
+      if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', input.model);
+      const datasetId = decodeId('Dataset', String(input.datasetId));
+      if (datasetId === null) throw new NotFoundError('Dataset', String(input.datasetId));
+      await getDataset(ctx.services.database, ctx.auth, datasetId);
+      const result = await evaluateModel(ctx.services.database, ctx.services.predictions, model, datasetId, input.target);
+      return { model, ...result };
+    },
   }),
 }));
