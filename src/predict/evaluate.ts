@@ -67,7 +67,7 @@ export async function evaluateModel(db: Queryable, predictions: PredictionServic
   if (table.rowCount > MAX_EVALUATION_ROWS)
     throw ValidationError.single('datasetId', `at most ${MAX_EVALUATION_ROWS.toLocaleString('en-US')} rows are evaluated inline`);
   const y = column(table, target, 'target');
-  model.features.forEach((f, i) => column(table, f, `features[${i}]`));
+  for (const [i, f] of model.features.entries()) column(table, f, `features[${i}]`);
   const labelled = Uint32Array.from({ length: table.rowCount }, (_, i) => i).filter((i) =>
     y.kind === 'numeric' ? !Number.isNaN(y.values[i]) : y.values[i] !== null,
   );
