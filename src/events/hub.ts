@@ -22,6 +22,7 @@ export type WriteListener<P> = (payload: P, tx: Tx) => Promise<AfterCommit | voi
  */
 export class EventHub<E = WriteEvents> {
   private listeners = new Map<keyof E, Set<WriteListener<never>>>();
+  private committed = new Map<keyof E, Set<(payload: never) => Promise<void> | void>>();
   constructor(private logger: Logger) {}
 
   on<K extends keyof E>(kind: K, fn: WriteListener<E[K]>): () => void {
@@ -31,9 +32,21 @@ export class EventHub<E = WriteEvents> {
     return () => set.delete(fn as WriteListener<never>);
   }
 
+  /**
+   * A listener that only reacts once the write has committed (it writes nothing in the writer's transaction): no
+   * savepoint, no statement in that transaction; `fn` runs with the after-commit work.
+   */
+  afterCommitOn<K extends keyof E>(kind: K, fn: (payload: E[K]) => Promise<void> | void): () => void {
+    let set = this.committed.get(kind);
+    if (!set) this.committed.set(kind, (set = new Set()));
+    set.add(fn as (payload: never) => void);
+    return () => set.delete(fn as (payload: never) => void);
+  }
+
   /** Runs the listeners of `kind` inside the writer's transaction; returns their after-commit work. */
   async run<K extends keyof E>(kind: K, payload: E[K], tx: Tx): Promise<AfterCommit[]> {
     const after: AfterCommit[] = [];
+    for (const fn of this.committed.get(kind) ?? []) after.push(async () => (fn as (payload: E[K]) => Promise<void> | void)(payload));
     for (const fn of this.listeners.get(kind) ?? []) {
       try {
         const done = await tx.savepoint(() => (fn as WriteListener<E[K]>)(payload, tx), 'plantgraph_listener');

@@ -6,6 +6,7 @@
  * through the usual lifecycle. Predict knows nothing of alerts beyond which models the rules name.
  */
 import type { Clock } from '../core/clock.ts';
+import { runInBackground } from '../core/background.ts';
 import { type PeriodicTask, startPeriodic } from '../core/periodic.ts';
 import type { Database, Queryable } from '../db/client.ts';
 import type { EventHub } from '../events/hub.ts';
@@ -47,14 +48,14 @@ export class PredictionWatcher {
 
   start(): void {
     if (this.unlisten) return;
-    this.unlisten = this.deps.events.on('telemetryStored', async (rows: TelemetryRow[]) => {
+    this.unlisten = this.deps.events.afterCommitOn('telemetryStored', (rows: TelemetryRow[]) => {
       const byPlant = new Map<number, Set<number>>();
       for (const r of rows) {
         let set = byPlant.get(r.plantId);
         if (!set) byPlant.set(r.plantId, (set = new Set()));
         set.add(r.machineId);
       }
-      return async () => this.enqueue(byPlant);
+      this.enqueue(byPlant);
     });
     this.sweeper = startPeriodic(
       () => this.sweep(),
@@ -82,13 +83,14 @@ export class PredictionWatcher {
       for (const id of ids) set.add(id);
     }
     if (this.round) return;
-    this.round = (async () => {
+    // Background work: not part of the ingest (or request) that triggered it, nor of its statement budget.
+    this.round = runInBackground(async () => {
       while (this.queued.size > 0) {
         const batch = this.queued;
         this.queued = new Map();
         await this.score(batch).catch((err) => this.deps.logger.warn({ err: (err as Error).message }, 'predictions for PREDICTION rules failed'));
       }
-    })().finally(() => {
+    }).finally(() => {
       this.round = null;
     });
   }
