@@ -40,7 +40,7 @@ const config = { ...loadConfig(env), databaseUrl: t.url, logLevel: 'silent' };
 const services = wireServices(config, database, createLogger('silent'));
 const yoga = createYogaApp(services);
 // Batching off: the same database, every call its own run.
-const unbatched = wireServices({ ...config, predict: { ...config.predict, batchMaxRows: 1 } }, database, createLogger('silent'));
+const unbatched = wireServices({ ...config, predict: { ...config.predict, batchWindowMs: 0, batchMaxRows: 1 } }, database, createLogger('silent'));
 const yogaUnbatched = createYogaApp(unbatched);
 
 async function gql(app: typeof yoga, query: string, variables?: Record<string, unknown>): Promise<any> {

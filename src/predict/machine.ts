@@ -4,6 +4,7 @@
  * request at once: one SQL statement for the features and one session.run for the rows (through the batcher, so
  * concurrent requests merge too). A machine without the telemetry a feature needs gets that reason, never a zero.
  */
+import { runInBackground } from '../core/background.ts';
 import { AppError } from '../core/errors.ts';
 import type { Queryable } from '../db/client.ts';
 import { computeFeatures, type FeatureDefinition, type FeatureValue } from './features.ts';
@@ -84,4 +85,57 @@ export async function predictMachines(
   for (const [i, f] of ready.entries()) byMachine.set(f.machineId, { machineId: f.machineId, ok: true, row: scored[i], values: f.values });
   for (const f of features) if (!f.ok) byMachine.set(f.machineId, { machineId: f.machineId, ok: false, error: new MissingFeaturesError(f.reason) });
   return machineIds.map((id) => byMachine.get(id)!);
+}
+
+/**
+ * Machine predictions merged across concurrent requests: every call for the same model version within `windowMs` of
+ * the first becomes one predictMachines (one features statement, one session.run) for all their machines. The merged
+ * work runs as background work, on behalf of every caller, and each caller gets its own machines' results.
+ */
+export class MachineBatcher {
+  private open = new Map<
+    number,
+    { model: ModelRecord; ids: Set<number>; waiters: { ids: readonly number[]; resolve: (r: MachinePrediction[]) => void; reject: (e: unknown) => void }[] }
+  >();
+
+  constructor(
+    private db: Queryable,
+    private predictions: PredictionService,
+    private windowMs: number,
+    private maxMachines = 10_000,
+  ) {}
+
+  predict(model: ModelRecord, machineIds: readonly number[]): Promise<MachinePrediction[]> {
+    return new Promise((resolve, reject) => {
+      let batch = this.open.get(model.id);
+      if (batch && batch.ids.size + machineIds.length > this.maxMachines) {
+        this.flush(model.id);
+        batch = undefined;
+      }
+      if (!batch) {
+        batch = { model, ids: new Set(), waiters: [] };
+        this.open.set(model.id, batch);
+        setTimeout(() => this.flush(model.id), this.windowMs);
+      }
+      for (const id of machineIds) batch.ids.add(id);
+      batch.waiters.push({ ids: machineIds, resolve, reject });
+    });
+  }
+
+  private flush(modelId: number): void {
+    const batch = this.open.get(modelId);
+    if (!batch) return;
+    this.open.delete(modelId);
+    runInBackground(() =>
+      predictMachines(this.db, this.predictions, batch.model, [...batch.ids]).then(
+        (results) => {
+          const byId = new Map(results.map((r) => [r.machineId, r]));
+          for (const w of batch.waiters) w.resolve(w.ids.map((id) => byId.get(id)!));
+        },
+        (err) => {
+          for (const w of batch.waiters) w.reject(err);
+        },
+      ),
+    );
+  }
 }

@@ -19,6 +19,7 @@ import * as registry from './registry.ts';
 import type { AliasEvent, ModelRecord, RegisterInput } from './registry.ts';
 import { SessionCache } from './sessions.ts';
 import { ServingMonitor } from './monitor.ts';
+import { MachineBatcher } from './machine.ts';
 import { runInBackground } from '../core/background.ts';
 import { explainSampled, explainTrained, type RowExplanation, specRows } from './explanations.ts';
 import type { ModelSpec } from './spec.ts';
@@ -73,6 +74,8 @@ export interface PredictionServiceDeps {
 export class PredictionService {
   readonly sessions: SessionCache;
   readonly batcher: InferenceBatcher;
+  /** Machine predictions merged across concurrent requests (one features statement and one run per window). */
+  readonly machines: MachineBatcher;
   /** Served feature bins (drift) and shadow outputs, written every few seconds. */
   readonly monitor: ServingMonitor;
   private unsubscribe: AbortController | null = null;
@@ -82,6 +85,7 @@ export class PredictionService {
   constructor(private deps: PredictionServiceDeps) {
     this.sessions = new SessionCache(deps.database);
     this.monitor = new ServingMonitor({ db: deps.database, clock: deps.clock, logger: deps.logger });
+    this.machines = new MachineBatcher(deps.database, this, deps.config.batchWindowMs, deps.config.batchMaxRows);
     this.batcher = new InferenceBatcher({
       windowMs: deps.config.batchWindowMs,
       maxRows: deps.config.batchMaxRows,

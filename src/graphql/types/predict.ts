@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { AppError, ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../core/errors.ts';
-import { type MachinePrediction, MissingFeaturesError, NoTwinFeaturesError, predictMachines } from '../../predict/machine.ts';
+import { type MachinePrediction, MissingFeaturesError, NoTwinFeaturesError } from '../../predict/machine.ts';
 import { decodeId } from '../../core/ids.ts';
 import { canSeePlant } from '../../core/scope.ts';
 import { modelTask } from '../../db/schema/index.ts';
@@ -562,7 +562,7 @@ async function machinePrediction(ctx: Context, machineId: number, name: string, 
   const model = await ctx.services.predictions.resolve(name, version);
   if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', name);
   const byMachine = loader<number, MachinePrediction>(ctx, `machine-predictions:${model.id}`, async (ids) => {
-    const results = await predictMachines(ctx.services.database, ctx.services.predictions, model, ids);
+    const results = await ctx.services.predictions.machines.predict(model, ids);
     return new Map(results.map((r) => [r.machineId, r]));
   });
   return (await byMachine.load(machineId))!;
