@@ -91,7 +91,9 @@ const session = await ort.InferenceSession.create((await modelBytes(database, mo
 const record = (await resolveModel(database, 'risk'))!;
 async function baseline(): Promise<string> {
   // What a hand-written handler reads: the plant's machines by line, then their features.
-  const machines = await database.query<{ id: number; line_id: number }>('select id, line_id from machines where plant_id = $1 order by line_id, id', [plantId]);
+  const machines = await database.query<{ id: number; line_id: number }>('select id, line_id from machines where plant_id = $1 order by line_id, id', [
+    plantId,
+  ]);
   const machineIds = machines.map((m) => m.id);
   const features = await computeFeatures(database, { machineIds, definitions });
   const out = await session.run(

@@ -259,7 +259,10 @@ for (const backend of testBackends()) {
 
     // The streaming path (parser, chunking, encoding) is the same on both databases; the 100 MB run takes a minute or
     // more, so it runs once, on PostgreSQL, where the stored rows live outside this process and RSS measures the import.
-    it('imports a generated 100 MB file with memory far below its size', { timeout: 900_000, skip: backend === 'pglite' ? 'runs on PostgreSQL' : false }, async () => {
+    it('imports a generated 100 MB file with memory far below its size', {
+      timeout: 900_000,
+      skip: backend === 'pglite' ? 'runs on PostgreSQL' : false,
+    }, async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-csv-'));
       const file = path.join(dir, 'big.csv');
       try {
