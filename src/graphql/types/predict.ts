@@ -558,14 +558,19 @@ builder.objectType(NoTwinFeaturesError, {
  * The request's machine predictions for one model: every machine asked for in this request (by any field) is scored
  * in one call, so a list of machines costs one features statement and one session.run.
  */
-async function machinePrediction(ctx: Context, machineId: number, name: string, version: number | null | undefined): Promise<MachinePrediction> {
+async function machinePrediction(
+  ctx: Context,
+  machineId: number,
+  name: string,
+  version: number | null | undefined,
+): Promise<MachinePrediction & { model: ModelRecord }> {
   const model = await ctx.services.predictions.resolve(name, version);
   if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', name);
   const byMachine = loader<number, MachinePrediction>(ctx, `machine-predictions:${model.id}`, async (ids) => {
     const results = await ctx.services.predictions.machines.predict(model, ids);
     return new Map(results.map((r) => [r.machineId, r]));
   });
-  return (await byMachine.load(machineId))!;
+  return { ...(await byMachine.load(machineId))!, model };
 }
 
 /** A Float field of a machine's prediction: its value, or a GraphQL error for this machine with the error's code. */
@@ -574,7 +579,7 @@ async function machineValue(ctx: Context, machineId: number, name: string, task:
     throw err instanceof AppError ? new GraphQLError(err.message, { extensions: { code: err.code } }) : err;
   });
   if (!p.ok) throw new GraphQLError(p.error.message, { extensions: { code: p.error.code } });
-  const model = await ctx.services.predictions.resolve(name);
+  const model = p.model;
   if (task === 'CLASSIFICATION' && model.task !== 'CLASSIFICATION')
     throw new GraphQLError(`model ${name} is a ${model.task} model; failureRisk needs a CLASSIFICATION model`, { extensions: { code: 'WRONG_TASK' } });
   if (task === 'REGRESSION' && model.task === 'CLASSIFICATION')
@@ -592,8 +597,7 @@ builder.drizzleObjectFields(Machine, (t) => ({
     resolve: async (m, args, ctx) => {
       const p = await machinePrediction(ctx, m.id, args.model, args.version);
       if (!p.ok) throw p.error;
-      const model = await ctx.services.predictions.resolve(args.model, args.version);
-      return { ...p.row, model };
+      return { ...p.row, model: p.model };
     },
   }),
   failureRisk: t.float({
