@@ -35,20 +35,23 @@ async function main(): Promise<void> {
       : await bindPort(config.metrics.port, config.metrics.host, { port: 'PLANTGRAPH_METRICS_PORT', host: 'PLANTGRAPH_METRICS_HOST' });
   const mark = startupMarks();
   mark('port bound');
+  // The database opens (PGlite compiles its WebAssembly and reads its files) while the server's modules load.
+  const { openDatabase } = await import('./db/client.ts');
+  const opening = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  opening.catch(() => {}); // its error is reported where it is awaited, in createServices
   const [{ closeServices, createServices }, { startMetricsServer }, { markBootstrapKeyShown }, { GRAPHQL_PATH, startServer }, mqtt, metricsModule, partitions] =
     await Promise.all([
       import('./app.ts'),
       import('./graphql/endpoints.ts'),
       import('./auth/service.ts'),
       import('./graphql/server.ts'),
-      import('./telemetry/mqtt.ts'),
+      // The MQTT client library only when a broker is configured.
+      config.mqttUrl ? import('./telemetry/mqtt.ts') : null,
       import('./metrics.ts'),
       import('./telemetry/partitions.ts'),
     ]);
   mark('modules loaded');
-  const { openDatabase } = await import('./db/client.ts');
-  const opening = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await opening.catch(() => {}); // the error is handled where it is awaited again, in createServices
+  await opening.catch(() => {});
   mark('database open');
   const services = await createServices(config, logger, undefined, opening);
   mark('services ready');
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
   services.alerts.start();
   services.jobs.start();
   const telemetryMaintenance = partitions.startTelemetryMaintenance(services.database, config.telemetry, services.clock, logger);
-  const mqttBridge = config.mqttUrl ? mqtt.startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
+  const mqttBridge = config.mqttUrl ? mqtt!.startMqttBridge({ ...services, logger }, { url: config.mqttUrl }) : null;
   if (mqttBridge) metricsModule.registerMqttMetrics(services.metrics, () => ({ ...mqttBridge.stats }));
 
   // Signal handlers before the start-up lines: whoever has read that the server listens may stop it at once.

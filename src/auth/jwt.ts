@@ -1,4 +1,4 @@
-import { importSPKI, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { type Clock, systemClock } from '../core/clock.ts';
 import { type Principal, ROLES, type Role } from './roles.ts';
 
@@ -15,6 +15,10 @@ export interface JwtOptions {
  * Verifies bearer JWTs from a plant's identity provider. Claims: `role` (one of the roles), optional `plants`
  * (array of plant IDs, numeric or global), `sub` or `name` for the audit log.
  */
+/** jose, loaded on first use: most deployments configure no JWTs, and start-up should not pay for it. */
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = () => (joseModule ??= import('jose'));
+
 export class JwtVerifier {
   private key: Promise<Uint8Array | CryptoKey> | undefined;
   constructor(
@@ -24,7 +28,7 @@ export class JwtVerifier {
     if (opts.secret) this.key = Promise.resolve(new TextEncoder().encode(opts.secret));
     else if (opts.publicKeyPem) {
       const alg = /EC PUBLIC|BEGIN PUBLIC KEY-----\s*MFk/.test(opts.publicKeyPem) ? 'ES256' : 'RS256';
-      this.key = importSPKI(opts.publicKeyPem, alg);
+      this.key = jose().then((j) => j.importSPKI(opts.publicKeyPem!, alg));
     }
   }
 
@@ -40,7 +44,7 @@ export class JwtVerifier {
     if (!this.key) return null;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, await this.key, {
+      ({ payload } = await (await jose()).jwtVerify(token, await this.key, {
         issuer: this.opts.issuer,
         audience: this.opts.audience,
         algorithms: this.opts.secret ? ['HS256'] : ['RS256', 'ES256'],
