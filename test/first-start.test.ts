@@ -393,42 +393,6 @@ describe('first start: npm start runs compiled JavaScript; start-up lines in one
 });
 
 /** A server process in LOG_FORMAT=json: waits for the `endpoints` object, the last start-up line. */
-async function runJsonServer(env: Record<string, string>): Promise<ServerProcess> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: path.resolve(import.meta.dirname, '..'),
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no endpoints line in 60 s:\n${out}`));
-    }, 60_000);
-    child.stdout!.on('data', () => {
-      const m = /"msg":"endpoints","health":"(http:\/\/[^"]+)\/health"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${out}`));
-    });
-  });
-  return {
-    child,
-    url,
-    output: () => out,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
-    },
-  };
+function runJsonServer(env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess(env, 60_000, 'source', /"msg":"endpoints","health":"(http:\/\/[^"]+)\/health"/);
 }

@@ -17,7 +17,7 @@ import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import type { Services } from '../src/services.ts';
 import { seedDemo } from '../src/sim/seed.ts';
-import { seededRandom } from '../src/sim/random.ts';
+import { seededRandom } from '../src/core/random.ts';
 
 export type Backend = 'pglite' | 'postgres';
 

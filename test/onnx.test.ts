@@ -13,7 +13,7 @@ import { DataType, encodeModel, node, onnx, type OnnxTypes, tensorValueInfo } fr
 import { checkFinite, runSession } from '../src/predict/onnx/run.ts';
 import { rewriteZipMap } from '../src/predict/onnx/zipmap.ts';
 import type { ColumnPrep, EstimatorSpec, ModelSpec, Tree } from '../src/predict/spec.ts';
-import { seededRandom } from '../src/sim/random.ts';
+import { seededRandom } from '../src/core/random.ts';
 import { describe, it } from './helpers.ts';
 import { multiInputModel, type SklearnTree, sklearnLinearRegression, sklearnLogisticRegression, sklearnRandomForest } from './onnx-models.ts';
 

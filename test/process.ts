@@ -22,8 +22,11 @@ function serverArgv(entry: Entry): string[] {
   return entry === 'compiled' ? [process.execPath, ...extra, 'scripts/start.mjs'] : [process.execPath, ...extra, '--import', 'tsx', 'src/main.ts'];
 }
 
-/** Starts the server as a real process and waits for the lines that say where it listens. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 120_000, entry: Entry = 'source'): Promise<ServerProcess> {
+/** The start-up lines that say where the server listens (pretty format); group 1 is its base URL. */
+const LISTENING = /listening on (http:\/\/\S+)\/graphql[\s\S]*metrics: /;
+
+/** Starts the server as a real process and waits for the output that says where it listens (`ready`, group 1: the URL). */
+export async function startServerProcess(env: Record<string, string>, timeoutMs = 120_000, entry: Entry = 'source', ready = LISTENING): Promise<ServerProcess> {
   const [node, ...args] = serverArgv(entry);
   const child = spawn(node, args, {
     cwd: root,
@@ -41,7 +44,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       reject(new Error(`server did not start in ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const check = () => {
-      const m = /listening on (http:\/\/\S+)\/graphql[\s\S]*metrics: /.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);

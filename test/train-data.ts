@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import type { DataColumn, DataTable } from '../src/predict/table.ts';
-import { seededRandom } from '../src/predict/train/random.ts';
+import { seededRandom } from '../src/core/random.ts';
 
 /** A seeded standard normal generator (Box-Muller). */
 export function normalRandom(seed: number): () => number {

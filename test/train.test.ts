@@ -10,7 +10,7 @@ import { groupKFold, kFold, stratifiedKFold } from '../src/predict/train/cv.ts';
 import { fitGradientBoosting } from '../src/predict/train/gbdt/boost.ts';
 import { type TrainRequest, trainModel } from '../src/predict/train/index.ts';
 import { fitRidge } from '../src/predict/train/linear.ts';
-import { seededRandom } from '../src/predict/train/random.ts';
+import { seededRandom } from '../src/core/random.ts';
 import { fitLogistic } from '../src/predict/train/logistic.ts';
 import { accuracy, averagePrecision, f1Score, logLoss, mae, r2, rmse, rocAuc } from '../src/predict/train/metrics.ts';
 import { margins } from '../src/predict/train/predict.ts';

@@ -8,10 +8,11 @@ import { ValidationError } from '../core/errors.ts';
 import type { Queryable } from '../db/client.ts';
 import { loadDataset } from './datasets.ts';
 import { InputMismatchError } from './errors.ts';
-import { type Feeds, jsonToFeeds, rowsToFeeds } from './onnx/feeds.ts';
+import type { Feeds } from './onnx/feeds.ts';
+import { featureFeeds } from './machine.ts';
 import type { ModelRecord } from './registry.ts';
 import type { PredictionService } from './service.ts';
-import { ONNX_NUMERIC_INPUT, type ModelSpec } from './spec.ts';
+import type { ModelSpec } from './spec.ts';
 import type { DataTable } from './table.ts';
 import { accuracy, averagePrecision, f1Score, logLoss, mae, r2, rmse, rocAuc } from './train/metrics.ts';
 
@@ -30,30 +31,18 @@ function column(table: DataTable, name: string, path: string) {
   return c;
 }
 
-/** Feeds for rows [from, to) of the table, in the model's feature order. */
+/** Feeds for the given rows of the table, in the model's feature order; a numeric input needs a numeric column. */
 function chunkFeeds(model: ModelRecord, table: DataTable, rows: Uint32Array): Feeds {
-  const features = model.features!;
-  const cols = features.map((f, i) => column(table, f, `features[${i}]`));
   const spec = model.spec as ModelSpec | null;
-  if (spec && spec.prep.columns.some((c) => c.kind === 'categorical')) {
-    const inputs: Record<string, unknown[][]> = {};
-    const numeric: number[][] = Array.from(rows, () => []);
-    spec.prep.columns.forEach((p, j) => {
-      const col = cols[j];
-      if (p.kind === 'numeric') {
-        if (col.kind !== 'numeric') throw ValidationError.single(`features[${j}]`, `column ${JSON.stringify(p.name)} must be numeric for this model`);
-        for (const [i, r] of rows.entries()) numeric[i].push(col.values[r]);
-      } else inputs[p.name] = Array.from(rows, (r) => [col.kind === 'categorical' ? (col.values[r] ?? '') : String(col.values[r])]);
-    });
-    if (spec.prep.columns.some((c) => c.kind === 'numeric')) inputs[ONNX_NUMERIC_INPUT] = numeric;
-    return jsonToFeeds(inputs, model, { allowNaN: true });
-  }
-  for (const [j, col] of cols.entries())
-    if (col.kind !== 'numeric') throw ValidationError.single(`features[${j}]`, `column ${JSON.stringify(col.name)} must be numeric for this model`);
-  return rowsToFeeds(
-    Array.from(rows, (r) => cols.map((c) => (c.values as Float64Array)[r])),
+  const cols = model.features!.map((f, i) => {
+    const col = column(table, f, `features[${i}]`);
+    const numeric = spec ? spec.prep.columns[i]?.kind !== 'categorical' : true;
+    if (numeric && col.kind !== 'numeric') throw ValidationError.single(`features[${i}]`, `column ${JSON.stringify(f)} must be numeric for this model`);
+    return col;
+  });
+  return featureFeeds(
     model,
-    { allowNaN: true },
+    Array.from(rows, (r) => cols.map((c) => c.values[r])),
   );
 }
 

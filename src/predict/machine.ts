@@ -30,8 +30,8 @@ export class NoTwinFeaturesError extends AppError {
 
 export type MachinePrediction = { machineId: number; ok: true; row: ScoredRow; values: FeatureValue[] } | { machineId: number; ok: false; error: AppError };
 
-/** Feeds for rows of feature values in the model's feature order. */
-function feedsFor(model: ModelRecord, rows: FeatureValue[][]): Feeds {
+/** Feeds for rows of feature values in the model's feature order (numeric and categorical inputs of a trained model, or one float matrix). */
+export function featureFeeds(model: ModelRecord, rows: FeatureValue[][]): Feeds {
   const spec = model.spec as ModelSpec | null;
   if (spec && spec.prep.columns.some((c) => c.kind === 'categorical')) {
     const inputs: Record<string, unknown[][]> = {};
@@ -66,7 +66,7 @@ export async function predictMachines(
   const features = await computeFeatures(db, { machineIds, definitions, at });
   const ready = features.filter((f): f is Extract<typeof f, { ok: true }> => f.ok);
   const values = ready.map((f) => f.values);
-  const scored = ready.length > 0 ? await predictions.score(model, feedsFor(model, values)) : [];
+  const scored = ready.length > 0 ? await predictions.score(model, featureFeeds(model, values)) : [];
   if (ready.length > 0) {
     predictions.monitor.served(model, values);
     // A candidate with the same feature definitions scores the same values (one with others is shadowed by predict()).
@@ -77,7 +77,7 @@ export async function predictMachines(
       (candidate) => {
         if (JSON.stringify(candidate.featureDefinitions) !== JSON.stringify(model.featureDefinitions))
           throw new Error('the candidate has other feature definitions');
-        return feedsFor(candidate, values);
+        return featureFeeds(candidate, values);
       },
     );
   }

@@ -5,7 +5,7 @@ import type { Services } from '../services.ts';
 import { ingestTelemetry } from '../telemetry/ingest.ts';
 import { recordMachineStates, recordProduction } from '../telemetry/states.ts';
 import { liveTwin } from '../twin/snapshot.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../core/random.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,5 +1,5 @@
 import type { PlantImport } from '../twin/import.ts';
-import { seededRandom } from './random.ts';
+import { seededRandom } from '../core/random.ts';
 
 /**
  * The demo plant: a gearbox and pump plant with three lines and ten machines, six products with two- to four-step

@@ -1,5 +1,5 @@
 import { Matrix, solve } from 'ml-matrix';
-import { seededRandom } from '../train/random.ts';
+import { seededRandom } from '../../core/random.ts';
 import type { Explanation } from './types.ts';
 
 /** Scores rows; one output per row. May be async (an onnxruntime session). */

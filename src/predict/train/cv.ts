@@ -1,4 +1,4 @@
-import { seededRandom, shuffle } from './random.ts';
+import { seededRandom, shuffle } from '../../core/random.ts';
 
 /** One cross-validation split: positions (0..n-1) of the rows to train on and to test on, ascending. */
 export interface Fold {

@@ -1,4 +1,4 @@
-import { shuffle } from '../random.ts';
+import { shuffle } from '../../../core/random.ts';
 import type { Dense } from '../types.ts';
 
 /** At most this many rows are sorted to find a feature's bin edges (sklearn's subsample). */

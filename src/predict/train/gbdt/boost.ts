@@ -1,5 +1,5 @@
 import type { EstimatorSpec, Tree } from '../../spec.ts';
-import { seededRandom, shuffle } from '../random.ts';
+import { seededRandom, shuffle } from '../../../core/random.ts';
 import { checkAborted, type Dense, type FitOptions } from '../types.ts';
 import { binColumns, findBinEdges } from './binning.ts';
 import { TreeGrower } from './grower.ts';

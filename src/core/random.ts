@@ -1,4 +1,4 @@
-/** A small seeded pseudo-random generator (mulberry32): the same seed gives the same folds, splits and samples. */
+/** A small seeded pseudo-random generator (mulberry32): the same seed gives the same demo data, folds, splits and samples. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
