@@ -23,8 +23,9 @@ import { importPlant } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';
 import { sklearnLogisticRegression } from '../test/onnx-models.ts';
 
-const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });
+const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, only: { type: 'string', default: 'risk,batch,train' } } });
 const rounds = Number(opts.rounds);
+const only = new Set(opts.only.split(','));
 const KEY = 'bench-predict-admin-key-0123456789';
 const MACHINES = 1000;
 
@@ -113,17 +114,19 @@ async function timed(fn: () => Promise<unknown>, n: number): Promise<number> {
   return (performance.now() - start) / n;
 }
 const plant = encodeId('Plant', plantId);
-await gql(yoga, RISK, { plant });
-await baseline();
 const riskRatios: number[] = [];
 const graphqlMs: number[] = [];
 const baselineMs: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  const g = await timed(() => gql(yoga, RISK, { plant }), 5);
-  const b = await timed(baseline, 5);
-  graphqlMs.push(g);
-  baselineMs.push(b);
-  riskRatios.push(g / b);
+if (only.has('risk')) {
+  await gql(yoga, RISK, { plant });
+  await baseline();
+  for (let r = 0; r < rounds; r++) {
+    const g = await timed(() => gql(yoga, RISK, { plant }), 5);
+    const b = await timed(baseline, 5);
+    graphqlMs.push(g);
+    baselineMs.push(b);
+    riskRatios.push(g / b);
+  }
 }
 
 /* ---------- 2. 200 concurrent single-machine predictions: batching on over off ---------- */
@@ -134,66 +137,77 @@ async function throughput(app: typeof yoga): Promise<number> {
   await Promise.all(ids.slice(0, 200).map((id) => gql(app, ONE, { id: encodeId('Machine', id) })));
   return 200 / ((performance.now() - start) / 1000);
 }
-await throughput(yoga);
-await throughput(yogaUnbatched);
 const batchRatios: number[] = [];
 const onRps: number[] = [];
 const offRps: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  const runsOn = services.predictions.batcher.runs;
-  const on = await throughput(yoga);
-  const runsPerRound = services.predictions.batcher.runs - runsOn;
-  const off = await throughput(yogaUnbatched);
-  onRps.push(on);
-  offRps.push(off);
-  batchRatios.push(on / off);
-  if (r === 0) console.log(`batching on: ${runsPerRound} session.run calls for 200 requests`);
+if (only.has('batch')) {
+  await throughput(yoga);
+  await throughput(yogaUnbatched);
+  for (let r = 0; r < rounds; r++) {
+    const runsOn = services.predictions.batcher.runs;
+    const on = await throughput(yoga);
+    const runsPerRound = services.predictions.batcher.runs - runsOn;
+    const off = await throughput(yogaUnbatched);
+    onRps.push(on);
+    offRps.push(off);
+    batchRatios.push(on / off);
+    if (r === 0) console.log(`batching on: ${runsPerRound} session.run calls for 200 requests`);
+  }
 }
 
 /* ---------- 3. small query p99 while a 5-fold GBDT training runs, over idle ---------- */
 
-const csv = fs.readFileSync(new URL('../test/fixtures/ai4i2020/ai4i2020.csv', import.meta.url), 'utf8');
-const ds = await gql(yoga, `mutation($csv: String!) { importDataset(input: { name: "ai4i", csv: $csv }) { ... on ImportDatasetSuccess { dataset { id } } } }`, {
-  csv,
-});
-const datasetId = ds.data.importDataset.dataset.id;
-const SMALL = `{ me { role } }`;
-async function latencies(ms: number): Promise<number[]> {
-  const out: number[] = [];
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    const s = performance.now();
-    await gql(yoga, SMALL);
-    out.push(performance.now() - s);
-  }
-  return out;
-}
-services.jobs.start();
-const idle = await latencies(3000);
-const train = await gql(
-  yoga,
-  `mutation($input: TrainModelInput!) { trainModel(input: $input) { ... on TrainModelSuccess { job { id } } ... on ValidationError { fieldErrors { path message } } } }`,
-  {
-    input: {
-      name: 'ai4i-gbdt',
-      datasetId,
-      target: 'Machine failure',
-      features: ['Type', 'Air temperature [K]', 'Process temperature [K]', 'Rotational speed [rpm]', 'Torque [Nm]', 'Tool wear [min]'],
-      algorithm: 'GRADIENT_BOOSTING',
-      folds: 5,
-    },
-  },
-);
-const jobId = train.data.trainModel.job.id;
+let idle: number[] = [];
 const busy: number[] = [];
-let status = 'QUEUED';
-const trainStart = performance.now();
-while (status === 'QUEUED' || status === 'RUNNING') {
-  busy.push(...(await latencies(500)));
-  status = (await gql(yoga, `query($id: ID!) { job(id: $id) { status } }`, { id: jobId })).data.job.status;
+let trainSeconds = 0;
+let job: any = null;
+if (only.has('train')) {
+  const csv = fs.readFileSync(new URL('../test/fixtures/ai4i2020/ai4i2020.csv', import.meta.url), 'utf8');
+  const ds = await gql(
+    yoga,
+    `mutation($csv: String!) { importDataset(input: { name: "ai4i", csv: $csv }) { ... on ImportDatasetSuccess { dataset { id } } } }`,
+    {
+      csv,
+    },
+  );
+  const datasetId = ds.data.importDataset.dataset.id;
+  const SMALL = `{ me { role } }`;
+  async function latencies(ms: number): Promise<number[]> {
+    const out: number[] = [];
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const s = performance.now();
+      await gql(yoga, SMALL);
+      out.push(performance.now() - s);
+    }
+    return out;
+  }
+  services.jobs.start();
+  idle = await latencies(3000);
+  const train = await gql(
+    yoga,
+    `mutation($input: TrainModelInput!) { trainModel(input: $input) { ... on TrainModelSuccess { job { id } } ... on ValidationError { fieldErrors { path message } } } }`,
+    {
+      input: {
+        name: 'ai4i-gbdt',
+        datasetId,
+        target: 'Machine failure',
+        features: ['Type', 'Air temperature [K]', 'Process temperature [K]', 'Rotational speed [rpm]', 'Torque [Nm]', 'Tool wear [min]'],
+        algorithm: 'GRADIENT_BOOSTING',
+        folds: 5,
+      },
+    },
+  );
+  const jobId = train.data.trainModel.job.id;
+  let status = 'QUEUED';
+  const trainStart = performance.now();
+  while (status === 'QUEUED' || status === 'RUNNING') {
+    busy.push(...(await latencies(500)));
+    status = (await gql(yoga, `query($id: ID!) { job(id: $id) { status } }`, { id: jobId })).data.job.status;
+  }
+  trainSeconds = (performance.now() - trainStart) / 1000;
+  job = (await gql(yoga, `query($id: ID!) { job(id: $id) { status error model { metrics { name value } } } }`, { id: jobId })).data.job;
 }
-const trainSeconds = (performance.now() - trainStart) / 1000;
-const job = (await gql(yoga, `query($id: ID!) { job(id: $id) { status error model { metrics { name value } } } }`, { id: jobId })).data.job;
 
 const result = {
   failure_risk_1000_graphql_ms: median(graphqlMs),
@@ -207,9 +221,9 @@ const result = {
   idle_small_query_p99_ms: percentile(idle, 99),
   training_small_query_p99_ms: percentile(busy, 99),
   training_p99_over_idle_ratio: percentile(busy, 99) / percentile(idle, 99),
-  training_job: job.status,
+  training_job: job?.status,
   training_seconds: trainSeconds,
-  training_cv_auc: job.model?.metrics.find((m: any) => m.name === 'cv_auc')?.value ?? null,
+  training_cv_auc: job?.model?.metrics.find((m: any) => m.name === 'cv_auc')?.value ?? null,
   load_average: Number((await import('node:os')).loadavg()[0].toFixed(2)),
 };
 console.log(JSON.stringify(result, null, 2));

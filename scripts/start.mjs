@@ -7,6 +7,6 @@ module.enableCompileCache?.();
 
 if (isStale()) {
   console.log('plantgraph: compiling src/ (it changed since the last build)');
-  build();
+  await build();
 }
 await import('../dist/main.js');

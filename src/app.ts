@@ -26,7 +26,7 @@ export async function createServices(
   /** The database, when start-up already began opening it (in parallel with loading the GraphQL modules). */
   opening?: Promise<Database>,
 ): Promise<Services & { bootstrapKey: BootstrapKey | null }> {
-  const database = await (opening ?? openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const database = await (opening ?? openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersMb: config.pgliteSharedBuffersMb }));
   let bootstrapKey: BootstrapKey | null = null;
   let demoPlantId: number | null = null;
   try {

@@ -7,6 +7,8 @@ export interface Config {
   host: string;
   databaseUrl: string | undefined;
   dataDir: string;
+  /** PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB: embedded PGlite's buffer pool (see OpenOptions.sharedBuffersMb). */
+  pgliteSharedBuffersMb: number;
   seed: 'demo' | 'none';
   adminKey: string | undefined;
   logLevel: string;
@@ -197,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host,
     databaseUrl,
     dataDir: path.resolve(env.PLANTGRAPH_DATA_DIR?.trim() || './data'),
+    pgliteSharedBuffersMb: intInRange('PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB', env.PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB, 32, 1, 16_384),
     seed,
     adminKey: env.PLANTGRAPH_ADMIN_KEY?.trim() || undefined,
     logLevel,

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   mark('port bound');
   // The database opens (PGlite compiles its WebAssembly and reads its files) while the server's modules load.
   const { openDatabase } = await import('./db/client.ts');
-  const opening = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const opening = openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, sharedBuffersMb: config.pgliteSharedBuffersMb });
   opening.catch(() => {}); // its error is reported where it is awaited, in createServices
   const [{ closeServices, createServices }, { startMetricsServer }, { markBootstrapKeyShown }, { GRAPHQL_PATH, startServer }, mqtt, metricsModule, partitions] =
     await Promise.all([

@@ -13,7 +13,8 @@ import { loadConfig } from '../src/config.ts';
 import { migrateDatabase, openDatabase } from '../src/db/client.ts';
 import { LOCK_FILE } from '../src/db/dir-lock.ts';
 import { startServer } from '../src/graphql/server.ts';
-import { type Backend, createTestApp, emptyPostgresDatabase, describe, it, testBackends, unchanged } from './helpers.ts';
+import { type Backend, createTestApp, emptyPostgresDatabase, describe, it, testBackends, unchanged, waitFor } from './helpers.ts';
+import { sklearnLogisticRegression } from './onnx-models.ts';
 import { runServerProcess, type ServerProcess, startServerProcess } from './process.ts';
 
 const KEY_LINE = /^\s+(pgk_\S+)$/m;
@@ -240,6 +241,18 @@ describe('first start: the PGlite data directory', () => {
     }
   });
 
+  it('embedded PGlite opens with PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB as shared_buffers (default 32 MiB, not 128)', async () => {
+    const byDefault = await openDatabase({ dataDir: 'memory://' });
+    const small = await openDatabase({ dataDir: 'memory://', sharedBuffersMb: loadConfig({ PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB: '8' }).pgliteSharedBuffersMb });
+    try {
+      assert.deepEqual(await byDefault.query('show shared_buffers'), [{ shared_buffers: '32MB' }]);
+      assert.deepEqual(await small.query('show shared_buffers'), [{ shared_buffers: '8MB' }]);
+    } finally {
+      await byDefault.close();
+      await small.close();
+    }
+  });
+
   it('attack: an unwritable data directory says so at once, with the path and "permission denied"', async (t) => {
     const dir = tempDir();
     try {
@@ -321,6 +334,37 @@ describe('first start: npm start runs compiled JavaScript; start-up lines in one
       server = await startServerProcess({ ...store.env, PLANTGRAPH_ADMIN_KEY: '' }, 90_000, 'compiled');
       const restart = Math.round(performance.now() - started);
       assert.equal((await post(server.url, key!, '{ me { role } }')).body.data.me.role, 'ADMIN');
+      // The bundle's own-module paths at run time: an ONNX model loads (onnxruntime, onnx-proto) and a training job
+      // runs in a worker thread (dist/train-worker.js found from a chunk).
+      const registered = await post(
+        server.url,
+        key!,
+        'mutation($b: String!) { registerModel(input: { name: "m", task: CLASSIFICATION, onnxBase64: $b }) { __typename ... on RegisterModelSuccess { model { version inputs { name } } } } }',
+        { b: Buffer.from(sklearnLogisticRegression([[1]], [0], { ints: [0, 1] }, 'binary')).toString('base64') },
+      );
+      assert.deepEqual(registered.body.data.registerModel, { __typename: 'RegisterModelSuccess', model: { version: 1, inputs: [{ name: 'X' }] } });
+      const csv = ['x,y', ...Array.from({ length: 40 }, (_, i) => `${i},${i % 2}`)].join('\n');
+      const dataset = await post(
+        server.url,
+        key!,
+        'mutation($csv: String!) { importDataset(input: { name: "d", csv: $csv }) { ... on ImportDatasetSuccess { dataset { id } } } }',
+        { csv },
+      );
+      const trained = await post(
+        server.url,
+        key!,
+        'mutation($d: ID!) { trainModel(input: { name: "t", datasetId: $d, target: "y", features: ["x"], algorithm: LOGISTIC_REGRESSION, folds: 2 }) { ... on TrainModelSuccess { job { id } } } }',
+        { d: dataset.body.data.importDataset.dataset.id },
+      );
+      const jobId = trained.body.data.trainModel.job.id;
+      const job = await waitFor(
+        async () => {
+          const j = (await post(server!.url, key!, 'query($id: ID!) { job(id: $id) { status error } }', { id: jobId })).body.data.job;
+          return j.status === 'QUEUED' || j.status === 'RUNNING' ? null : j;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      assert.deepEqual(job, { status: 'SUCCEEDED', error: null });
       t.diagnostic(`compiled start: first ${first} ms (initdb, migrations, demo seed), restart ${restart} ms (load ${os.loadavg()[0].toFixed(1)})`);
       assert.ok(first < 90_000 && restart < 60_000);
     } finally {

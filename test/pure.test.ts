@@ -548,6 +548,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       databaseUrl: undefined,
       dataDir: path.resolve('./data'),
+      pgliteSharedBuffersMb: 32,
       seed: 'demo',
       adminKey: undefined,
       logLevel: 'info',
@@ -616,6 +617,8 @@ describe('loadConfig', () => {
       check: (c) => c.jobs,
       expected: { concurrency: 0, workerThreads: 3, leaseSeconds: 1 },
     },
+    { env: {}, check: (c) => c.pgliteSharedBuffersMb, expected: 32 },
+    { env: { PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB: '128' }, check: (c) => c.pgliteSharedBuffersMb, expected: 128 },
   ];
   for (const c of accepted) {
     it(`accepts ${JSON.stringify(c.env)}`, () => assert.deepEqual(c.check(loadConfig(c.env)), c.expected));
@@ -668,6 +671,8 @@ describe('loadConfig', () => {
     { env: { PLANTGRAPH_JOB_CONCURRENCY: '-1' }, names: 'PLANTGRAPH_JOB_CONCURRENCY' },
     { env: { PLANTGRAPH_WORKER_THREADS: '0' }, names: 'PLANTGRAPH_WORKER_THREADS' },
     { env: { PLANTGRAPH_JOB_LEASE_SECONDS: '0.5' }, names: 'PLANTGRAPH_JOB_LEASE_SECONDS' },
+    { env: { PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB: '0' }, names: 'PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB' },
+    { env: { PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB: '16MB' }, names: 'PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB' },
   ];
   for (const c of refused) {
     it(`refuses ${JSON.stringify(c.env)}, naming ${c.names}`, () => {

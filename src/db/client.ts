@@ -19,7 +19,16 @@ import { relations, type Relations } from './relations.ts';
 
 export type Db = PgAsyncDatabase<PgQueryResultHKT, Relations>;
 
-export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** The project's migrations/ folder: beside package.json, found upward from this module (src/db/ under tsx, dist/ when bundled). */
+export const migrationsFolder = findUpward(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+function findUpward(from: string, name: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, name);
+    if (fs.existsSync(path.join(dir, 'package.json')) && fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`no ${name}/ folder beside a package.json above ${from}`);
+  }
+}
 
 /** Counts every SQL statement sent (drizzle and raw); tests and /metrics read it. */
 export class SqlCounter {
@@ -92,7 +101,16 @@ export interface OpenOptions {
   /** PGlite data directory; 'memory://' keeps everything in memory. */
   dataDir?: string;
   poolSize?: number;
+  /**
+   * PGlite's shared_buffers in MiB (default PGLITE_SHARED_BUFFERS_MB). PostgreSQL's default of 128 MiB costs about
+   * half a second at every start in WebAssembly (the buffer pool is cleared page by page); pages beyond the pool are
+   * read from the operating system's file cache.
+   */
+  sharedBuffersMb?: number;
 }
+
+/** The default of OpenOptions.sharedBuffersMb (PLANTGRAPH_PGLITE_SHARED_BUFFERS_MB). */
+export const PGLITE_SHARED_BUFFERS_MB = 32;
 
 export function redactUrl(url: string): string {
   try {
@@ -286,7 +304,9 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   const lock = dataDir.startsWith('memory://') ? null : lockDataDir(dataDir);
   let pglite: PGlite;
   try {
-    pglite = new PGlite(dataDir);
+    pglite = new PGlite(dataDir, {
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB}MB`],
+    });
     await pglite.waitReady;
   } catch (err) {
     lock?.release();
