@@ -47,9 +47,22 @@ export class InferenceBatcher {
 
   constructor(private options: BatcherOptions) {}
 
-  run(target: BatchTarget, feeds: Feeds): Promise<Record<string, ort.Tensor>> {
+  /**
+   * `immediate`: the rows are already a merged batch (every machine of a request, or of concurrent requests): they
+   * join a batch already open for the model, which then runs at once, and never wait for the window.
+   */
+  run(target: BatchTarget, feeds: Feeds, opts: { immediate?: boolean } = {}): Promise<Record<string, ort.Tensor>> {
     const rows = rowCount(feeds);
     if (!target.batchable) return this.runOnce(target, feeds, rows);
+    if (opts.immediate) {
+      const open = this.open.get(target.modelId);
+      if (!open || open.rows + rows > this.options.maxRows) return this.runOnce(target, feeds, rows);
+      return new Promise((resolve, reject) => {
+        open.items.push({ feeds, rows, resolve, reject });
+        open.rows += rows;
+        this.flush(open);
+      });
+    }
     return new Promise((resolve, reject) => {
       let batch = this.open.get(target.modelId);
       if (batch && batch.rows + rows > this.options.maxRows) {

@@ -66,7 +66,8 @@ export async function predictMachines(
   const features = await computeFeatures(db, { machineIds, definitions, at });
   const ready = features.filter((f): f is Extract<typeof f, { ok: true }> => f.ok);
   const values = ready.map((f) => f.values);
-  const scored = ready.length > 0 ? await predictions.score(model, featureFeeds(model, values)) : [];
+  // The rows are already merged (one request's machines, or concurrent requests'): no second batching window.
+  const scored = ready.length > 0 ? await predictions.score(model, featureFeeds(model, values), { immediate: true }) : [];
   if (ready.length > 0) {
     predictions.monitor.served(model, values);
     // A candidate with the same feature definitions scores the same values (one with others is shadowed by predict()).
@@ -120,6 +121,14 @@ export class MachineBatcher {
       for (const id of machineIds) batch.ids.add(id);
       batch.waiters.push({ ids: machineIds, resolve, reject });
     });
+  }
+
+  /**
+   * The machines of one request, all known at once (look-ahead from a root field, graphql/lookahead.ts): scored now,
+   * without waiting for the window, on behalf of the request.
+   */
+  predictNow(model: ModelRecord, machineIds: readonly number[]): Promise<MachinePrediction[]> {
+    return predictMachines(this.db, this.predictions, model, [...new Set(machineIds)]);
   }
 
   private flush(modelId: number): void {

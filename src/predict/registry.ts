@@ -300,6 +300,12 @@ export async function resolveModel(db: Queryable, name: string, version?: number
   return rows[0] ? toRecord(rows[0]) : null;
 }
 
+/** The id of the version holding `alias` of a name (default production), or null. */
+export async function aliasHolder(db: Queryable, name: string, alias = PRODUCTION): Promise<number | null> {
+  const rows = await db.query<{ model_id: number }>('select model_id from model_aliases where name = $1 and alias = $2', [name, alias]);
+  return rows[0]?.model_id ?? null;
+}
+
 /** Versions newest first (by id), after the cursor id, at most `limit`. */
 export async function listModels(db: Queryable, opts: { name?: string; afterId?: number; limit: number }): Promise<ModelRecord[]> {
   const rows = await db.query(

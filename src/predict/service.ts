@@ -81,6 +81,10 @@ export class PredictionService {
   private unsubscribe: AbortController | null = null;
   private versions = new Map<number, { name: string; version: string }>();
   private resolved = new Map<string, { model: ModelRecord; at: number }>();
+  /** Lookups under way, by the resolved map's key: concurrent requests for a name share one. */
+  private resolving = new Map<string, Promise<ModelRecord>>();
+  /** Bumped when an alias moves, so a lookup that started before does not cache what it found. */
+  private generation = 0;
 
   constructor(private deps: PredictionServiceDeps) {
     this.sessions = new SessionCache(deps.database);
@@ -146,6 +150,9 @@ export class PredictionService {
 
   /** An alias moved: the active version of its name is looked up again, the previous holder's session dropped. */
   private forget(event: AliasEvent): void {
+    this.generation++;
+    this.resolving.delete(`${event.name}\u0000`);
+    this.resolving.delete(`${event.name}\u0000candidate`);
     this.resolved.delete(`${event.name}\u0000`);
     this.resolved.delete(`${event.name}\u0000candidate`);
     if (event.previousModelId !== null) this.sessions.drop(event.previousModelId);
@@ -165,10 +172,37 @@ export class PredictionService {
     const key = `${name}\u0000${version ?? ''}`;
     const hit = this.resolved.get(key);
     if (hit && (version != null || this.deps.clock.now().getTime() - hit.at < RESOLVE_TTL_MS)) return hit.model;
-    const model = await registry.resolveModel(this.deps.database, name, version);
-    if (model) {
+    let pending = this.resolving.get(key);
+    if (!pending) {
+      pending = this.lookup(key, name, version, hit?.model ?? null);
+      this.resolving.set(key, pending);
+      const mine = pending;
+      const done = () => {
+        if (this.resolving.get(key) === mine) this.resolving.delete(key);
+      };
+      pending.then(done, done);
+    }
+    return pending;
+  }
+
+  /**
+   * resolve's database lookup. When the cached active version is only stale, a small statement checks whether it is
+   * still the one holding the alias (the whole row, with a trained model's spec, is read only when it changed).
+   */
+  private async lookup(key: string, name: string, version: number | null | undefined, stale: ModelRecord | null): Promise<ModelRecord> {
+    const generation = this.generation;
+    const keep = (model: ModelRecord) => {
+      if (generation !== this.generation) return;
       if (this.resolved.size >= 10_000) this.resolved.clear();
       this.resolved.set(key, { model, at: this.deps.clock.now().getTime() });
+    };
+    if (stale && version == null && (await registry.aliasHolder(this.deps.database, name)) === stale.id) {
+      keep(stale);
+      return stale;
+    }
+    const model = await registry.resolveModel(this.deps.database, name, version);
+    if (model) {
+      keep(model);
       return model;
     }
     if (version != null) throw new NotFoundError('Model', `${name} version ${version}`);
@@ -263,7 +297,7 @@ export class PredictionService {
   }
 
   /** Runs the feeds through the batcher and reads the outputs as the task says. */
-  async score(model: ModelRecord, feeds: Feeds): Promise<ScoredRow[]> {
+  async score(model: ModelRecord, feeds: Feeds, opts: { immediate?: boolean } = {}): Promise<ScoredRow[]> {
     this.versions.set(model.id, { name: model.name, version: String(model.version) });
     const outputs = await this.batcher.run(
       {
@@ -273,6 +307,7 @@ export class PredictionService {
         outputs: model.outputs.filter((o) => o.kind === 'tensor').map((o) => o.name),
       },
       feeds,
+      opts,
     );
     const rows = interpret(model, outputs, firstDimension(feeds));
     this.deps.metrics.predictions.inc({ model: model.name, version: String(model.version) }, rows.length);

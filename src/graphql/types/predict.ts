@@ -1,3 +1,4 @@
+import { onRowsLoaded } from '../lookahead.ts';
 import { GraphQLError } from 'graphql';
 import { AppError, ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../core/errors.ts';
 import { type MachinePrediction, MissingFeaturesError, NoTwinFeaturesError } from '../../predict/machine.ts';
@@ -564,6 +565,12 @@ async function machinePrediction(
   name: string,
   version: number | null | undefined,
 ): Promise<MachinePrediction & { model: ModelRecord }> {
+  const early = prefetched.get(ctx)?.get(modelKeyOf(name, version));
+  if (early) {
+    const found = await early.catch(() => null);
+    const p = found?.results.get(machineId);
+    if (found && p) return { ...p, model: found.model };
+  }
   const model = await ctx.services.predictions.resolve(name, version);
   if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', name);
   const byMachine = loader<number, MachinePrediction>(ctx, `machine-predictions:${model.id}`, async (ids) => {
@@ -572,6 +579,41 @@ async function machinePrediction(
   });
   return { ...(await byMachine.load(machineId))!, model };
 }
+
+/** Machine predictions a root field started for the machines it loaded (look-ahead), by model name and version. */
+const prefetched = new WeakMap<Context, Map<string, Promise<{ model: ModelRecord; results: Map<number, MachinePrediction> }>>>();
+const modelKeyOf = (name: string, version: number | null | undefined) => `${name}\u0000${version ?? ''}`;
+
+// A plant query that asks its machines' predictions starts them as soon as the machines are loaded, so the features
+// statement and the run overlap GraphQL's walk over the tree instead of following it.
+onRowsLoaded({
+  typeName: 'Machine',
+  fields: new Set(['failureRisk', 'remainingUsefulLife', 'predict']),
+  run(ctx, found) {
+    const byModel = new Map<string, { name: string; version: number | null; ids: number[] }>();
+    for (const { row, args } of found) {
+      if (typeof row.id !== 'number' || typeof args.model !== 'string') continue;
+      const version = typeof args.version === 'number' ? args.version : null;
+      const key = modelKeyOf(args.model, version);
+      let entry = byModel.get(key);
+      if (!entry) byModel.set(key, (entry = { name: args.model, version, ids: [] }));
+      entry.ids.push(row.id);
+    }
+    let mine = prefetched.get(ctx);
+    if (!mine) prefetched.set(ctx, (mine = new Map()));
+    for (const [key, { name, version, ids }] of byModel) {
+      if (mine.has(key)) continue;
+      const work = (async () => {
+        const model = await ctx.services.predictions.resolve(name, version);
+        if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', name);
+        const results = await ctx.services.predictions.machines.predictNow(model, ids);
+        return { model, results: new Map(results.map((r) => [r.machineId, r])) };
+      })();
+      work.catch(() => {}); // the fields report errors themselves (they take the usual path when this fails)
+      mine.set(key, work);
+    }
+  },
+});
 
 /** A Float field of a machine's prediction: its value, or a GraphQL error for this machine with the error's code. */
 async function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {

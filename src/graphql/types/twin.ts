@@ -1,3 +1,4 @@
+import { rowsLoaded } from '../lookahead.ts';
 import { machineStatus, orderStatus, plants } from '../../db/schema/index.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { IMPORT_LIMITS, importPlant } from '../../twin/import.ts';
@@ -152,7 +153,11 @@ builder.queryFields((t) => ({
     {
       type: 'plants',
       totalCount: (_p, _a, ctx) => ctx.db.$count(plants, visiblePlantsSql(ctx, plants.id)),
-      resolve: (query, _root, _args, ctx) => ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } })),
+      resolve: async (query, _root, _args, ctx, info) => {
+        const rows = await ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } }));
+        rowsLoaded(ctx, info, rows);
+        return rows;
+      },
     },
     { name: 'PlantConnection' },
     { name: 'PlantEdge' },
@@ -161,10 +166,12 @@ builder.queryFields((t) => ({
     type: 'plants',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx, info) => {
       const id = visiblePlantId(ctx, String(args.id));
       if (id === null) return null;
-      return ctx.db.query.plants.findFirst(query({ where: { id } }));
+      const row = await ctx.db.query.plants.findFirst(query({ where: { id } }));
+      rowsLoaded(ctx, info, row);
+      return row;
     },
   }),
 }));
