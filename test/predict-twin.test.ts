@@ -6,7 +6,9 @@ import { evaluateSpec } from '../src/predict/evaluate-spec.ts';
 import { modelBytes } from '../src/predict/registry.ts';
 import type { ModelSpec } from '../src/predict/spec.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
+import { recordMachineState } from '../src/telemetry/states.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
+import { onRowsLoaded } from '../src/graphql/lookahead.ts';
 import { after, before, createTestApp, describe, it, type TestApp, testBackends, waitFor } from './helpers.ts';
 import { sklearnLinearRegression, sklearnLogisticRegression } from './onnx-models.ts';
 
@@ -98,6 +100,112 @@ for (const backend of testBackends()) {
         const mean = 60 + i / 10 + 1; // values v, v+1, v+2 in the window
         assert.ok(Math.abs(m.failureRisk - sigmoid(0.5 * mean - 31)) < 1e-5, `machine ${i}: ${m.failureRisk}`);
       }
+    });
+
+    it("look-ahead: the plant query finds its machines' prediction fields through fragments and aliases, skips @skip, and scores each model once", async () => {
+      const a = unique('risk-a');
+      const b = unique('risk-b');
+      await registerRiskModel(app, a);
+      await registerRiskModel(app, b);
+      const { plantId, ids } = await plantWithTelemetry(app, 4);
+      const seen: { field: string; ids: unknown[]; args: unknown[] }[] = [];
+      onRowsLoaded({
+        typeName: 'Machine',
+        fields: new Set(['kind']),
+        run: (_ctx, found, field) => seen.push({ field, ids: found.map((f) => f.row.id), args: found.map((f) => f.args) }),
+      });
+      const query = `query($plant: ID!, $a: String!, $b: String!, $no: Boolean!) {
+        plant(id: $plant) { lines { ...L } }
+      }
+      fragment L on Line { machines { ... on Machine { kind first: failureRisk(model: $a) } second: failureRisk(model: $b) skipped: failureRisk(model: "none") @include(if: $no) } }`;
+      const runs = app.services.predictions.batcher.runs;
+      const features: string[] = [];
+      const stop = app.database.sql.onStatement((sql) => {
+        if (sql.startsWith('with m as materialized')) features.push(sql);
+      });
+      // The root field starts both models' predictions itself (not the fields, which only wait for them).
+      const batcher = app.services.predictions.machines;
+      const predictNow = batcher.predictNow;
+      const early: number[][] = [];
+      batcher.predictNow = (model, machineIds) => {
+        early.push([...machineIds]);
+        return predictNow.call(batcher, model, machineIds);
+      };
+      const r = await app.gql(query, { plant: encodeId('Plant', plantId), a, b, no: false }).finally(() => {
+        stop();
+        batcher.predictNow = predictNow;
+      });
+      assert.deepEqual(early, [ids, ids]);
+      assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+      const list = r.body.data.plant.lines[0].machines as { first: number; second: number }[];
+      for (const [i, m] of list.entries()) {
+        const expected = sigmoid(0.5 * (60 + i / 10 + 1) - 31);
+        assert.ok(Math.abs(m.first - expected) < 1e-5 && Math.abs(m.second - expected) < 1e-5, JSON.stringify(m));
+      }
+      assert.equal(app.services.predictions.batcher.runs - runs, 2, 'one run per model');
+      assert.equal(features.length, 2, 'one features statement per model');
+      assert.deepEqual(seen, [{ field: 'kind', ids, args: ids.map(() => ({})) }]);
+    });
+
+    it('shadow outcomes: later DOWN states label the shadowed machine predictions; both versions scored, deltas candidate − production', async () => {
+      const name = unique('risk-shadow');
+      await registerRiskModel(app, name);
+      const v2 = (
+        await app.gql(`mutation($input: RegisterModelInput!) { registerModel(input: $input) { ... on RegisterModelSuccess { model { id } } } }`, {
+          input: {
+            name,
+            task: 'CLASSIFICATION',
+            onnxBase64: b64(sklearnLogisticRegression([[0.5]], [-30], { ints: [0, 1] }, 'binary')),
+            featureDefinitions: [{ metric: 'temperature', aggregate: 'MEAN', windowSeconds: 600 }],
+          },
+        })
+      ).body.data.registerModel.model;
+      await app.gql(`mutation($id: ID!) { setModelAlias(id: $id, alias: "candidate") { __typename } }`, { id: v2.id });
+      const { plantId, ids } = await plantWithTelemetry(app, 4);
+      const predictedAt = Date.now();
+      const r = await app.gql(RISK, { plant: encodeId('Plant', plantId), model: name });
+      assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+      // Machines 0 and 1 go DOWN within the horizon (2 s); 2 and 3 do not.
+      for (const id of ids.slice(0, 2))
+        await recordMachineState(app.services, { plantIds: null }, { machineId: id, status: 'DOWN', at: new Date(predictedAt + 500) });
+      const OUTCOMES = `query($name: String!, $label: TwinLabelInput) { model(name: $name, version: 2) { shadow { rows outcomes(label: $label) { labelKind horizonSeconds rows metrics { name production candidate delta } } } } }`;
+      const label = { kind: 'FAILURE_WITHIN', horizonSeconds: 2 };
+      const outcomes = await waitFor(
+        async () => {
+          await app.services.predictions.monitor.flush();
+          const o = (await app.gql(OUTCOMES, { name, label })).body.data.model.shadow?.outcomes;
+          return o?.rows === 4 ? o : null;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      const y = [1, 1, 0, 0];
+      const means = [0, 1, 2, 3].map((i) => 60 + i / 10 + 1);
+      const prod = means.map((m) => sigmoid(0.5 * m - 31));
+      const cand = means.map((m) => sigmoid(0.5 * m - 30));
+      const logloss = (p: number[]) => -p.reduce((sum, v, i) => sum + Math.log(y[i] === 1 ? v : 1 - v), 0) / p.length;
+      const accuracy = (p: number[]) => p.filter((v, i) => (v >= 0.5 ? 1 : 0) === y[i]).length / p.length;
+      // The scores fall with the machine index while the failures are machines 0 and 1: both rank them wrongly (auc 0).
+      const expected = [
+        { name: 'auc', production: 0, candidate: 0 },
+        { name: 'logloss', production: logloss(prod), candidate: logloss(cand) },
+        { name: 'accuracy', production: accuracy(prod), candidate: accuracy(cand) },
+      ];
+      assert.equal(outcomes.labelKind, 'FAILURE_WITHIN');
+      assert.equal(outcomes.horizonSeconds, 2);
+      assert.deepEqual(
+        outcomes.metrics.map((m: any) => m.name),
+        expected.map((m) => m.name),
+      );
+      for (const [i, m] of (outcomes.metrics as any[]).entries()) {
+        assert.ok(Math.abs(m.production - expected[i].production) < 1e-5, `${m.name} production ${m.production}`);
+        assert.ok(Math.abs(m.candidate - expected[i].candidate) < 1e-5, `${m.name} candidate ${m.candidate}`);
+        assert.ok(Math.abs(m.delta - (m.candidate - m.production)) < 1e-12);
+      }
+      // No label given and production not trained on a twin dataset: no outcomes; a bad label is BAD_USER_INPUT.
+      assert.equal((await app.gql(OUTCOMES, { name })).body.data.model.shadow.outcomes, null);
+      const bad = await app.gql(OUTCOMES, { name, label: { kind: 'FAILURE_WITHIN' } });
+      assert.equal(bad.body.errors[0].extensions.code, 'BAD_USER_INPUT');
+      assert.equal(bad.body.errors[0].extensions.inputPath, 'label.horizonSeconds');
     });
 
     it('a machine without the telemetry gets a clear error for that machine only; predict says MissingFeaturesError', async () => {

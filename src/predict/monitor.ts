@@ -141,6 +141,7 @@ export async function driftOf(db: Queryable, models: readonly ModelRecord[], sin
 }
 
 export interface ShadowSummary {
+  candidateId: number;
   productionVersion: number | null;
   rows: number;
   /** Classifiers: the share of rows where both gave the same label. */
@@ -163,6 +164,7 @@ export async function shadowSummaries(db: Queryable, candidateIds: readonly numb
   );
   for (const r of rows)
     out.set(r.candidate_id, {
+      candidateId: r.candidate_id,
       productionVersion: r.production_version,
       rows: r.rows,
       labelAgreement: r.agreement === null ? null : Number(r.agreement),

@@ -18,7 +18,7 @@ import { listSize } from '../cost.ts';
 export const DatasetSourceEnum = builder.enumType('DatasetSource', { values: datasetSource.enumValues });
 const ColumnKindEnum = builder.enumType('ColumnKind', { values: ['NUMERIC', 'CATEGORICAL'] as const });
 const FeatureAggregateEnum = builder.enumType('FeatureAggregate', { values: AGGREGATES.map((a) => a.toUpperCase()) as Uppercase<Aggregate>[] });
-const TwinLabelKindEnum = builder.enumType('TwinLabelKind', { values: ['FAILURE_WITHIN', 'TIME_TO_FAILURE'] as const });
+export const TwinLabelKindEnum = builder.enumType('TwinLabelKind', { values: ['FAILURE_WITHIN', 'TIME_TO_FAILURE'] as const });
 
 /** Columns and categories listed unless `first` asks for more: the cost estimate counts on these. */
 const DEFAULT_COLUMNS = 100;
@@ -181,7 +181,7 @@ export const FeatureDefinitionInput = builder.inputType('FeatureDefinitionInput'
   }),
 });
 
-const TwinLabelInput = builder.inputType('TwinLabelInput', {
+export const TwinLabelInput = builder.inputType('TwinLabelInput', {
   fields: (t) => ({
     kind: t.field({ type: TwinLabelKindEnum, required: true }),
     horizonSeconds: t.int({ description: 'FAILURE_WITHIN: label 1 when the machine goes DOWN within this many seconds after the step.' }),

@@ -13,7 +13,9 @@ import type { ScoredRow } from '../../predict/service.ts';
 import { ALGORITHMS, checkTrainRequest, TRAIN_JOB, type TrainJobParams } from '../../predict/training.ts';
 import { builder, registerNodeRule } from '../builder.ts';
 import { JobNode } from './jobs.ts';
-import { FeatureDefinitionInput } from './datasets.ts';
+import { FeatureDefinitionInput, TwinLabelInput, TwinLabelKindEnum } from './datasets.ts';
+import { type OutcomeMetric, OUTCOME_ROWS, type ShadowOutcomes, shadowOutcomes } from '../../predict/outcomes.ts';
+import { TWIN_DATASET_LIMITS, type TwinLabel } from '../../predict/twin-dataset.ts';
 import { uploadBytes } from '../uploads.ts';
 import { checkFeatureDefinitions } from '../../predict/features.ts';
 import { getDataset } from '../../predict/datasets.ts';
@@ -84,9 +86,63 @@ const FeatureDriftRef = builder.objectRef<FeatureDrift>('FeatureDrift').implemen
   }),
 });
 
+const OutcomeMetricRef = builder.objectRef<OutcomeMetric>('OutcomeMetric').implement({
+  description: "One metric of production's and the candidate's outputs against the labels that became known later.",
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Classifiers: auc (when both outcomes occurred), logloss, accuracy (at 0.5). Regressors: rmse, mae.' }),
+    production: t.exposeFloat('production'),
+    candidate: t.exposeFloat('candidate'),
+    delta: t.exposeFloat('delta', { description: 'candidate − production: higher is better for auc and accuracy, lower for logloss, rmse and mae.' }),
+  }),
+});
+
+const ShadowOutcomesRef = builder.objectRef<ShadowOutcomes>('ShadowOutcomes').implement({
+  description:
+    'Shadow outputs of machine predictions scored against what the twin recorded afterwards (see Model.shadow.outcomes): rows whose label is known, and the metrics of both versions.',
+  fields: (t) => ({
+    labelKind: t.field({ type: TwinLabelKindEnum, resolve: (o) => o.label.kind }),
+    horizonSeconds: t.int({ nullable: true, resolve: (o) => (o.label.kind === 'FAILURE_WITHIN' ? o.label.horizonSeconds : null) }),
+    capSeconds: t.int({ nullable: true, resolve: (o) => (o.label.kind === 'TIME_TO_FAILURE' ? (o.label.capSeconds ?? null) : null) }),
+    rows: t.exposeInt('rows', { description: `Rows with a known label (the most recent ${OUTCOME_ROWS.toLocaleString('en-US')} at most).` }),
+    metrics: t.field({ type: [OutcomeMetricRef], extensions: listSize({ max: 5, inParent: true }), resolve: (o) => o.metrics }),
+  }),
+});
+
+/** A label given to ShadowComparison.outcomes, checked like a twin dataset's. */
+function outcomeLabel(
+  input: { kind: 'FAILURE_WITHIN' | 'TIME_TO_FAILURE'; horizonSeconds?: number | null; capSeconds?: number | null } | null | undefined,
+): TwinLabel | null {
+  if (!input) return null;
+  const max = TWIN_DATASET_LIMITS.maxHorizonSeconds;
+  const bad = (field: string) =>
+    new GraphQLError(`label.${field} must be a whole number of seconds from 1 to ${max.toLocaleString('en-US')}`, {
+      extensions: { code: 'BAD_USER_INPUT', inputPath: `label.${field}` },
+    });
+  if (input.kind === 'FAILURE_WITHIN') {
+    if (input.horizonSeconds == null || input.horizonSeconds < 1 || input.horizonSeconds > max) throw bad('horizonSeconds');
+    return { kind: 'FAILURE_WITHIN', horizonSeconds: input.horizonSeconds };
+  }
+  if (input.capSeconds != null && (input.capSeconds < 1 || input.capSeconds > max)) throw bad('capSeconds');
+  return { kind: 'TIME_TO_FAILURE', capSeconds: input.capSeconds ?? null };
+}
+
 const ShadowSummaryRef = builder.objectRef<ShadowSummary>('ShadowComparison').implement({
   description: "A candidate version's shadow outputs against production's on the same requests.",
   fields: (t) => ({
+    outcomes: t.field({
+      type: ShadowOutcomesRef,
+      nullable: true,
+      description:
+        "Later labels: the shadowed machine predictions scored against what the twin recorded afterwards (the machine's states), under `label` or, by default, the label of the twin dataset production was trained on (null without either). Rows from predict(rows|inputs), rows whose horizon has not passed yet and rows of a machine DOWN when predicted are left out.",
+      args: { label: t.arg({ type: TwinLabelInput }) },
+      resolve: async (s, args, ctx) => {
+        const label = outcomeLabel(args.label);
+        const byModel = loader<number, ShadowOutcomes>(ctx, `model-outcomes:${JSON.stringify(label)}`, (ids) =>
+          shadowOutcomes(ctx.services.database, ids, { label, now: ctx.services.clock.now() }),
+        );
+        return (await byModel.load(s.candidateId)) ?? null;
+      },
+    }),
     productionVersion: t.int({ nullable: true, resolve: (s) => s.productionVersion }),
     rows: t.exposeInt('rows'),
     labelAgreement: t.float({ nullable: true, description: 'Classifiers: the share of rows with the same label.', resolve: (s) => s.labelAgreement }),
