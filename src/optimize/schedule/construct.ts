@@ -94,8 +94,7 @@ export function dispatch(p: CompiledProblem, rule: DispatchRule): { solution: So
         if (gt && st >= cStar && !(d === 0 && st === cStar)) continue;
         const c = st + d;
         // keys, smaller first: urgent anchors, then the rule's priority, then completion
-        const sl = slack(j, c);
-        const k0 = sl < Number.POSITIVE_INFINITY ? sl : Number.POSITIVE_INFINITY;
+        const k0 = slack(j, c);
         let k1: number;
         let k2: number;
         if (rule === 'GT_MWKR') {

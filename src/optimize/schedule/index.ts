@@ -30,6 +30,8 @@ export interface SolveOptions {
   maxIterations?: number;
   signal?: AbortSignal;
   onProgress?: (progress: SearchProgress) => void;
+  /** Stop as soon as the objective is at most this ("good enough"); the lower bound always stops the search. */
+  target?: number;
 }
 
 export interface SolveResult {
@@ -90,7 +92,7 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
   let iterations = 0;
   let stoppedBy: SolveResult['stoppedBy'] = 'CONSTRUCTIVE';
   const limit = options.timeLimitSeconds ?? 10;
-  if (initial.value > lb && limit > 0 && (options.maxIterations ?? 1) > 0 && !options.signal?.aborted) {
+  if (initial.value > Math.max(lb, options.target ?? Number.NEGATIVE_INFINITY) && limit > 0 && (options.maxIterations ?? 1) > 0 && !options.signal?.aborted) {
     const elapsedMs = performance.now() - started;
     const result = await improve(
       p,
@@ -102,7 +104,7 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
         seed: options.seed,
         signal: options.signal,
         onProgress: options.onProgress,
-        lowerBound: lb,
+        lowerBound: Math.max(lb, options.target ?? Number.NEGATIVE_INFINITY),
       },
       decoder,
     );

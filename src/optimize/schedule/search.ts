@@ -46,13 +46,13 @@ export interface SearchOptions {
   seed?: number;
   signal?: AbortSignal;
   onProgress?: (progress: SearchProgress) => void;
-  /** Stop as soon as the best reaches this value (a proven lower bound). */
+  /** Stop as soon as the best reaches this value (a proven lower bound or a caller's target; stop reason TARGET). */
   lowerBound?: number;
   /** Iterations without a new best before a restart (default max(1000, 10 × operations)). */
   stallIterations?: number;
 }
 
-export type StopReason = 'ITERATIONS' | 'TIME' | 'ABORTED' | 'LOWER_BOUND' | 'NO_MOVES';
+export type StopReason = 'ITERATIONS' | 'TIME' | 'ABORTED' | 'TARGET' | 'NO_MOVES';
 
 export interface SearchResult {
   solution: Solution;
@@ -421,11 +421,12 @@ export async function improve(p: CompiledProblem, initial: Solution, options: Se
   let stoppedBy: StopReason = 'ITERATIONS';
   let lastYield = performance.now();
   let stall = 0;
+  let failedRestarts = 0;
   let lastBest = ts.bestValue;
   report();
   for (;;) {
     if (ts.bestValue <= lb) {
-      stoppedBy = 'LOWER_BOUND';
+      stoppedBy = 'TARGET';
       break;
     }
     if (ts.iterations >= maxIterations) {
@@ -459,10 +460,13 @@ export async function improve(p: CompiledProblem, initial: Solution, options: Se
     if (ts.bestValue < lastBest) {
       lastBest = ts.bestValue;
       stall = 0;
+      failedRestarts = 0;
       report();
     } else if (++stall >= stallLimit) {
       stall = 0;
-      const k = 2 + Math.floor(ts.nextRandom() * Math.max(2, Math.sqrt(p.nOps) / 2));
+      // stronger perturbations after restarts that found nothing better
+      failedRestarts++;
+      const k = 1 + Math.min(failedRestarts, Math.ceil(Math.sqrt(p.nOps))) + Math.floor(ts.nextRandom() * 2);
       ts.perturb(k);
       if (ts.bestValue < lastBest) {
         lastBest = ts.bestValue;
