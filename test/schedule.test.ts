@@ -320,9 +320,14 @@ describe('schedule search', () => {
   it('reaches 55 on ft06', async () => {
     const r = await solveSchedule(load('ft06'), { timeLimitSeconds: 10, seed: 1, target: 55 });
     assert.equal(r.makespan, 55);
-    // the combinatorial bounds give 52 on ft06 (Jackson preemptive one-machine bound), so no optimality proof here
+    // the combinatorial bounds give 52 on ft06 (Jackson preemptive one-machine bound): no proof without the MIP
     assert.equal(r.lowerBound, 52);
     assert.equal(r.status, 'FEASIBLE');
+  });
+
+  it('proves ft06 optimal with the HiGHS disjunctive MIP', async () => {
+    const r = await solveSchedule(load('ft06'), { timeLimitSeconds: 10, seed: 1, target: 55, mipProofSeconds: 30 });
+    assert.deepEqual([r.makespan, r.lowerBound, r.status, r.gap], [55, 55, 'OPTIMAL', 0]);
   });
 
   for (const name of ['la01', 'la02', 'la03', 'la04', 'la05']) {
