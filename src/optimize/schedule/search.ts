@@ -375,10 +375,10 @@ export class TabuSearch {
     return true;
   }
 
-  /** Restarts from the best schedule with `moves` random feasible neighbourhood moves and an empty tabu list. */
-  perturb(moves: number): void {
+  /** Restarts from the best (or the current) schedule with `moves` random feasible neighbourhood moves and an empty tabu list. */
+  perturb(moves: number, fromBest = true): void {
     const { p, cur, decoder, objective } = this;
-    cur.copyFrom(this.best);
+    if (fromBest) cur.copyFrom(this.best);
     this.curValue = decoder.run(cur, objective);
     this.tabuOrder.clear();
     this.tabuMachine.clear();
@@ -467,7 +467,8 @@ export async function improve(p: CompiledProblem, initial: Solution, options: Se
       // stronger perturbations after restarts that found nothing better
       failedRestarts++;
       const k = 1 + Math.min(failedRestarts, Math.ceil(Math.sqrt(p.nOps))) + Math.floor(ts.nextRandom() * 2);
-      ts.perturb(k);
+      // alternate: from the best, then from where the search wandered (diversification)
+      ts.perturb(k, failedRestarts % 2 === 1);
       if (ts.bestValue < lastBest) {
         lastBest = ts.bestValue;
         report();
