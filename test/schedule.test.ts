@@ -356,6 +356,49 @@ describe('schedule search', () => {
   });
 });
 
+describe('schedule solver on random constrained problems', () => {
+  it('returns checker-clean schedules or InfeasibleProblemError, never a violation', async () => {
+    let solved = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const random = seededRandom(seed);
+      const int = (n: number) => Math.floor(random() * n);
+      const M = 2 + int(4);
+      const machines = Array.from({ length: M }, (_, i) => {
+        const start = int(40);
+        return { id: `M${i}`, unavailable: random() < 0.5 ? [{ start, end: start + 1 + int(15) }] : [] };
+      });
+      const jobs = Array.from({ length: 2 + int(6) }, (_, j) => ({
+        id: `J${j}`,
+        release: int(10),
+        due: 20 + int(60),
+        weight: 1 + int(3),
+        operations: Array.from({ length: 1 + int(4) }, (_, k) => {
+          const ms = [...new Set(Array.from({ length: 1 + int(3) }, () => int(M)))];
+          const op: ScheduleProblem['jobs'][number]['operations'][number] = {
+            options: ms.map((m) => ({ machine: `M${m}`, duration: int(10), setup: int(3) })),
+          };
+          if (k === 0 && random() < 0.1) op.fixed = { machine: `M${ms[0]}`, start: 10 + int(5) };
+          else {
+            if (random() < 0.1) op.pin = { machine: `M${ms[0]}` };
+            if (k > 0 && random() < 0.08) op.pin = { ...op.pin, start: 60 + int(40) };
+          }
+          return op;
+        }),
+      }));
+      for (const objective of ['MAKESPAN', 'WEIGHTED_TARDINESS'] as const) {
+        try {
+          const r = await solveSchedule({ machines, jobs }, { objective, maxIterations: 200, timeLimitSeconds: 5, seed });
+          assert.ok(r.objectiveValue >= r.lowerBound - 1e-9);
+          solved++;
+        } catch (e) {
+          if (!(e instanceof InfeasibleProblemError)) throw e;
+        }
+      }
+    }
+    assert.ok(solved >= 60, `${solved}`);
+  });
+});
+
 describe('schedule bounds and parsers', () => {
   it('parses the job-shop format', () => {
     const p = load('ft06');
