@@ -83,6 +83,8 @@ export class Decoder {
   readonly end: Float64Array;
   /** The predecessor that fixed each start (machine predecessor preferred), -1 when a release or a block did. */
   readonly crit: Int32Array;
+  /** The non-anchored operations in the topological order of the last complete decode (first `nFree` entries). */
+  readonly topo: Int32Array;
   private readonly indeg: Int32Array;
   private readonly stack: Int32Array;
   /** Makespan part and weighted tardiness part due to anchored operations alone. */
@@ -94,6 +96,7 @@ export class Decoder {
     this.start = new Float64Array(n);
     this.end = new Float64Array(n);
     this.crit = new Int32Array(n).fill(-1);
+    this.topo = new Int32Array(n);
     this.indeg = new Int32Array(n);
     this.stack = new Int32Array(n);
     let mk = 0;
@@ -122,7 +125,7 @@ export class Decoder {
   run(s: Solution, objective: ScheduleObjective, cutoff = Number.POSITIVE_INFINITY): number {
     const p = this.p;
     const { anchored, jobFirst, opJob, optMachine, optDuration, release, anchorStart } = p;
-    const { start, end, crit, indeg, stack } = this;
+    const { start, end, crit, indeg, stack, topo } = this;
     const { mPrev, mNext, opt } = s;
     const n = p.nOps;
     const makespan = objective === 'MAKESPAN';
@@ -139,7 +142,7 @@ export class Decoder {
     let done = 0;
     while (top > 0) {
       const o = stack[--top];
-      done++;
+      topo[done++] = o;
       const j = opJob[o];
       const first = o === jobFirst[j];
       const last = o === jobFirst[j + 1] - 1;

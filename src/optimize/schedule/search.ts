@@ -28,7 +28,7 @@
  * returns the best schedule of a prefix of that same deterministic trajectory.
  */
 import { seededRandom } from '../../core/random.ts';
-import { Decoder, linkAfter, Solution, unlink } from './decode.ts';
+import { Decoder, earliestFit, linkAfter, Solution, unlink } from './decode.ts';
 import type { CompiledProblem, ScheduleObjective } from './problem.ts';
 
 export interface SearchProgress {
@@ -62,6 +62,9 @@ export interface SearchResult {
   stoppedBy: StopReason;
 }
 
+/** Neighbours decoded exactly per iteration by default (the rest are ranked by estimate only). */
+export const DEFAULT_CANDIDATES = 6;
+
 /** Yield to the event loop this often, so an AbortSignal can fire and servers stay responsive. */
 const YIELD_MS = 20;
 
@@ -91,6 +94,12 @@ export class TabuSearch {
   private readonly tabuMachine = new Map<number, number>();
   private readonly tenureBase: number;
   private readonly late: Float64Array;
+  /** Per operation: its duration plus the longest path from its end to the sink (current solution). */
+  private readonly lengthToSink: Float64Array;
+  private readonly headTmp: Float64Array;
+  private est: Float64Array;
+  /** Neighbours decoded exactly per iteration: the best by estimate (see `candidates`). */
+  readonly candidates: number;
 
   constructor(
     readonly p: CompiledProblem,
@@ -98,6 +107,7 @@ export class TabuSearch {
     initial: Solution,
     seed: number,
     decoder?: Decoder,
+    candidates = DEFAULT_CANDIDATES,
   ) {
     this.decoder = decoder ?? new Decoder(p);
     this.cur = new Solution(p);
@@ -114,6 +124,10 @@ export class TabuSearch {
     this.path = new Int32Array(p.nOps);
     this.mark = new Int32Array(p.nOps);
     this.late = new Float64Array(p.nJobs);
+    this.lengthToSink = new Float64Array(p.nOps);
+    this.headTmp = new Float64Array(p.nOps);
+    this.est = new Float64Array(this.cap);
+    this.candidates = candidates;
     this.tenureBase = 10 + Math.floor(p.nJobs / Math.max(1, p.nMachines));
     this.curValue = this.decoder.run(this.cur, objective);
     this.bestValue = this.curValue;
@@ -133,6 +147,7 @@ export class TabuSearch {
     d.set(this.mvDir);
     this.mvDir = d;
     this.order = new Int32Array(cap);
+    this.est = new Float64Array(cap);
     this.cap = cap;
   }
 
@@ -264,6 +279,123 @@ export class TabuSearch {
     }
   }
 
+  /** lengthToSink for the current solution, in reverse topological order (the decoder's arrays describe `cur`). */
+  private computeTails(): void {
+    const { p, cur, decoder } = this;
+    const { anchored, jobFirst, opJob, optDuration } = p;
+    const L = this.lengthToSink;
+    const topo = decoder.topo;
+    for (let i = decoder.nFree - 1; i >= 0; i--) {
+      const o = topo[i];
+      let q = 0;
+      if (o + 1 < jobFirst[opJob[o] + 1] && !anchored[o + 1]) q = L[o + 1];
+      const ms = cur.mNext[o];
+      if (ms >= 0 && L[ms] > q) q = L[ms];
+      L[o] = optDuration[cur.opt[o]] + q;
+    }
+  }
+
+  /**
+   * Estimated objective of move k (before applying it): the longest path through the operations whose order changes,
+   * with heads recomputed forward in the new order (windows respected) and tails backward, the rest of the graph as it
+   * is (Taillard; Dell'Amico & Trubian for insertions; Mastrolilli & Gambardella for machine changes).
+   */
+  private estimate(k: number): number {
+    const { p, cur, decoder } = this;
+    const { anchored, jobFirst, opJob, optDuration, optMachine, release } = p;
+    const { mNext, mPrev, opt } = cur;
+    const E = decoder.end;
+    const L = this.lengthToSink;
+    const h = this.headTmp;
+    const u = this.mvU[k];
+    const x = this.mvX[k];
+    const dir = this.mvDir[k];
+    const predEnd = (o: number) => (o === jobFirst[opJob[o]] ? release[opJob[o]] : E[o - 1]);
+    const succLength = (o: number) => (o + 1 < jobFirst[opJob[o] + 1] && !anchored[o + 1] ? L[o + 1] : 0);
+    const NEG = Number.NEGATIVE_INFINITY;
+    if (dir === 0) {
+      const r = this.mvOpt[k];
+      const m = optMachine[r];
+      const d = optDuration[r];
+      const ready = Math.max(predEnd(u), x >= 0 ? E[x] : NEG);
+      const st = earliestFit(p, m, ready, d);
+      const y = x >= 0 ? mNext[x] : cur.mFirst[m];
+      return st + d + Math.max(y >= 0 ? L[y] : 0, succLength(u));
+    }
+    const m = optMachine[opt[u]];
+    let t: number;
+    let first: number;
+    let last: number;
+    let after: number;
+    if (dir > 0) {
+      // new order: mNext[u] .. x, u
+      t = mPrev[u] >= 0 ? E[mPrev[u]] : NEG;
+      first = mNext[u];
+      after = mNext[x];
+      for (let v = first; ; v = mNext[v]) {
+        const d = optDuration[opt[v]];
+        const st = earliestFit(p, m, Math.max(t, predEnd(v)), d);
+        h[v] = st;
+        t = st + d;
+        if (v === x) break;
+      }
+      {
+        const d = optDuration[opt[u]];
+        const st = earliestFit(p, m, Math.max(t, predEnd(u)), d);
+        h[u] = st;
+      }
+      // tails backward: u, x .. first
+      let tq = after >= 0 ? L[after] : 0;
+      let val = NEG;
+      {
+        const q = Math.max(tq, succLength(u));
+        val = h[u] + optDuration[opt[u]] + q;
+        tq = optDuration[opt[u]] + q;
+      }
+      for (let v = x; ; v = mPrev[v]) {
+        const q = Math.max(tq, succLength(v));
+        const d = optDuration[opt[v]];
+        if (h[v] + d + q > val) val = h[v] + d + q;
+        tq = d + q;
+        if (v === first) break;
+      }
+      return val;
+    }
+    // backward: new order u, first .. mPrev[u]
+    t = x >= 0 ? E[x] : NEG;
+    first = x >= 0 ? mNext[x] : cur.mFirst[m];
+    last = mPrev[u];
+    after = mNext[u];
+    {
+      const d = optDuration[opt[u]];
+      const st = earliestFit(p, m, Math.max(t, predEnd(u)), d);
+      h[u] = st;
+      t = st + d;
+    }
+    for (let v = first; ; v = mNext[v]) {
+      const d = optDuration[opt[v]];
+      const st = earliestFit(p, m, Math.max(t, predEnd(v)), d);
+      h[v] = st;
+      t = st + d;
+      if (v === last) break;
+    }
+    let tq = after >= 0 ? L[after] : 0;
+    let val = NEG;
+    for (let v = last; ; v = mPrev[v]) {
+      const q = Math.max(tq, succLength(v));
+      const d = optDuration[opt[v]];
+      if (h[v] + d + q > val) val = h[v] + d + q;
+      tq = d + q;
+      if (v === first) break;
+    }
+    {
+      const q = Math.max(tq, succLength(u));
+      const d = optDuration[opt[u]];
+      if (h[u] + d + q > val) val = h[u] + d + q;
+    }
+    return val;
+  }
+
   private applyMove(k: number): void {
     const u = this.mvU[k];
     unlink(this.p, this.cur, u);
@@ -331,7 +463,35 @@ export class TabuSearch {
     }
     let chosen = -1;
     let chosenValue = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < nm; i++) {
+    // rank by estimate; decode exactly only the `candidates` best admissible ones (all when there are few moves)
+    let pool = nm;
+    if (nm > this.candidates) {
+      this.computeTails();
+      const est = this.est;
+      let kept = 0;
+      for (let i = 0; i < nm; i++) {
+        const k = order[i];
+        const u = this.mvU[k];
+        if (this.mvX[k] === cur.mPrev[u] && this.mvOpt[k] === cur.opt[u]) continue; // no-op
+        const e = this.estimate(k);
+        // a tabu move is admissible only if it could beat the best (aspiration)
+        // (for WEIGHTED_TARDINESS the estimate is a path length, not comparable: no aspiration for tabu moves)
+        if (this.isTabu(k) && !(objective === 'MAKESPAN' && e < this.bestValue)) continue;
+        est[k] = e;
+        order[kept++] = k;
+      }
+      // partial selection sort of the `candidates` lowest estimates (stable on the shuffled order)
+      const c = Math.min(this.candidates, kept);
+      for (let a = 0; a < c; a++) {
+        let b = a;
+        for (let i = a + 1; i < kept; i++) if (est[order[i]] < est[order[b]]) b = i;
+        const k = order[b];
+        for (let i = b; i > a; i--) order[i] = order[i - 1];
+        order[a] = k;
+      }
+      pool = c;
+    }
+    for (let i = 0; i < pool; i++) {
       const k = order[i];
       const tabu = this.isTabu(k);
       const cutoff = tabu ? Math.min(chosenValue, this.bestValue) : chosenValue;
