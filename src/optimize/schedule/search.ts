@@ -48,6 +48,8 @@ export interface SearchOptions {
   onProgress?: (progress: SearchProgress) => void;
   /** Stop as soon as the best reaches this value (a proven lower bound or a caller's target; stop reason TARGET). */
   lowerBound?: number;
+  /** Neighbours decoded exactly per iteration, the best by estimate (default DEFAULT_CANDIDATES). */
+  candidates?: number;
   /** Iterations without a new best before a restart (default max(1000, 10 × operations)). */
   stallIterations?: number;
 }
@@ -575,7 +577,7 @@ export async function improve(p: CompiledProblem, initial: Solution, options: Se
   const maxIterations = options.maxIterations ?? Number.POSITIVE_INFINITY;
   const lb = options.lowerBound ?? Number.NEGATIVE_INFINITY;
   const stallLimit = options.stallIterations ?? Math.max(1000, 10 * p.nOps);
-  const ts = new TabuSearch(p, options.objective, initial, options.seed ?? 1, decoder);
+  const ts = new TabuSearch(p, options.objective, initial, options.seed ?? 1, decoder, options.candidates);
   const elapsed = () => (performance.now() - started) / 1000;
   const report = () => options.onProgress?.({ best: ts.bestValue, iterations: ts.iterations, elapsedSeconds: elapsed() });
   let stoppedBy: StopReason = 'ITERATIONS';
