@@ -187,6 +187,20 @@ describe('schedule problem validation', () => {
 });
 
 describe('schedule construction', () => {
+  it('reports a pinned start that dispatching cannot meet as infeasible, naming it', async () => {
+    const problem: ScheduleProblem = {
+      machines: [{ id: 'A' }, { id: 'B' }],
+      jobs: [
+        { id: 'busy', operations: [{ options: [{ machine: 'A', duration: 10 }], fixed: { machine: 'A', start: 0 } }] },
+        { id: 'J', operations: [{ options: [{ machine: 'A', duration: 10 }] }, { options: [{ machine: 'B', duration: 1 }], pin: { start: 10 } }] },
+      ],
+    };
+    await assert.rejects(
+      solveSchedule(problem, { timeLimitSeconds: 1 }),
+      (e: unknown) => e instanceof InfeasibleProblemError && e.operations.join() === 'J#1' && e.jobs.join() === 'J' && e.machines.join() === 'B',
+    );
+  });
+
   it('gives a checker-clean schedule on every fixture', () => {
     for (const name of NAMES) {
       const problem = load(name);
