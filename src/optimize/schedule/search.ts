@@ -272,7 +272,8 @@ export class TabuSearch {
     let pick = Math.floor(this.random() * nLate);
     let c = -1;
     for (let j = 0; j < p.nJobs; j++) if (this.late[j] > 0 && pick-- === 0) c = j;
-    for (const j of [a, b, c]) {
+    for (let i = 0; i < 3; i++) {
+      const j = i === 0 ? a : i === 1 ? b : c;
       if (j < 0) continue;
       const last = p.jobFirst[j + 1] - 1;
       if (this.mark[last] === this.markStamp) continue;
@@ -302,9 +303,20 @@ export class TabuSearch {
    * with heads recomputed forward in the new order (windows respected) and tails backward, the rest of the graph as it
    * is (Taillard; Dell'Amico & Trubian for insertions; Mastrolilli & Gambardella for machine changes).
    */
+  private predEnd(o: number): number {
+    const p = this.p;
+    const j = p.opJob[o];
+    return o === p.jobFirst[j] ? p.release[j] : this.decoder.end[o - 1];
+  }
+
+  private succLength(o: number): number {
+    const p = this.p;
+    return o + 1 < p.jobFirst[p.opJob[o] + 1] && !p.anchored[o + 1] ? this.lengthToSink[o + 1] : 0;
+  }
+
   private estimate(k: number): number {
     const { p, cur, decoder } = this;
-    const { anchored, jobFirst, opJob, optDuration, optMachine, release } = p;
+    const { optDuration, optMachine } = p;
     const { mNext, mPrev, opt } = cur;
     const E = decoder.end;
     const L = this.lengthToSink;
@@ -312,17 +324,15 @@ export class TabuSearch {
     const u = this.mvU[k];
     const x = this.mvX[k];
     const dir = this.mvDir[k];
-    const predEnd = (o: number) => (o === jobFirst[opJob[o]] ? release[opJob[o]] : E[o - 1]);
-    const succLength = (o: number) => (o + 1 < jobFirst[opJob[o] + 1] && !anchored[o + 1] ? L[o + 1] : 0);
     const NEG = Number.NEGATIVE_INFINITY;
     if (dir === 0) {
       const r = this.mvOpt[k];
       const m = optMachine[r];
       const d = optDuration[r];
-      const ready = Math.max(predEnd(u), x >= 0 ? E[x] : NEG);
+      const ready = Math.max(this.predEnd(u), x >= 0 ? E[x] : NEG);
       const st = earliestFit(p, m, ready, d);
       const y = x >= 0 ? mNext[x] : cur.mFirst[m];
-      return st + d + Math.max(y >= 0 ? L[y] : 0, succLength(u));
+      return st + d + Math.max(y >= 0 ? L[y] : 0, this.succLength(u));
     }
     const m = optMachine[opt[u]];
     let t: number;
@@ -336,26 +346,26 @@ export class TabuSearch {
       after = mNext[x];
       for (let v = first; ; v = mNext[v]) {
         const d = optDuration[opt[v]];
-        const st = earliestFit(p, m, Math.max(t, predEnd(v)), d);
+        const st = earliestFit(p, m, Math.max(t, this.predEnd(v)), d);
         h[v] = st;
         t = st + d;
         if (v === x) break;
       }
       {
         const d = optDuration[opt[u]];
-        const st = earliestFit(p, m, Math.max(t, predEnd(u)), d);
+        const st = earliestFit(p, m, Math.max(t, this.predEnd(u)), d);
         h[u] = st;
       }
       // tails backward: u, x .. first
       let tq = after >= 0 ? L[after] : 0;
       let val = NEG;
       {
-        const q = Math.max(tq, succLength(u));
+        const q = Math.max(tq, this.succLength(u));
         val = h[u] + optDuration[opt[u]] + q;
         tq = optDuration[opt[u]] + q;
       }
       for (let v = x; ; v = mPrev[v]) {
-        const q = Math.max(tq, succLength(v));
+        const q = Math.max(tq, this.succLength(v));
         const d = optDuration[opt[v]];
         if (h[v] + d + q > val) val = h[v] + d + q;
         tq = d + q;
@@ -370,13 +380,13 @@ export class TabuSearch {
     after = mNext[u];
     {
       const d = optDuration[opt[u]];
-      const st = earliestFit(p, m, Math.max(t, predEnd(u)), d);
+      const st = earliestFit(p, m, Math.max(t, this.predEnd(u)), d);
       h[u] = st;
       t = st + d;
     }
     for (let v = first; ; v = mNext[v]) {
       const d = optDuration[opt[v]];
-      const st = earliestFit(p, m, Math.max(t, predEnd(v)), d);
+      const st = earliestFit(p, m, Math.max(t, this.predEnd(v)), d);
       h[v] = st;
       t = st + d;
       if (v === last) break;
@@ -384,14 +394,14 @@ export class TabuSearch {
     let tq = after >= 0 ? L[after] : 0;
     let val = NEG;
     for (let v = last; ; v = mPrev[v]) {
-      const q = Math.max(tq, succLength(v));
+      const q = Math.max(tq, this.succLength(v));
       const d = optDuration[opt[v]];
       if (h[v] + d + q > val) val = h[v] + d + q;
       tq = d + q;
       if (v === first) break;
     }
     {
-      const q = Math.max(tq, succLength(u));
+      const q = Math.max(tq, this.succLength(u));
       const d = optDuration[opt[u]];
       if (h[u] + d + q > val) val = h[u] + d + q;
     }
