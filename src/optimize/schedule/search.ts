@@ -10,16 +10,20 @@
  * - machine reassignment (flexible operations on the path): move the operation to each other eligible machine, at
  *   the positions around where its job predecessor ends there (Mastrolilli & Gambardella's insertion, restricted).
  *
- * Evaluation is exact, not approximate: every neighbour is decoded by the semi-active decoder (which also handles
- * releases, unavailability windows and anchored operations, where head/tail estimates are not exact), with a cut-off:
- * decoding stops as soon as the neighbour cannot beat the best neighbour found so far this iteration (for a tabu move,
- * the best solution found), so most neighbours cost a fraction of a decode. Moves are tried in a seeded random order,
- * which also breaks ties.
+ * Evaluation: every move gets an estimate from heads and tails of the current schedule (the longest path through the
+ * operations whose order changes, recomputed locally: Taillard / Dell'Amico-Trubian for swaps and insertions,
+ * Mastrolilli-Gambardella for machine changes; windows respected in the heads). Only the `candidates` (default 6)
+ * admissible moves with the best estimates (all moves, when there are no more) are then decoded exactly by the semi-active decoder (which handles releases,
+ * windows and anchored operations, where estimates are not exact), with a cut-off: decoding stops as soon as the
+ * neighbour cannot beat the best neighbour found so far this iteration (for a tabu move, the best solution found).
+ * The exactly best of those is made. Moves are ranked in a seeded random order, which also breaks ties. For
+ * WEIGHTED_TARDINESS the estimate (a path length) only ranks the moves; tabu moves are then never candidates.
  *
  * Tabu list: moving u past v forbids restoring the old order of (u, v); moving u off machine m forbids putting it
  * back on m; tenure uniform in [L, 1.5 L], L = 10 + jobs/machines. Aspiration: a tabu move that beats the best is
  * allowed. When every move is tabu, a random one is made. After `stallIterations` iterations without improving the
- * best, the search restarts from the best schedule perturbed by a few random neighbourhood moves, with an empty tabu
+ * best, the search restarts, alternately from the best schedule and from the current one, perturbed by k random
+ * neighbourhood moves (k grows with each restart that found nothing better, up to √operations), with an empty tabu
  * list.
  *
  * Determinism: the search depends only on the problem, the seed and the number of iterations done. The clock, the
