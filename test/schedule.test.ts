@@ -422,6 +422,24 @@ describe('schedule bounds and parsers', () => {
     assert.equal(makespanLowerBound(compileProblem(load('la01'))), 666);
   });
 
+  it('bounds the makespan by the work of a machine group', async () => {
+    const lathe = [
+      { machine: 'L1', duration: 10 },
+      { machine: 'L2', duration: 10 },
+    ];
+    const problem: ScheduleProblem = {
+      machines: [{ id: 'L1' }, { id: 'L2' }, { id: 'B' }],
+      jobs: [
+        ...[0, 1, 2, 3].map((j) => ({ id: `lathe${j}`, operations: [{ options: lathe }] })),
+        { id: 'b', operations: [{ options: [{ machine: 'B', duration: 1 }] }] },
+      ],
+    };
+    // four 10-minute operations on two lathes: 20 (total work / machines would give 41 / 3)
+    assert.equal(makespanLowerBound(compileProblem(problem)), 20);
+    const r = await solveSchedule(problem, { timeLimitSeconds: 1, seed: 1 });
+    assert.deepEqual([r.makespan, r.status], [20, 'OPTIMAL']);
+  });
+
   it('parses the flexible (Brandimarte) format', async () => {
     const text = `2 3 1.5
 2  2 1 4 3 6  1 2 5

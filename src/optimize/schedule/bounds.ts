@@ -8,7 +8,9 @@
  * - single-machine relaxation per machine, over the operations that can only run on it (and the anchored ones on it):
  *   heads (job bound up to the operation), tails (minimum work after it), Jackson's preemptive schedule
  *   (max over the preemptive schedule of completion + tail; Carlier's bound);
- * - flexible work bound: earliest possible start + total minimum work / number of machines.
+ * - flexible work bound: earliest possible start + total minimum work / number of machines;
+ * - machine-set bound: for each distinct set S of eligible machines (the 512 most frequent), the operations that can
+ *   only run on machines of S: their earliest start + their minimum work / |S| + their smallest tail.
  *
  * With integral data the bounds round up. For WEIGHTED_TARDINESS the bound is Σ weight × max(0, job bound − due).
  */
@@ -107,7 +109,49 @@ export function makespanLowerBound(p: CompiledProblem): number {
     earliest = Math.min(earliest, p.anchored[o] ? p.anchorStart[o] : p.release[p.opJob[o]]);
   }
   if (p.nMachines > 0 && p.nOps > 0) lb = Math.max(lb, earliest + total / p.nMachines);
+  lb = Math.max(lb, machineSetBound(p, ends, tail));
   return p.integral ? Math.ceil(lb - 1e-9) : lb;
+}
+
+/** The machine-set bound (see the module comment); `ends` from jobEarliestEnds, `tail` the minimum work after each operation. */
+export function machineSetBound(p: CompiledProblem, ends: Float64Array, tail: Float64Array): number {
+  const sets = new Map<string, { machines: number[]; count: number }>();
+  for (let o = 0; o < p.nOps; o++) {
+    const ms: number[] = [];
+    if (p.anchored[o]) ms.push(p.optMachine[p.anchorOption[o]]);
+    else for (let r = p.optFirst[o]; r < p.optFirst[o + 1]; r++) ms.push(p.optMachine[r]);
+    ms.sort((a, b) => a - b);
+    const key = ms.join(',');
+    const s = sets.get(key);
+    if (s) s.count++;
+    else sets.set(key, { machines: ms, count: 1 });
+  }
+  const chosen = [...sets.values()].sort((a, b) => b.count - a.count).slice(0, 512);
+  const inSet = new Uint8Array(p.nMachines);
+  const head = (o: number) => {
+    if (p.anchored[o]) return p.anchorStart[o];
+    const j = p.opJob[o];
+    return o === p.jobFirst[j] ? p.release[j] : ends[o - 1];
+  };
+  let lb = 0;
+  for (const set of chosen) {
+    inSet.fill(0);
+    for (const m of set.machines) inSet[m] = 1;
+    let work = 0;
+    let h = Number.POSITIVE_INFINITY;
+    let q = Number.POSITIVE_INFINITY;
+    for (let o = 0; o < p.nOps; o++) {
+      let inside = true;
+      if (p.anchored[o]) inside = inSet[p.optMachine[p.anchorOption[o]]] === 1;
+      else for (let r = p.optFirst[o]; r < p.optFirst[o + 1] && inside; r++) inside = inSet[p.optMachine[r]] === 1;
+      if (!inside) continue;
+      work += p.anchored[o] ? p.optDuration[p.anchorOption[o]] : p.minDuration[o];
+      h = Math.min(h, head(o));
+      q = Math.min(q, tail[o]);
+    }
+    if (work > 0) lb = Math.max(lb, h + work / set.machines.length + q);
+  }
+  return lb;
 }
 
 export function lowerBound(p: CompiledProblem, objective: ScheduleObjective): number {
