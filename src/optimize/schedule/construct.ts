@@ -1,0 +1,168 @@
+/**
+ * Constructive heuristic: priority dispatching that always yields a feasible schedule (when one is reachable by
+ * dispatching; see below), fast. Each rule builds a schedule by appending one operation at a time to the end of a
+ * machine (the semi-active decoder's rules: after the job predecessor, after the machine's last operation, after the
+ * release, around blocked time):
+ *
+ * - GT_MWKR: Giffler-Thompson active schedule generation. Among all schedulable (operation, machine) pairs take the
+ *   earliest completion C* and its machine m*; of the pairs on m* that can start before C*, dispatch the one whose job
+ *   has the most work remaining (MWKR, minimum durations), then the earliest completion.
+ * - ECT_MWKR: the pair with the earliest completion time (machine choice included), ties by MWKR.
+ * - GT_EDD: Giffler-Thompson with earliest due date first (then MWKR); meant for WEIGHTED_TARDINESS.
+ *
+ * Jobs that must reach an anchored (fixed or start-pinned) operation go first while their slack is the smallest
+ * (slack = anchor start − earliest end of the remaining operations before it). `construct` runs every rule and keeps
+ * the best objective. If no rule meets every anchored start, it throws an InfeasibleProblemError naming the anchor
+ * (a heuristic failure, not a proof).
+ */
+import { Decoder, earliestFit, linkAfter, Solution } from './decode.ts';
+import { type CompiledProblem, InfeasibleProblemError, type ScheduleObjective } from './problem.ts';
+
+export type DispatchRule = 'GT_MWKR' | 'ECT_MWKR' | 'GT_EDD';
+export const DISPATCH_RULES: readonly DispatchRule[] = ['GT_MWKR', 'ECT_MWKR', 'GT_EDD'];
+
+/** Builds a solution with one dispatching rule; `ok` is false when an anchored start was missed. */
+export function dispatch(p: CompiledProblem, rule: DispatchRule): { solution: Solution; ok: boolean } {
+  const { nJobs, nMachines, jobFirst, optFirst, optMachine, optDuration, minDuration, anchored, anchorStart, anchorOption } = p;
+  const s = new Solution(p);
+  const next = new Int32Array(nJobs);
+  const jobReady = new Float64Array(nJobs);
+  const workLeft = new Float64Array(nJobs);
+  const machReady = new Float64Array(nMachines);
+  let ok = true;
+  let remaining = 0;
+  for (let j = 0; j < nJobs; j++) {
+    next[j] = jobFirst[j];
+    jobReady[j] = p.release[j];
+    for (let o = jobFirst[j]; o < jobFirst[j + 1]; o++) {
+      if (!anchored[o]) {
+        workLeft[j] += minDuration[o];
+        remaining++;
+      }
+    }
+  }
+  for (let o = 0; o < p.nOps; o++) if (anchored[o]) s.opt[o] = anchorOption[o];
+  const skipAnchors = (j: number) => {
+    while (next[j] < jobFirst[j + 1] && anchored[next[j]]) {
+      const a = next[j];
+      if (jobReady[j] > anchorStart[a]) ok = false;
+      jobReady[j] = anchorStart[a] + optDuration[anchorOption[a]];
+      next[j]++;
+    }
+  };
+  for (let j = 0; j < nJobs; j++) skipAnchors(j);
+  /** Slack of job j to its next anchor (Infinity when none). */
+  const slack = (j: number, ect: number) => {
+    let t = ect;
+    for (let o = next[j] + 1; o < jobFirst[j + 1]; o++) {
+      if (anchored[o]) return anchorStart[o] - t;
+      t += minDuration[o];
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  const gt = rule !== 'ECT_MWKR';
+  while (remaining > 0) {
+    // earliest completion over all pairs
+    let cStar = Number.POSITIVE_INFINITY;
+    let mStar = -1;
+    let bestJ = -1;
+    let bestR = -1;
+    let bestKey0 = 0;
+    let bestKey1 = 0;
+    let bestKey2 = 0;
+    for (let j = 0; j < nJobs; j++) {
+      const o = next[j];
+      if (o >= jobFirst[j + 1]) continue;
+      for (let r = optFirst[o]; r < optFirst[o + 1]; r++) {
+        const m = optMachine[r];
+        const d = optDuration[r];
+        const c = earliestFit(p, m, Math.max(jobReady[j], machReady[m]), d) + d;
+        if (c < cStar) {
+          cStar = c;
+          mStar = m;
+        }
+      }
+    }
+    for (let j = 0; j < nJobs; j++) {
+      const o = next[j];
+      if (o >= jobFirst[j + 1]) continue;
+      for (let r = optFirst[o]; r < optFirst[o + 1]; r++) {
+        const m = optMachine[r];
+        if (gt && m !== mStar) continue;
+        const d = optDuration[r];
+        const st = earliestFit(p, m, Math.max(jobReady[j], machReady[m]), d);
+        if (gt && st >= cStar && !(d === 0 && st === cStar)) continue;
+        const c = st + d;
+        // keys, smaller first: urgent anchors, then the rule's priority, then completion
+        const k0 = slack(j, c);
+        let k1: number;
+        let k2: number;
+        if (rule === 'GT_MWKR') {
+          k1 = -workLeft[j];
+          k2 = c;
+        } else if (rule === 'ECT_MWKR') {
+          k1 = c;
+          k2 = -workLeft[j];
+        } else {
+          k1 = p.due[j];
+          k2 = -workLeft[j];
+        }
+        if (
+          bestJ < 0 ||
+          k0 < bestKey0 ||
+          (k0 === bestKey0 && (k1 < bestKey1 || (k1 === bestKey1 && (k2 < bestKey2 || (k2 === bestKey2 && optDuration[r] < optDuration[bestR])))))
+        ) {
+          bestJ = j;
+          bestR = r;
+          bestKey0 = k0;
+          bestKey1 = k1;
+          bestKey2 = k2;
+        }
+      }
+    }
+    const o = next[bestJ];
+    const m = optMachine[bestR];
+    const d = optDuration[bestR];
+    const st = earliestFit(p, m, Math.max(jobReady[bestJ], machReady[m]), d);
+    linkAfter(p, s, o, bestR, s.mLast[m]);
+    machReady[m] = st + d;
+    jobReady[bestJ] = st + d;
+    workLeft[bestJ] -= minDuration[o];
+    next[bestJ]++;
+    remaining--;
+    skipAnchors(bestJ);
+  }
+  return { solution: s, ok };
+}
+
+/** Runs every dispatching rule and returns the best feasible solution with its objective value. */
+export function construct(
+  p: CompiledProblem,
+  objective: ScheduleObjective,
+  decoder = new Decoder(p),
+): { solution: Solution; value: number; rule: DispatchRule } {
+  let best: { solution: Solution; value: number; rule: DispatchRule } | undefined;
+  for (const rule of DISPATCH_RULES) {
+    const { solution } = dispatch(p, rule);
+    const value = decoder.run(solution, objective);
+    if (value < Number.POSITIVE_INFINITY && (!best || value < best.value)) best = { solution, value, rule };
+  }
+  if (!best) {
+    const missed: number[] = [];
+    const { solution } = dispatch(p, 'GT_MWKR');
+    decoder.run(solution, objective);
+    for (let o = 0; o < p.nOps; o++) {
+      if (p.anchored[o] && o > p.jobFirst[p.opJob[o]] && !p.anchored[o - 1] && decoder.end[o - 1] > p.anchorStart[o]) missed.push(o);
+    }
+    const ops = missed.length ? missed : [...p.anchored.keys()].filter((o) => p.anchored[o]);
+    throw new InfeasibleProblemError(
+      `no dispatching rule meets the start of ${ops.map((o) => p.opIds[o]).join(', ')}: the operations before it cannot all end in time`,
+      [...new Set(ops.map((o) => p.jobIds[p.opJob[o]]))],
+      ops.map((o) => p.opIds[o]),
+      [...new Set(ops.map((o) => p.machineIds[p.optMachine[p.anchorOption[o]]]))],
+    );
+  }
+  // decode the winner again so the decoder's arrays describe it
+  decoder.run(best.solution, objective);
+  return best;
+}
