@@ -331,6 +331,41 @@ async function registerTrained(app: TestApp, name: string, algorithm: 'LINEAR_RE
 }
 
 for (const backend of testBackends()) {
+  describe(`predictions: the models list is batched [${backend}]`, () => {
+    let app: TestApp;
+    before(async () => {
+      app = await createTestApp(backend, { seed: false, env: { PLANTGRAPH_RATE_LIMIT_BURST: '0' } });
+    });
+    after(async () => app.close());
+
+    it('every per-version field (active, aliases, drift, shadow and its outcomes, aliasHistory) costs the same statements at 3 and at 12 versions', async (t) => {
+      const LIST = `query { models(first: 50) { edges { node { name version active aliases features metrics { name } inputs { name } outputs { name }
+        drift { feature psi } shadow { rows outcomes(label: { kind: FAILURE_WITHIN, horizonSeconds: 60 }) { rows } } aliasHistory { alias since } } } } }`;
+      const registerVersions = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const r = await app.gql(REGISTER, { input: { name: `list-${i % 4}`, task: 'REGRESSION', onnxBase64: b64(sklearnLinearRegression([1, i], 0)) } });
+          assert.equal(r.body.data.registerModel.__typename, 'RegisterModelSuccess', JSON.stringify(r.body));
+        }
+      };
+      const count = async () => {
+        await app.gql(LIST);
+        const start = app.database.sql.count;
+        const r = await app.gql(LIST);
+        assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+        return { statements: app.database.sql.count - start, versions: r.body.data.models.edges.length };
+      };
+      await registerVersions(3);
+      const small = await count();
+      await registerVersions(9);
+      const large = await count();
+      t.diagnostic(`3 versions: ${small.statements} statements; 12 versions: ${large.statements}`);
+      assert.deepEqual([small.versions, large.versions], [3, 12]);
+      assert.equal(large.statements, small.statements);
+    });
+  });
+}
+
+for (const backend of testBackends()) {
   describe(`predictions: explanations [${backend}]`, () => {
     let app: TestApp;
     before(async () => {
