@@ -412,6 +412,46 @@ for (const backend of testBackends()) {
       }
     });
 
+    it('an uploaded model with several named inputs (int64, float, string) is explained per input element by Kernel SHAP', async () => {
+      const name = uniqueName('explain-multi');
+      const reg = await app.gql(REGISTER, { input: { name, task: 'REGRESSION', onnxBase64: b64(multiInputModel()) } });
+      assert.equal(reg.body.data.registerModel.__typename, 'RegisterModelSuccess');
+      // value = count + temps[0] + temps[1] + (site = "a" ? 10 : -1): against the background (0, 0, 0, "", whose value
+      // is -1) each element's contribution is its own term, exactly (4 features: every coalition is enumerated).
+      const r = (
+        await app.gql(EXPLAIN, {
+          input: {
+            model: name,
+            inputs: {
+              count: [[3], [2]],
+              temps: [
+                [0.5, 0.25],
+                [1, -1],
+              ],
+              site: [['a'], ['zzz']],
+            },
+            explain: true,
+          },
+        })
+      ).body.data.predict;
+      assert.equal(r.__typename, 'PredictSuccess', JSON.stringify(r));
+      const expected = [
+        [3, 0.5, 0.25, 11],
+        [2, 1, -1, 0],
+      ];
+      for (const [i, p] of r.predictions.entries()) {
+        assert.equal(p.explanationSpace, 'model_output');
+        assert.ok(Math.abs(p.explanationBase + 1) < 1e-6, `base ${p.explanationBase}`);
+        assert.deepEqual(
+          p.explanation.map((e: any) => e.feature),
+          ['count', 'temps[0]', 'temps[1]', 'site'],
+        );
+        for (const [k, e] of p.explanation.entries()) assert.ok(Math.abs(e.contribution - expected[i][k]) < 1e-5, `${e.feature}: ${e.contribution}`);
+        const sum = p.explanationBase + p.explanation.reduce((s: number, e: any) => s + e.contribution, 0);
+        assert.ok(Math.abs(sum - p.value) < 1e-5, `${sum} vs ${p.value}`);
+      }
+    });
+
     it('an uploaded model is explained by seeded Kernel SHAP: exact for a linear model against its background, and repeatable', async () => {
       const name = uniqueName('explain-upload');
       const w = [2, -1, 0.5];

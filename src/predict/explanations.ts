@@ -72,3 +72,84 @@ export async function explainSampled(
   }
   return out;
 }
+
+/**
+ * Kernel SHAP explanations of an uploaded model fed named inputs (see the module comment). Every element of a row's
+ * inputs is a feature; a coalition takes the row's value or the background's (0, false or ''), so string and boolean
+ * inputs are explained like numbers.
+ */
+export async function explainSampledInputs(
+  model: ModelRecord,
+  inputs: unknown,
+  score: (inputs: Record<string, unknown[]>) => Promise<Float64Array>,
+): Promise<RowExplanation[]> {
+  const given = (inputs ?? {}) as Record<string, unknown[]>;
+  const names = model.inputs.map((i) => i.name).filter((name) => Array.isArray(given[name]));
+  const n = names.length > 0 ? given[names[0]].length : 0;
+  if (n > MAX_SAMPLED_EXPLANATIONS)
+    throw ValidationError.single(
+      'explain',
+      `an uploaded model is explained by sampling: at most ${MAX_SAMPLED_EXPLANATIONS} rows per request with explain: true`,
+    );
+  const out: RowExplanation[] = [];
+  for (let i = 0; i < n; i++) {
+    const layouts = names.map((name) => {
+      const row = given[name][i];
+      const type = model.inputs.find((x) => x.name === name)?.type;
+      return { name, dims: nestedDims(row), values: flatten(row), kind: type === 'string' ? 'string' : type === 'bool' ? 'bool' : 'number' };
+    });
+    const features = layouts.flatMap((l) => (l.values.length === 1 ? [l.name] : l.values.map((_, k) => `${l.name}[${k}]`)));
+    // Numbers are themselves; a string or boolean element is 1 (this row's value) or 0 (the background's).
+    const x = Float64Array.from(layouts.flatMap((l) => l.values.map((v) => (l.kind === 'number' ? Number(v) : 1))));
+    const background = [new Float64Array(x.length)];
+    const decode = (row: Float64Array): Record<string, unknown[]> => {
+      const built: Record<string, unknown[]> = {};
+      let j = 0;
+      for (const l of layouts) {
+        const flat = l.values.map((v) => {
+          const z = row[j++];
+          if (l.kind === 'string') return z === 1 ? v : '';
+          if (l.kind === 'bool') return z === 1 ? v : false;
+          return z;
+        });
+        built[l.name] = [reshape(flat, l.dims)];
+      }
+      return built;
+    };
+    const e = await kernelShap(
+      async (rows) => {
+        const parts = rows.map(decode);
+        const merged: Record<string, unknown[]> = {};
+        for (const name of names) merged[name] = parts.map((p) => p[name][0]);
+        return score(merged);
+      },
+      x,
+      background,
+      { samples: KERNEL_SAMPLES, seed: 1, batchSize: 4096 },
+    );
+    out.push({ ...e, features });
+  }
+  return out;
+}
+
+/** The dimensions of a nested array (one row of an input, without the batch dimension). */
+function nestedDims(v: unknown): number[] {
+  const dims: number[] = [];
+  let cur = v;
+  while (Array.isArray(cur)) {
+    dims.push(cur.length);
+    cur = cur[0];
+  }
+  return dims;
+}
+
+function flatten(v: unknown): unknown[] {
+  return Array.isArray(v) ? v.flatMap(flatten) : [v];
+}
+
+function reshape(flat: unknown[], dims: readonly number[]): unknown {
+  if (dims.length === 0) return flat[0];
+  const [d, ...rest] = dims;
+  const size = rest.reduce((a, b) => a * b, 1);
+  return Array.from({ length: d }, (_, k) => reshape(flat.slice(k * size, (k + 1) * size), rest));
+}

@@ -21,7 +21,7 @@ import { SessionCache } from './sessions.ts';
 import { ServingMonitor } from './monitor.ts';
 import { MachineBatcher } from './machine.ts';
 import { runInBackground } from '../core/background.ts';
-import { explainSampled, explainTrained, type RowExplanation, specRows } from './explanations.ts';
+import { explainSampled, explainSampledInputs, explainTrained, type RowExplanation, specRows } from './explanations.ts';
 import type { ModelSpec } from './spec.ts';
 
 /** Alias moves, to every server process (sessions are dropped) and to `modelRegistry` subscribers. */
@@ -279,6 +279,11 @@ export class PredictionService {
       const classes = model.serving.classes ?? [];
       const values = specRows(model.spec as ModelSpec, request.rows, request.inputs);
       explanations = explainTrained(model, values, (i) => Math.max(0, classes.indexOf(rows[i].label ?? '')));
+    } else if (request.rows == null && request.inputs != null) {
+      explanations = await explainSampledInputs(model, request.inputs, async (inputs) => {
+        const scored = await this.score(model, jsonToFeeds(inputs, model));
+        return Float64Array.from(scored, (r) => r.value ?? Number.NaN);
+      });
     } else {
       explanations = await explainSampled(model, request.rows, async (batch) => {
         const scored = await this.score(
