@@ -1,3 +1,4 @@
+import { RowIdentityBatcher } from './twin/identity.ts';
 import { AlertService } from './alerts/service.ts';
 import { AuthService, type BootstrapKey, bootstrapAdminKey } from './auth/service.ts';
 import type { Config } from './config.ts';
@@ -83,7 +84,8 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   predictionRules.start();
   const jobs = new JobService({ database, pubsub, logger, config: config.jobs });
   registerTrainingJob(jobs, { database, predictions });
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, alerts, predictions, predictionRules, jobs };
+  const identities = new RowIdentityBatcher(database);
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, identities, alerts, predictions, predictionRules, jobs };
 }
 
 export async function closeServices(services: Services): Promise<void> {

@@ -1,3 +1,4 @@
+import type { RowIdentityBatcher } from './twin/identity.ts';
 import type { AlertService } from './alerts/service.ts';
 import type { AuthService } from './auth/service.ts';
 import type { Config } from './config.ts';
@@ -26,6 +27,8 @@ export interface Services {
   pubsub: PubSub;
   /** Machine names, cached for every capability that needs them. */
   machineNames: MachineDirectory;
+  /** Existence and plant of twin rows for node(id), concurrent requests merged. */
+  identities: RowIdentityBatcher;
   alerts: AlertService;
   /** Model registry and serving. */
   predictions: PredictionService;

@@ -6,7 +6,7 @@ import { insertAlertRule } from '../src/alerts/rules.ts';
 import type { Severity } from '../src/db/schema/index.ts';
 import { machines } from '../src/db/schema/index.ts';
 import { ingestTelemetry } from '../src/telemetry/ingest.ts';
-import { decodeId } from '../src/core/ids.ts';
+import { decodeId, encodeId } from '../src/core/ids.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
 import { createTestApp, describe, it, type TestApp, testBackends } from './helpers.ts';
 
@@ -200,6 +200,26 @@ for (const backend of testBackends()) {
       const few = await statementsFor(large, q(3));
       const many = await statementsFor(large, q(120));
       assert.equal(many.n, few.n, `3 nodes: ${few.n}, 120 nodes: ${many.n}`);
+    });
+
+    it('node(id) in many concurrent requests: their rows\' plants are looked up together, the same statements for 3 and 60 requests', async () => {
+      const ids = (await large.gql(`{ plants(first: 1) { edges { node { machines { id } } } } }`)).body.data.plants.edges[0].node.machines.map(
+        (m: any) => m.id,
+      );
+      const concurrent = async (n: number) => {
+        const before = large.services.identities.statements;
+        const start = large.database.sql.count;
+        const results = await Promise.all(ids.slice(0, n).map((id: string) => large.gql(`query($id: ID!) { node(id: $id) { id } }`, { id })));
+        for (const [i, r] of results.entries()) assert.deepEqual(r.body, { data: { node: { id: ids[i] } } });
+        return { statements: large.database.sql.count - start, lookups: large.services.identities.statements - before };
+      };
+      const few = await concurrent(3);
+      const many = await concurrent(60);
+      assert.equal(many.statements, few.statements, `3 requests: ${few.statements} statements, 60: ${many.statements}`);
+      assert.equal(many.lookups, 1);
+      // An unknown ID and one of a plant the key cannot see read alike: null.
+      const unknown = await large.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: encodeId('Machine', 999_999_999) });
+      assert.deepEqual(unknown.body, { data: { node: null } });
     });
   });
 }

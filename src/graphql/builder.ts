@@ -1,4 +1,5 @@
-import SchemaBuilder from '@pothos/core';
+import { isIdentityType } from '../twin/identity.ts';
+import SchemaBuilder, { brandWithType } from '@pothos/core';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
@@ -75,6 +76,15 @@ export const builder = new SchemaBuilder<PothosTypes>({
       resolve: async (_root, { id }, ctx, _info, resolveNode) => {
         // Only canonical IDs: `Machine:01`, `Machine:1e1` or `Machine:0x1` would otherwise reach the row of `Machine:1`.
         if (!canonicalKey(String(id.id))) return null;
+        // Twin rows: existence and plant first, merged with concurrent requests' (twin/identity.ts); the row's other
+        // columns load with the fields that need them, batched per request as for any row.
+        if (isIdentityType(id.typename)) {
+          const row = await ctx.services.identities.load(id.typename, Number(id.id));
+          if (!row || !nodeVisible(id.typename, row as unknown as Record<string, unknown>, ctx)) return null;
+          const stub = { ...row };
+          brandWithType(stub, id.typename as never);
+          return stub;
+        }
         let node: Record<string, unknown> | null;
         try {
           node = (await resolveNode(id)) as Record<string, unknown> | null;
