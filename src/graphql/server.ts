@@ -98,6 +98,10 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     renderGraphiQL: renderPlantGraphiQL,
     maskedErrors: true,
     batching: { limit: config.limits.maxBatch },
+    // The HTTP handler (startServer) refuses a body over the limit by its Content-Length before yoga reads anything,
+    // and a POST without one (411); Node's parser never reads past Content-Length. Yoga's own check would pipe every
+    // body through a counting stream again (a stream pipeline and an AbortController per request).
+    maxRequestBodySize: false,
     parserAndValidationCache: boundedParserCache(),
     logging: {
       debug: (...a) => services.logger.debug(a.map(String).join(' ')),
