@@ -1,0 +1,99 @@
+/**
+ * The solver layer's entry points: solveModel picks a solver, runs it and verifies its answer; solveText parses LP or
+ * MPS text first; solveModelInWorker runs solveModel in the worker pool (aborting terminates the worker).
+ */
+import type { WorkerPool } from '../../jobs/pool.ts';
+import { workerFile } from '../../jobs/pool.ts';
+import { verifyOutcome } from './check.ts';
+import { solveWithHighs } from './highs.ts';
+import { solveWithJslp } from './jslp.ts';
+import { parseLp, type ParseOptions } from './lp-format.ts';
+import { isMip, type OptimizationModel, validateModel } from './model.ts';
+import { parseMps } from './mps-format.ts';
+import { emptyOutcome, type SolveOptions, type SolveOutcome, type SolverName } from './outcome.ts';
+
+/**
+ * AUTO uses javascript-lp-solver only for pure LPs with fewer variables than this, HiGHS otherwise. Measured with
+ * bench/solvers.ts (production-planning LPs, HiGHS vs javascript-lp-solver, rounds interleaved): see the table in
+ * that file's header comment; javascript-lp-solver is ahead only on the smallest instances, where both take
+ * milliseconds, and falls far behind as the model grows.
+ */
+export const JSLP_AUTO_MAX_VARIABLES = 200;
+
+export type SolverChoice = 'AUTO' | SolverName;
+
+export interface SolveModelOptions extends SolveOptions {
+  solver?: SolverChoice;
+}
+
+export type SolverFunction = (model: OptimizationModel, opts: SolveOptions) => Promise<SolveOutcome>;
+
+/** Solver functions by name; tests replace one to inject a bad answer. */
+export const SOLVERS: Record<SolverName, SolverFunction> = { HIGHS: solveWithHighs, JSLP: solveWithJslp };
+
+/** The solver AUTO picks for `model`: JSLP for pure LPs under JSLP_AUTO_MAX_VARIABLES variables, else HIGHS. */
+export function chooseSolver(model: OptimizationModel, choice: SolverChoice = 'AUTO'): SolverName {
+  if (choice !== 'AUTO') return choice;
+  return !isMip(model) && model.variables.length < JSLP_AUTO_MAX_VARIABLES ? 'JSLP' : 'HIGHS';
+}
+
+/** INFEASIBLE before any solver runs: a variable or row whose lower bound exceeds its upper one. */
+function trivialInfeasibility(model: OptimizationModel): string | null {
+  for (const v of model.variables) if (v.lower > v.upper) return `variable ${v.name} has lower bound ${v.lower} above its upper bound ${v.upper}`;
+  for (const c of model.constraints) if (c.lower > c.upper) return `row ${c.name} has lower bound ${c.lower} above its upper bound ${c.upper}`;
+  return null;
+}
+
+/**
+ * Solves `model` (validated first: throws ModelValidationError) with the chosen solver ('AUTO' by default, see
+ * chooseSolver) and returns its outcome after verifyOutcome: an answer that fails the independent check is never
+ * OPTIMAL or FEASIBLE. `solvers` replaces the solver functions (tests).
+ */
+export async function solveModel(
+  model: OptimizationModel,
+  opts: SolveModelOptions = {},
+  solvers: Partial<Record<SolverName, SolverFunction>> = {},
+): Promise<SolveOutcome> {
+  validateModel(model);
+  const name = chooseSolver(model, opts.solver);
+  const bad = trivialInfeasibility(model);
+  if (bad) return emptyOutcome(name, 'INFEASIBLE', isMip(model), 'infeasible (bounds)', bad);
+  const fn = solvers[name] ?? SOLVERS[name];
+  const { solver: _choice, ...solveOpts } = opts;
+  let outcome: SolveOutcome;
+  try {
+    outcome = await fn(model, solveOpts);
+  } catch (e) {
+    outcome = emptyOutcome(name, 'ERROR', isMip(model), 'error', `${name} failed: ${(e as Error).message}`);
+  }
+  return verifyOutcome(model, outcome, opts.checkTolerance);
+}
+
+/** Parses `text` as LP or MPS (throws ModelParseError with the line, ModelTooLargeError) and solves it (solveModel). */
+export async function solveText(format: 'LP' | 'MPS', text: string, opts: SolveModelOptions & ParseOptions = {}): Promise<SolveOutcome> {
+  const { maxBytes, ...rest } = opts;
+  const model = format === 'LP' ? parseLp(text, { maxBytes }) : parseMps(text, { maxBytes });
+  return solveModel(model, rest);
+}
+
+/** What solver-worker.ts receives. */
+export interface SolveTask {
+  model: OptimizationModel;
+  options: SolveModelOptions;
+}
+
+export const SOLVER_WORKER = workerFile(import.meta.url, './solver-worker');
+
+/**
+ * solveModel in a worker thread of `pool` (the solvers block their thread). Aborting `signal` terminates the worker
+ * and rejects with an AbortError. `onProgress` gets (0, 'solving') when the solver starts.
+ */
+export function solveModelInWorker(
+  pool: WorkerPool,
+  model: OptimizationModel,
+  options: SolveModelOptions = {},
+  run: { signal?: AbortSignal; onProgress?: (fraction: number, message?: string) => void } = {},
+): Promise<SolveOutcome> {
+  const task: SolveTask = { model, options };
+  return pool.runInWorker<SolveOutcome>(SOLVER_WORKER, task, run);
+}
