@@ -266,8 +266,10 @@ function parseWith(text: string, fixed: boolean): OptimizationModel {
         fail(`unexpected line in section ${section}`);
     }
   }
-  if (!ended) throw new ModelParseError(lines.length, 'missing ENDATA');
-  if (objRow === undefined && rowType.size === 0) throw new ModelParseError(lines.length, 'no ROWS section');
+  let lastLine = lines.length;
+  while (lastLine > 1 && lines[lastLine - 1].trim() === '') lastLine--;
+  if (!ended) throw new ModelParseError(lastLine, 'missing ENDATA');
+  if (objRow === undefined && rowType.size === 0) throw new ModelParseError(lastLine, 'no ROWS section');
 
   // integer marker columns with no BOUNDS entry: [0, 1] as in HiGHS
   for (const col of cols.values()) if (col.markerInt && !col.bounded) col.v.upper = 1;

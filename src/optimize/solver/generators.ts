@@ -1,0 +1,95 @@
+/**
+ * Seeded random model generators for benches and tests (src/core/random.ts): the same seed gives the same model.
+ */
+import { seededRandom } from '../../core/random.ts';
+import type { ModelConstraint, ModelVariable, OptimizationModel, Term } from './model.ts';
+
+export interface ProductionPlanningSize {
+  products: number;
+  periods: number;
+  resources: number;
+}
+
+/** Products and periods for a production-planning LP of about `variables` variables (3 per product and period). */
+export function productionPlanningSize(variables: number, periods = 12, resources = 10): ProductionPlanningSize {
+  return { products: Math.max(1, Math.round(variables / (3 * periods))), periods, resources };
+}
+
+/**
+ * A multi-period production-planning LP: for each product p and period t, make[p,t] (capacity-limited), buy[p,t]
+ * (outsourced, dearer) and inv[p,t] (stock carried to the next period); rows bal[p,t] (stock balance meets demand
+ * exactly) and cap[r,t] (each resource's hours per period, used by about a third of the products). Minimizes making,
+ * buying and holding cost. Always feasible (buying is unlimited) and bounded (all costs positive).
+ */
+export function productionPlanningLp(size: ProductionPlanningSize, seed = 1): OptimizationModel {
+  const random = seededRandom(seed);
+  const { products: P, periods: T, resources: R } = size;
+  const variables: ModelVariable[] = [];
+  const objective: Term[] = [];
+  const constraints: ModelConstraint[] = [];
+  const use: number[][] = [];
+  const demand: number[][] = [];
+  for (let p = 0; p < P; p++) {
+    use.push(Array.from({ length: R }, () => (random() < 0.3 ? 0.5 + 2 * random() : 0)));
+    const base = 20 + 80 * random();
+    demand.push(Array.from({ length: T }, () => Math.round(base * (0.5 + random()))));
+    const makeCost = 5 + 10 * random();
+    for (let t = 0; t < T; t++) {
+      variables.push({ name: `make_${p}_${t}`, lower: 0, upper: Infinity, type: 'continuous' });
+      variables.push({ name: `buy_${p}_${t}`, lower: 0, upper: Infinity, type: 'continuous' });
+      variables.push({ name: `inv_${p}_${t}`, lower: 0, upper: Infinity, type: 'continuous' });
+      objective.push({ name: `make_${p}_${t}`, coef: round(makeCost * (0.9 + 0.2 * random())) });
+      objective.push({ name: `buy_${p}_${t}`, coef: round(makeCost * (1.5 + random())) });
+      objective.push({ name: `inv_${p}_${t}`, coef: round(0.2 + 0.8 * random()) });
+      const terms: Term[] = [
+        { name: `make_${p}_${t}`, coef: 1 },
+        { name: `buy_${p}_${t}`, coef: 1 },
+        { name: `inv_${p}_${t}`, coef: -1 },
+      ];
+      if (t > 0) terms.push({ name: `inv_${p}_${t - 1}`, coef: 1 });
+      constraints.push({ name: `bal_${p}_${t}`, terms, lower: demand[p][t], upper: demand[p][t] });
+    }
+  }
+  for (let r = 0; r < R; r++) {
+    let load = 0;
+    for (let p = 0; p < P; p++) load += use[p][r] * (demand[p].reduce((a, b) => a + b, 0) / T);
+    for (let t = 0; t < T; t++) {
+      const terms: Term[] = [];
+      for (let p = 0; p < P; p++) if (use[p][r] > 0) terms.push({ name: `make_${p}_${t}`, coef: round(use[p][r]) });
+      if (terms.length > 0) constraints.push({ name: `cap_${r}_${t}`, terms, lower: -Infinity, upper: Math.round(load * (0.6 + 0.3 * random())) });
+    }
+  }
+  return { name: `production_${P}x${T}x${R}`, variables, constraints, objective: { sense: 'minimize', terms: objective, constant: 0 } };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+/**
+ * A market-split MIP (Cornuéjols and Dawande): `rows` equality rows over 10 * (rows - 1) binaries with coefficients in
+ * [0, 99] and right-hand sides half the row sums. With `slack` (default), over/under variables make it always feasible
+ * and the objective is their sum; without, it is a pure feasibility problem whose solutions are rare. Branch and bound
+ * needs a very long time on these even at small sizes: a solve to abort or to stop by a time limit.
+ */
+export function marketSplitMip(rows = 4, seed = 1, slack = true): OptimizationModel {
+  const random = seededRandom(seed);
+  const n = 10 * (rows - 1);
+  const variables: ModelVariable[] = [];
+  for (let j = 0; j < n; j++) variables.push({ name: `x${j}`, lower: 0, upper: 1, type: 'binary' });
+  const constraints: ModelConstraint[] = [];
+  const objective: Term[] = [];
+  for (let i = 0; i < rows; i++) {
+    const coefs = Array.from({ length: n }, () => Math.floor(100 * random()));
+    const rhs = Math.floor(coefs.reduce((a, b) => a + b, 0) / 2);
+    const terms: Term[] = coefs.map((coef, j) => ({ name: `x${j}`, coef })).filter((t) => t.coef !== 0);
+    if (slack) {
+      variables.push({ name: `over${i}`, lower: 0, upper: Infinity, type: 'continuous' });
+      variables.push({ name: `under${i}`, lower: 0, upper: Infinity, type: 'continuous' });
+      objective.push({ name: `over${i}`, coef: 1 }, { name: `under${i}`, coef: 1 });
+      terms.push({ name: `over${i}`, coef: -1 }, { name: `under${i}`, coef: 1 });
+    }
+    constraints.push({ name: `split${i}`, terms, lower: rhs, upper: rhs });
+  }
+  return { name: `market_split_${rows}`, variables, constraints, objective: { sense: 'minimize', terms: objective, constant: 0 } };
+}
