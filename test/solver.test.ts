@@ -331,6 +331,131 @@ End
   });
 });
 
+describe('solver: edge cases on both solvers', () => {
+  const v = (name: string, lower: number, upper: number, type: ModelVariable['type'] = 'continuous'): ModelVariable => ({ name, lower, upper, type });
+  const cases: { name: string; model: OptimizationModel; status: string; objective?: number }[] = [
+    {
+      name: 'no variables',
+      model: { variables: [], constraints: [], objective: { sense: 'minimize', terms: [], constant: 5 } },
+      status: 'OPTIMAL',
+      objective: 5,
+    },
+    {
+      name: 'no rows',
+      model: { variables: [v('x', -2, 3)], constraints: [], objective: { sense: 'maximize', terms: [{ name: 'x', coef: 2 }], constant: 1 } },
+      status: 'OPTIMAL',
+      objective: 7,
+    },
+    {
+      name: 'a constant objective and an integer fixed by a row',
+      model: {
+        variables: [v('x', 1, 3, 'integer')],
+        constraints: [{ name: 'c', terms: [{ name: 'x', coef: 1 }], lower: 2, upper: 2 }],
+        objective: { sense: 'minimize', terms: [], constant: 7 },
+      },
+      status: 'OPTIMAL',
+      objective: 7,
+    },
+    {
+      name: 'a row without terms that cannot hold',
+      model: {
+        variables: [v('x', 0, 3)],
+        constraints: [{ name: 'e', terms: [], lower: 1, upper: Infinity }],
+        objective: { sense: 'minimize', terms: [{ name: 'x', coef: 1 }], constant: 0 },
+      },
+      status: 'INFEASIBLE',
+    },
+    {
+      name: 'a row without terms that holds and a free row',
+      model: {
+        variables: [v('x', 0, 3)],
+        constraints: [
+          { name: 'e', terms: [], lower: -1, upper: 1 },
+          { name: 'f', terms: [{ name: 'x', coef: 1 }], lower: -Infinity, upper: Infinity },
+        ],
+        objective: { sense: 'minimize', terms: [{ name: 'x', coef: -1 }], constant: 0 },
+      },
+      status: 'OPTIMAL',
+      objective: -3,
+    },
+    {
+      name: 'a fixed variable, shifted bounds and the objective named like a row',
+      model: {
+        variables: [v('x', 2, 2), v('y', -4, 10), v('z', 1.5, 4.5, 'integer')],
+        constraints: [
+          {
+            name: 'obj',
+            terms: [
+              { name: 'x', coef: 1 },
+              { name: 'y', coef: 1 },
+              { name: 'z', coef: 1 },
+            ],
+            lower: 5.5,
+            upper: Infinity,
+          },
+        ],
+        objective: {
+          name: 'obj',
+          sense: 'minimize',
+          terms: [
+            { name: 'x', coef: 1 },
+            { name: 'y', coef: 1 },
+            { name: 'z', coef: 3 },
+          ],
+          constant: 0,
+        },
+      },
+      status: 'OPTIMAL',
+      // z = 2 (its smallest integer), y = 1.5: 2 + 1.5 + 6
+      objective: 9.5,
+    },
+  ];
+  for (const c of cases) {
+    for (const solver of ['HIGHS', 'JSLP'] as const) {
+      it(`${c.name}: ${c.status} with ${solver}`, async () => {
+        const outcome = await solveModel(c.model, { solver });
+        assert.equal(outcome.status, c.status, outcome.message ?? '');
+        if (c.objective !== undefined) assertClose(outcome.objective, c.objective, 1e-9, c.name);
+        assert.equal(parseLp(writeLp(c.model)).objective.sense, c.model.objective.sense);
+      });
+    }
+  }
+  it('javascript-lp-solver refuses integer variables without a lower bound (ERROR); HiGHS solves them', async () => {
+    const model: OptimizationModel = {
+      variables: [v('x', -Infinity, Infinity, 'integer'), v('y', -3.5, 2.5, 'integer')],
+      constraints: [
+        {
+          name: 'c',
+          terms: [
+            { name: 'x', coef: 1 },
+            { name: 'y', coef: 1 },
+          ],
+          lower: -10.5,
+          upper: Infinity,
+        },
+      ],
+      objective: {
+        sense: 'minimize',
+        terms: [
+          { name: 'x', coef: 1 },
+          { name: 'y', coef: 0.5 },
+        ],
+        constant: 0,
+      },
+    };
+    const jslp = await solveModel(model, { solver: 'JSLP' });
+    assert.equal(jslp.status, 'ERROR');
+    assert.match(jslp.message ?? '', /integer variables without a lower bound \(x\)/);
+    const highs = await solveModel(model, { solver: 'HIGHS' });
+    assert.equal(highs.status, 'OPTIMAL');
+    assert.deepEqual(highs.values, { x: -12, y: 2 });
+  });
+  it('AUTO picks javascript-lp-solver for a small LP and HiGHS for a MIP', async () => {
+    assert.equal((await solveText('LP', DUAL_LP)).solver, 'JSLP');
+    assert.equal((await solveText('LP', `${DUAL_LP.replace('End\n', '')}General\n x\nEnd\n`)).solver, 'HIGHS');
+  });
+});
+
 describe('solver: MPS', () => {
   it('round trip: parse MPS, write LP, parse LP, same optimum', async () => {
     for (const { file, optimum } of knownOptima().filter((r) => r.file !== 'egout.mps')) {
@@ -523,13 +648,13 @@ describe('solver: checkSolution and the post-check', () => {
       ['objective'],
     );
   });
-  it('validation names duplicate names and NaN', () => {
+  it('validation names duplicate names and NaN', async () => {
     const bad: OptimizationModel = {
       variables: [...variables, { name: 'x', lower: Number.NaN, upper: 1, type: 'continuous' }],
       constraints: [{ name: 'cap', terms: [{ name: 'y', coef: 1 }], lower: 0, upper: 1 }],
       objective: { sense: 'minimize', terms: [], constant: 0 },
     };
-    assert.rejects(
+    await assert.rejects(
       () => solveModel(bad),
       (e: unknown) =>
         e instanceof ModelValidationError &&
@@ -543,6 +668,10 @@ describe('solver: checkSolution and the post-check', () => {
 describe('solver: worker pool', () => {
   const pool = new WorkerPool(1);
   after(() => pool.close());
+  it('a malformed model is refused in the calling thread with the typed error', () => {
+    const bad: OptimizationModel = { variables: [], constraints: [], objective: { sense: 'minimize', terms: [{ name: 'nope', coef: 1 }], constant: 0 } };
+    assert.throws(() => solveModelInWorker(pool, bad), ModelValidationError);
+  });
   it('solves in a worker', async () => {
     const outcome = await solveModelInWorker(pool, parseLp(DUAL_LP), { solver: 'HIGHS' });
     assert.equal(outcome.status, 'OPTIMAL');

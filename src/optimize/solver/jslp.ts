@@ -4,8 +4,10 @@
  * model name can clash with its reserved result keys (feasible, result, bounded, isIntegral) or with each other.
  *
  * Bounds: its variables are >= 0 (or free with `unrestricted`), so a variable with a finite lower bound l is shifted
- * (x = l + x', x' >= 0), one with no lower bound is unrestricted, a finite upper bound becomes a bound row, a fixed
- * variable becomes a constant, and integer bounds are rounded inwards. It gives no duals or reduced costs (null).
+ * (x = l + x', x' >= 0), a continuous one with no lower bound is unrestricted, a finite upper bound becomes a bound row, a fixed
+ * variable becomes a constant, and integer bounds are rounded inwards. An integer variable with no lower bound is
+ * refused (ERROR): its branch and cut leaves unrestricted integers fractional, and splitting them into x+ - x- made
+ * it branch without end until the heap ran out. It gives no duals or reduced costs (null).
  * `timeLimitSeconds` becomes `options.timeout`, which it only honours in branch and cut (MIPs): an LP runs to the end.
  * Its answer after a MIP timeout is known to be unreliable: such a result is FEASIBLE at most, and only if the
  * independent check (verifyOutcome, run by solveModel) accepts it; otherwise TIME_LIMIT without solution.
@@ -141,6 +143,18 @@ export async function solveWithJslp(model: OptimizationModel, opts: SolveOptions
   const started = performance.now();
   const mip = isMip(model);
   const finish = (o: SolveOutcome): SolveOutcome => ({ ...o, seconds: (performance.now() - started) / 1000 });
+  const freeInteger = model.variables.find((v) => v.type !== 'continuous' && v.lower === -Infinity);
+  if (freeInteger) {
+    return finish(
+      emptyOutcome(
+        'JSLP',
+        'ERROR',
+        mip,
+        'unsupported',
+        `javascript-lp-solver cannot solve integer variables without a lower bound (${freeInteger.name}); use HiGHS`,
+      ),
+    );
+  }
   const tr = toJslpModel(model, opts);
   if (tr.infeasible) return finish(emptyOutcome('JSLP', 'INFEASIBLE', mip, 'infeasible (found while translating)', tr.infeasible));
   let result: Record<string, unknown>;

@@ -581,7 +581,8 @@ export function buildLp(model: OptimizationModel): LpText {
   const out: string[] = [];
   out.push(`\\ ${model.name ? `${model.name.replace(/[\r\n]/g, ' ')}: ` : ''}written by PlantGraph`);
   out.push(model.objective.sense === 'maximize' ? 'Maximize' : 'Minimize');
-  const objName = model.objective.name && isSafeLpName(model.objective.name) ? model.objective.name : 'obj';
+  const wanted = model.objective.name && isSafeLpName(model.objective.name) && !usedRows.has(model.objective.name) ? model.objective.name : 'obj';
+  const objName = unique(wanted, usedRows);
   for (const t of model.objective.terms) appears.add(t.name);
   const constant = model.objective.constant ? `${model.objective.constant < 0 ? '-' : '+'} ${num(Math.abs(model.objective.constant))}` : '';
   writeTerms(out, ` ${objName}:`, model.objective.terms, colName, constant);

@@ -88,7 +88,8 @@ export const SOLVER_WORKER = workerFile(import.meta.url, './solver-worker');
 
 /**
  * solveModel in a worker thread of `pool` (the solvers block their thread). Aborting `signal` terminates the worker
- * and rejects with an AbortError. `onProgress` gets (0, 'solving') when the solver starts.
+ * and rejects with an AbortError. `onProgress` gets (0, 'solving') when the solver starts. Throws ModelValidationError
+ * (in the calling thread) for a malformed model.
  */
 export function solveModelInWorker(
   pool: WorkerPool,
@@ -96,6 +97,7 @@ export function solveModelInWorker(
   options: SolveModelOptions = {},
   run: { signal?: AbortSignal; onProgress?: (fraction: number, message?: string) => void } = {},
 ): Promise<SolveOutcome> {
+  validateModel(model); // here, so that the caller gets the typed error (errors lose their class between threads)
   const task: SolveTask = { model, options };
   return pool.runInWorker<SolveOutcome>(SOLVER_WORKER, task, run);
 }
