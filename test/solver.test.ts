@@ -519,6 +519,25 @@ ENDATA
       ],
     );
   });
+  it('bounds and right-hand sides of 1e20 or more are infinite in MPS and LP text', () => {
+    const m = parseMps(
+      'NAME t\nROWS\n N obj\n L c1\n G c2\nCOLUMNS\n    x obj 1 c1 1\n    x c2 1\nRHS\n    RHS c1 1e30 c2 -1e30\nBOUNDS\n UP B x 1e21\n LO B x -1e30\nENDATA\n',
+    );
+    assert.deepEqual(
+      m.constraints.map((c) => [c.lower, c.upper]),
+      [
+        [-Infinity, Infinity],
+        [-Infinity, Infinity],
+      ],
+    );
+    assert.deepEqual([m.variables[0].lower, m.variables[0].upper], [-Infinity, Infinity]);
+    const l = parseLp('Minimize\n obj: x\nSubject To\n c: x <= 1e30\nBounds\n -1e20 <= x <= 1e25\nEnd\n');
+    assert.deepEqual([l.constraints[0].upper, l.variables[0].lower, l.variables[0].upper], [Infinity, -Infinity, Infinity]);
+    assert.throws(
+      () => parseMps('NAME t\nROWS\n N obj\n E c1\nCOLUMNS\n    x obj 1 c1 1\nRHS\n    RHS c1 1e30\nENDATA\n'),
+      (e: unknown) => e instanceof ModelParseError && e.line === 8 && /infinite on the wrong side/.test(e.message),
+    );
+  });
   it('MPS errors carry the line number', () => {
     const cases: [string, number, RegExp][] = [
       ['NAME x\nROWS\n N obj\n L c1\nCOLUMNS\n    x obj 1 c2 1\nENDATA\n', 6, /unknown row "c2"/],

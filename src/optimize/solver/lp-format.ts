@@ -4,13 +4,13 @@
  * Supported on input: Minimize/Maximize (also min, max, minimise, ...), an optional objective label `obj:`, Subject To
  * (also such that, st, s.t.), constraint labels `c1:`, expressions spread over several lines, `<=`/`=<`/`<`, `>=`/`=>`/`>`,
  * `=`, constants on either side of a row, ranges `lo <= expr <= hi`, Bounds (`x >= l`, `x <= u`, `l <= x <= u`,
- * `x = v`, `x free`, `-inf`, `+inf`, `infinity`), General/Generals/Gen/Integer/Integers, Binary/Binaries/Bin, End, and
+ * `x = v`, `x free`, `-inf`, `+inf`, `infinity`; bounds and right-hand sides of magnitude 1e20 or more are infinite), General/Generals/Gen/Integer/Integers, Binary/Binaries/Bin, End, and
  * comments from `\` to the end of the line. Section keywords count only as the first word of a line. Quadratic terms,
  * semi-continuous variables and SOS sections are refused with a ModelParseError.
  */
 import { AppError } from '../../core/errors.ts';
 import type { ModelConstraint, ModelVariable, OptimizationModel, Term } from './model.ts';
-import { validateModel } from './model.ts';
+import { asBound, validateModel } from './model.ts';
 
 /** Model text over this many bytes (UTF-8) is refused unless the caller sets another limit. */
 export const DEFAULT_MAX_MODEL_BYTES = 10 * 1024 * 1024;
@@ -259,7 +259,7 @@ class LpParser {
     const tok = this.peek(k);
     if (tok?.t === 'num') {
       this.i += k + 1;
-      return sign * tok.v;
+      return asBound(sign * tok.v);
     }
     if (tok?.t === 'name' && INFINITY_WORDS.has(tok.v.toLowerCase())) {
       this.i += k + 1;

@@ -71,6 +71,14 @@ export class ModelValidationError extends AppError {
   }
 }
 
+/** Bounds and right-hand sides at or beyond this magnitude in LP/MPS text mean infinity (as in HiGHS and CPLEX). */
+export const INFINITE_BOUND = 1e20;
+
+/** `x`, or ±Infinity when |x| >= INFINITE_BOUND. */
+export function asBound(x: number): number {
+  return x >= INFINITE_BOUND ? Infinity : x <= -INFINITE_BOUND ? -Infinity : x;
+}
+
 /** The lower/upper pair of a row written as `expr sense rhs`. */
 export function senseBounds(sense: ConstraintSense, rhs: number): { lower: number; upper: number } {
   if (sense === '<=') return { lower: -Infinity, upper: rhs };

@@ -3,7 +3,8 @@
  * same or the next line), ROWS (N/L/G/E; the first N row is the objective, later N rows are dropped), COLUMNS with
  * MARKER INTORG/INTEND, RHS (an RHS on the objective row is the negated objective constant), RANGES, BOUNDS
  * UP/LO/FX/FR/MI/PL/BV/LI/UI, ENDATA. Lines starting with `*` are comments. Only the first RHS, RANGES and BOUNDS set
- * is used; entries of other sets are ignored, as in the MPS standard.
+ * is used; entries of other sets are ignored, as in the MPS standard. Bound and RHS values of magnitude 1e20 or more
+ * are infinite (an L row with RHS +inf is free; an infinite RHS on the wrong side is refused).
  *
  * Defaults follow HiGHS 1.15 (checked against its reader): an integer column from an INTORG/INTEND block that no
  * BOUNDS entry mentions gets bounds [0, 1]; once any BOUNDS entry names it, the implied upper bound 1 is dropped
@@ -12,7 +13,7 @@
  */
 import { type ParseOptions, ModelParseError, checkTextSize } from './lp-format.ts';
 import type { ModelConstraint, ModelVariable, OptimizationModel, Term } from './model.ts';
-import { validateModel } from './model.ts';
+import { asBound, validateModel } from './model.ts';
 
 export interface MpsParseOptions extends ParseOptions {
   /**
@@ -178,9 +179,12 @@ function parseWith(text: string, fixed: boolean): OptimizationModel {
         }
         for (; k + 1 < f.length; k += 2) {
           const rn = f[k];
-          const value = parseNumber(f[k + 1], lineNo, `${section} of ${rn}`);
-          if (!Number.isFinite(value)) fail(`${section} of ${rn} is not finite`);
+          const value = asBound(parseNumber(f[k + 1], lineNo, `${section} of ${rn}`));
           if (!rowType.has(rn)) fail(`unknown row ${JSON.stringify(rn)}`);
+          const type = rowType.get(rn);
+          if (Number.isNaN(value) || (section === 'RHS' && !Number.isFinite(value) && (type === 'E' || type === 'N' || (type === 'G') === value > 0))) {
+            fail(`${section} ${value} of ${type} row ${rn} is infinite on the wrong side`);
+          }
           if (section === 'RHS') {
             if (rn === objRow) objConstant = -value;
             else if (!droppedRows.has(rn)) rows[rowIndex.get(rn)!].rhs = value;
@@ -215,7 +219,7 @@ function parseWith(text: string, fixed: boolean): OptimizationModel {
         const v = col!.v;
         if (col!.markerInt && !col!.bounded) v.upper = Infinity;
         col!.bounded = true;
-        const value = noValue ? 0 : parseNumber(valueText, lineNo, `the ${type} bound of ${cn!}`);
+        const value = noValue ? 0 : asBound(parseNumber(valueText, lineNo, `the ${type} bound of ${cn!}`));
         switch (type) {
           case 'UP':
             v.upper = value;
@@ -277,7 +281,7 @@ function parseWith(text: string, fixed: boolean): OptimizationModel {
   const constraints: ModelConstraint[] = rows.map((r) => {
     let lower = r.type === 'L' ? -Infinity : r.rhs;
     let upper = r.type === 'G' ? Infinity : r.rhs;
-    if (r.range !== undefined) {
+    if (r.range !== undefined && Number.isFinite(r.rhs)) {
       const R = r.range;
       if (r.type === 'L') lower = r.rhs - Math.abs(R);
       else if (r.type === 'G') upper = r.rhs + Math.abs(R);
