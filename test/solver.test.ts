@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { WorkerPool } from '../src/jobs/pool.ts';
-import { marketSplitMip } from '../src/optimize/solver/generators.ts';
+import { marketSplitMip, randomSmallModel } from '../src/optimize/solver/generators.ts';
 import {
   buildLp,
   checkSolution,
@@ -420,7 +420,35 @@ describe('solver: edge cases on both solvers', () => {
       });
     }
   }
-  it('javascript-lp-solver refuses integer variables without a lower bound (ERROR); HiGHS solves them', async () => {
+  it('both solvers agree on status and objective on 200 seeded random small LPs and MIPs (every kind of bound and row)', async () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const model = randomSmallModel(seed, seed % 2 === 0, seed % 4 !== 1);
+      const highs = await solveModel(model, { solver: 'HIGHS' });
+      const jslp = await solveModel(model, { solver: 'JSLP', timeLimitSeconds: 10 });
+      assert.equal(jslp.status, highs.status, `seed ${seed}: ${jslp.message ?? ''} ${highs.message ?? ''}`);
+      if (highs.status === 'OPTIMAL') assertClose(jslp.objective, highs.objective!, 1e-6, `seed ${seed}`);
+      seen.add(highs.status);
+    }
+    assert.deepEqual([...seen].sort(), ['INFEASIBLE', 'OPTIMAL', 'UNBOUNDED']);
+  });
+  it('an unbounded LP that HiGHS presolve calls infeasible is UNBOUNDED (confirmed without presolve)', async () => {
+    // randomSmallModel(329, false, false): x0 and x6 can grow together (dx6 = 5 dx0) for +13 per unit
+    const text = `Maximize
+ obj: + 3 x0 - 1 x1 + 2 x2 - 4 x3 + 0 x4 - 4 x5 + 2 x6 + 2
+Subject To
+ c0: 12 <= + 2.5 x0 + 0.5 x1 + 5 x2 + 2.5 x3 + 3.5 x4 - 0.5 x6 <= 21
+ c1: 4 <= - 0.5 x1 + 3 x2 + 4.5 x4 <= 11
+Bounds
+ -inf <= x1 <= 6
+ x2 = -2.5
+ 3 <= x3 <= 7.5
+ x6 free
+End
+`;
+    for (const solver of ['HIGHS', 'JSLP'] as const) assert.equal((await solveText('LP', text, { solver })).status, 'UNBOUNDED', solver);
+  });
+  it('javascript-lp-solver refuses free integer variables (ERROR); HiGHS solves them', async () => {
     const model: OptimizationModel = {
       variables: [v('x', -Infinity, Infinity, 'integer'), v('y', -3.5, 2.5, 'integer')],
       constraints: [
@@ -445,7 +473,7 @@ describe('solver: edge cases on both solvers', () => {
     };
     const jslp = await solveModel(model, { solver: 'JSLP' });
     assert.equal(jslp.status, 'ERROR');
-    assert.match(jslp.message ?? '', /integer variables without a lower bound \(x\)/);
+    assert.match(jslp.message ?? '', /free integer variables \(x\)/);
     const highs = await solveModel(model, { solver: 'HIGHS' });
     assert.equal(highs.status, 'OPTIMAL');
     assert.deepEqual(highs.values, { x: -12, y: 2 });

@@ -93,3 +93,52 @@ export function marketSplitMip(rows = 4, seed = 1, slack = true): OptimizationMo
   }
   return { name: `market_split_${rows}`, variables, constraints, objective: { sense: 'minimize', terms: objective, constant: 0 } };
 }
+
+/**
+ * A small random LP or MIP (2 to 7 variables, 1 to 5 rows) mixing every kind of bound (none, free, boxed, fixed, upper
+ * only), row (<=, >=, =, range) and both senses; with `boxed`, every variable is also kept within [-50, 50] by a row,
+ * so the model is never unbounded. For differential tests of the two solvers.
+ */
+export function randomSmallModel(seed: number, mip: boolean, boxed = true): OptimizationModel {
+  const random = seededRandom(seed);
+  const pick = (values: number[]) => values[Math.floor(random() * values.length)];
+  const n = 2 + Math.floor(random() * 6);
+  const m = 1 + Math.floor(random() * 5);
+  const variables: ModelVariable[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = Math.floor(random() * 6);
+    let lower = 0;
+    let upper = Infinity;
+    if (kind === 1) lower = -Infinity;
+    else if (kind === 2) {
+      lower = pick([-5, -2.5, 1, 3]);
+      upper = lower + pick([0, 1, 4.5, 10]);
+    } else if (kind === 3) {
+      lower = -Infinity;
+      upper = pick([-1, 0, 6]);
+    } else if (kind === 4) upper = pick([1, 7]);
+    const integer = mip && random() < 0.5;
+    const type = !integer ? 'continuous' : lower === 0 && upper === 1 ? 'binary' : 'integer';
+    // free integers only with an upper bound (javascript-lp-solver refuses fully free ones)
+    variables.push({ name: `x${i}`, lower, upper: integer && lower === -Infinity && upper === Infinity ? 20 : upper, type });
+  }
+  const constraints: ModelConstraint[] = [];
+  for (let k = 0; k < m; k++) {
+    const terms = variables
+      .filter(() => random() < 0.7)
+      .map((v) => ({ name: v.name, coef: Math.round((random() * 10 - 4) * 2) / 2 }))
+      .filter((t) => t.coef !== 0);
+    const kind = Math.floor(random() * 4);
+    const a = Math.round(random() * 20 - 5);
+    const [lower, upper] = kind === 0 ? [-Infinity, a] : kind === 1 ? [a, Infinity] : kind === 2 ? [a, a] : [a, a + Math.round(random() * 10)];
+    constraints.push({ name: `c${k}`, terms, lower, upper });
+  }
+  if (boxed) for (const v of variables) constraints.push({ name: `box_${v.name}`, terms: [{ name: v.name, coef: 1 }], lower: -50, upper: 50 });
+  const objective: Term[] = variables.map((v) => ({ name: v.name, coef: Math.round(random() * 10 - 5) }));
+  return {
+    name: `random_${seed}`,
+    variables,
+    constraints,
+    objective: { sense: random() < 0.5 ? 'minimize' : 'maximize', terms: objective, constant: Math.round(random() * 4) },
+  };
+}

@@ -148,8 +148,9 @@ function runHighs(highs: Highs, lp: LpText, options: Record<string, number | boo
 /**
  * Solves `model` with HiGHS. Values of every variable come back by name; for LPs with a dual solution, row duals
  * (summed over the two LP rows of a range) and reduced costs too; for MIPs, HiGHS's best bound and gap. When HiGHS
- * reports 'Primal infeasible or unbounded', the model is solved again without objective: infeasible then means
- * INFEASIBLE, feasible means UNBOUNDED. The outcome is not checked here (solveModel runs verifyOutcome).
+ * reports 'Infeasible', the model is solved again without presolve to confirm it (see below); when it reports
+ * 'Primal infeasible or unbounded', the model is solved again without objective: infeasible then means INFEASIBLE,
+ * feasible means UNBOUNDED. The outcome is not checked here (solveModel runs verifyOutcome).
  */
 export async function solveWithHighs(model: OptimizationModel, opts: SolveOptions = {}): Promise<SolveOutcome> {
   const started = performance.now();
@@ -170,11 +171,27 @@ export async function solveWithHighs(model: OptimizationModel, opts: SolveOption
     loading = null;
     return finish(emptyOutcome('HIGHS', 'ERROR', mip, 'Solve error', `HiGHS failed: ${(e as Error).message}`));
   }
-  let status = mapHighsStatus(run.words, run.hasPrimal);
-  let message: string | null = null;
-  if (run.code === 9) {
+  const remainingSeconds = () => {
     const elapsed = (performance.now() - started) / 1000;
-    const remaining = opts.timeLimitSeconds !== undefined ? Math.max(0.001, opts.timeLimitSeconds - elapsed) : undefined;
+    return opts.timeLimitSeconds !== undefined ? Math.max(0.001, opts.timeLimitSeconds - elapsed) : undefined;
+  };
+  let confirmNote: string | null = null;
+  if (run.code === 8) {
+    // HiGHS 1.15.1's presolve has called a feasible, unbounded LP infeasible (test/solver.test.ts has one): an
+    // infeasible verdict is confirmed without presolve, and the run without presolve is the answer when it differs
+    try {
+      const confirm = runHighs(highs, lp, { ...highsOptions(opts, remainingSeconds()), presolve: 'off' }, mip);
+      if (confirm.code === 7 || confirm.code === 9 || confirm.code === 10) run = confirm;
+      else if (confirm.code !== 8) confirmNote = `infeasible with presolve; not confirmed without it (${confirm.words})`;
+    } catch (e) {
+      loading = null;
+      confirmNote = `infeasible with presolve; the confirmation without it failed: ${(e as Error).message}`;
+    }
+  }
+  let status = mapHighsStatus(run.words, run.hasPrimal);
+  let message: string | null = confirmNote;
+  if (run.code === 9) {
+    const remaining = remainingSeconds();
     const feasibility = buildLp({ ...model, objective: { ...model.objective, terms: [], constant: 0 } });
     try {
       const second = runHighs(highs, feasibility, highsOptions(opts, remaining), mip);
