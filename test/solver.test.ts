@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { WorkerPool } from '../src/jobs/pool.ts';
-import { marketSplitMip, randomSmallModel } from '../src/optimize/solver/generators.ts';
+import { marketSplitMip, productionPlanningLp, productionPlanningSize, randomSmallModel } from '../src/optimize/solver/generators.ts';
 import {
   buildLp,
   checkSolution,
@@ -447,6 +447,22 @@ Bounds
 End
 `;
     for (const solver of ['HIGHS', 'JSLP'] as const) assert.equal((await solveText('LP', text, { solver })).status, 'UNBOUNDED', solver);
+  });
+  it('an LP javascript-lp-solver cycles on stops at its pivot budget (ERROR); AUTO then solves it with HiGHS', async () => {
+    const model = randomSmallModel(865, false, false, 30);
+    const jslp = await solveModel(model, { solver: 'JSLP' });
+    assert.equal(jslp.status, 'ERROR');
+    assert.match(jslp.message ?? '', /pivots without finishing/);
+    const auto = await solveModel(model);
+    assert.equal(auto.solver, 'HIGHS');
+    assert.equal(auto.status, 'INFEASIBLE');
+    assert.match(auto.message ?? '', /solved with HiGHS instead/);
+  });
+  it('javascript-lp-solver honours a time limit inside an LP (TIME_LIMIT)', async () => {
+    const started = performance.now();
+    const outcome = await solveModel(productionPlanningLp(productionPlanningSize(1000), 42), { solver: 'JSLP', timeLimitSeconds: 0.3 });
+    assert.equal(outcome.status, 'TIME_LIMIT', outcome.message ?? '');
+    assert.ok(performance.now() - started < 3000);
   });
   it('javascript-lp-solver refuses free integer variables (ERROR); HiGHS solves them', async () => {
     const model: OptimizationModel = {

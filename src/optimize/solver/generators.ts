@@ -95,15 +95,15 @@ export function marketSplitMip(rows = 4, seed = 1, slack = true): OptimizationMo
 }
 
 /**
- * A small random LP or MIP (2 to 7 variables, 1 to 5 rows) mixing every kind of bound (none, free, boxed, fixed, upper
+ * A small random LP or MIP (2 to `maxVariables` variables, 1 to 5/7 as many rows) mixing every kind of bound (none, free, boxed, fixed, upper
  * only), row (<=, >=, =, range) and both senses; with `boxed`, every variable is also kept within [-50, 50] by a row,
  * so the model is never unbounded. For differential tests of the two solvers.
  */
-export function randomSmallModel(seed: number, mip: boolean, boxed = true): OptimizationModel {
+export function randomSmallModel(seed: number, mip: boolean, boxed = true, maxVariables = 7): OptimizationModel {
   const random = seededRandom(seed);
   const pick = (values: number[]) => values[Math.floor(random() * values.length)];
-  const n = 2 + Math.floor(random() * 6);
-  const m = 1 + Math.floor(random() * 5);
+  const n = 2 + Math.floor(random() * (maxVariables - 1));
+  const m = 1 + Math.floor(random() * Math.max(1, Math.round((maxVariables * 5) / 7)));
   const variables: ModelVariable[] = [];
   for (let i = 0; i < n; i++) {
     const kind = Math.floor(random() * 6);

@@ -13,7 +13,8 @@
  * integers fractional, and split ones made it branch without end until the heap ran out. It gives no duals or
  * reduced costs (null).
  *
- * `timeLimitSeconds` becomes `options.timeout`, which it only honours in branch and cut (MIPs): an LP runs to the end.
+ * `timeLimitSeconds` becomes `options.timeout`, which it only honours between branch-and-cut nodes; a guard on its
+ * pivots (installGuard) enforces the limit inside LPs too and stops LPs it cycles on.
  * Its answer after a MIP timeout is known to be unreliable: such a result is FEASIBLE at most, and only if the
  * independent check (verifyOutcome, run by solveModel) accepts it; otherwise TIME_LIMIT without solution.
  */
@@ -164,9 +165,45 @@ export function toJslpModel(model: OptimizationModel, opts: SolveOptions = {}): 
 }
 
 /**
+ * An LP solve is stopped after this many simplex pivots per row and column of its tableau (plus 10,000): it cycles
+ * forever on some small LPs (randomSmallModel(865, false, false, 30) in the tests), and has no limit of its own.
+ */
+export const JSLP_LP_PIVOTS_PER_ROW_AND_COLUMN = 50;
+
+class JslpBudgetExceeded extends Error {
+  constructor(readonly reason: 'time' | 'pivots') {
+    super(`javascript-lp-solver budget exceeded (${reason})`);
+  }
+}
+
+/** The budget of the solve running now (javascript-lp-solver is synchronous, so there is at most one per thread). */
+const guard = { pivots: 0, maxPivots: Infinity, deadline: Infinity };
+let guardInstalled = false;
+
+/**
+ * Wraps its Tableau.prototype.pivot (once per thread) to count pivots and check the clock, so that a cycling LP or
+ * a MIP past its time limit stops with an exception instead of blocking the thread forever.
+ */
+function installGuard(): void {
+  if (guardInstalled) return;
+  guardInstalled = true;
+  const proto = (solver as any).Tableau?.prototype;
+  if (typeof proto?.pivot !== 'function') return;
+  const pivot = proto.pivot;
+  proto.pivot = function guardedPivot(this: unknown, ...args: unknown[]) {
+    guard.pivots++;
+    if (guard.pivots > guard.maxPivots) throw new JslpBudgetExceeded('pivots');
+    if ((guard.pivots & 63) === 0 && Date.now() > guard.deadline) throw new JslpBudgetExceeded('time');
+    return pivot.apply(this, args);
+  };
+}
+
+/**
  * Solves `model` with javascript-lp-solver (synchronously, wrapped in a promise for a common interface). Statuses:
  * not feasible → INFEASIBLE (TIME_LIMIT after a MIP timeout), not bounded → UNBOUNDED, else OPTIMAL, or FEASIBLE when
- * a MIP hit the timeout. No duals. The outcome is not checked here (solveModel runs verifyOutcome).
+ * a MIP hit the timeout. No duals. A pivot budget stops LPs it cycles on (ERROR); with a time limit, the clock is
+ * also checked every 64 pivots (TIME_LIMIT), so an LP honours it too. The outcome is not checked here (solveModel runs
+ * verifyOutcome).
  */
 export async function solveWithJslp(model: OptimizationModel, opts: SolveOptions = {}): Promise<SolveOutcome> {
   const started = performance.now();
@@ -182,10 +219,25 @@ export async function solveWithJslp(model: OptimizationModel, opts: SolveOptions
   if (tr.infeasible) return finish(emptyOutcome('JSLP', 'INFEASIBLE', mip, 'infeasible (found while translating)', tr.infeasible));
   let result: Record<string, unknown>;
   const solveStart = Date.now();
+  const rows = Object.keys(tr.json.constraints).length;
+  const columns = Object.keys(tr.json.variables).length;
+  guard.pivots = 0;
+  guard.maxPivots = mip ? Infinity : JSLP_LP_PIVOTS_PER_ROW_AND_COLUMN * (rows + columns) + 10_000;
+  guard.deadline = opts.timeLimitSeconds !== undefined && Number.isFinite(opts.timeLimitSeconds) ? solveStart + opts.timeLimitSeconds * 1050 + 50 : Infinity;
+  installGuard();
   try {
     result = solver.Solve(tr.json) as Record<string, unknown>;
   } catch (e) {
+    if (e instanceof JslpBudgetExceeded) {
+      if (e.reason === 'time') return finish(emptyOutcome('JSLP', 'TIME_LIMIT', mip, 'timeout', `time limit reached (stopped after ${guard.pivots} pivots)`));
+      return finish(
+        emptyOutcome('JSLP', 'ERROR', mip, 'pivot limit', `javascript-lp-solver made ${guard.maxPivots} pivots without finishing (it cycles on some LPs)`),
+      );
+    }
     return finish(emptyOutcome('JSLP', 'ERROR', mip, 'error', `javascript-lp-solver failed: ${(e as Error).message}`));
+  } finally {
+    guard.deadline = Infinity;
+    guard.maxPivots = Infinity;
   }
   const timeout = tr.json.options?.timeout;
   const timedOut = mip && timeout !== undefined && Date.now() - solveStart >= timeout;

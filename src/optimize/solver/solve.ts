@@ -49,7 +49,8 @@ function trivialInfeasibility(model: OptimizationModel): string | null {
 /**
  * Solves `model` (validated first: throws ModelValidationError) with the chosen solver ('AUTO' by default, see
  * chooseSolver) and returns its outcome after verifyOutcome: an answer that fails the independent check is never
- * OPTIMAL or FEASIBLE. `solvers` replaces the solver functions (tests).
+ * OPTIMAL or FEASIBLE. When AUTO chose javascript-lp-solver and it ends in ERROR, HiGHS solves the model instead
+ * (`message` says so). `solvers` replaces the solver functions (tests).
  */
 export async function solveModel(
   model: OptimizationModel,
@@ -68,7 +69,16 @@ export async function solveModel(
   } catch (e) {
     outcome = emptyOutcome(name, 'ERROR', isMip(model), 'error', `${name} failed: ${(e as Error).message}`);
   }
-  return verifyOutcome(model, outcome, opts.checkTolerance);
+  const verified = verifyOutcome(model, outcome, opts.checkTolerance);
+  if (verified.status === 'ERROR' && name === 'JSLP' && (opts.solver ?? 'AUTO') === 'AUTO') {
+    // AUTO's choice failed (its pivot budget, a solution that failed the check): HiGHS decides instead
+    const fallback = await solveModel(model, { ...opts, solver: 'HIGHS' }, solvers);
+    return {
+      ...fallback,
+      message: `javascript-lp-solver failed (${verified.message}); solved with HiGHS instead${fallback.message ? `: ${fallback.message}` : ''}`,
+    };
+  }
+  return verified;
 }
 
 /** Parses `text` as LP or MPS (throws ModelParseError with the line, ModelTooLargeError) and solves it (solveModel). */
