@@ -202,7 +202,7 @@ for (const backend of testBackends()) {
       assert.equal(many.n, few.n, `3 nodes: ${few.n}, 120 nodes: ${many.n}`);
     });
 
-    it('node(id) in many concurrent requests: their rows\' plants are looked up together, the same statements for 3 and 60 requests', async () => {
+    it("node(id) in many concurrent requests: their rows' plants are looked up together, the same statements for 3 and 60 requests", async () => {
       const ids = (await large.gql(`{ plants(first: 1) { edges { node { machines { id } } } } }`)).body.data.plants.edges[0].node.machines.map(
         (m: any) => m.id,
       );
