@@ -4,8 +4,8 @@
 // an AI4I-style failure model):
 // - failureRisk for 1,000 machines through GraphQL over a hand-written baseline (the plant's machines, the same
 //   features statement and one session.run on its own session, answered as JSON): goal at most 1.5x;
-// - 200 concurrent single-machine predictions, batching on (the default 2 ms window) over off (batches of 1 row):
-//   goal at least 3x the throughput;
+// - 200 concurrent single-machine predictions (five such bursts per round), batching on (the default 2 ms window)
+//   over off (batches of 1 row): goal at least 3x the throughput;
 // - a small GraphQL query's p99 latency while a 5-fold GRADIENT_BOOSTING training on AI4I runs (a job in a worker
 //   thread) over its idle p99: goal at most 2x.
 // Usage: npm run bench:predict [-- --rounds 7] [--only risk,batch,train]. Needs PostgreSQL at TEST_DATABASE_URL, like the tests.
@@ -189,9 +189,10 @@ if (only.has('risk')) {
 
 async function throughput(app: typeof yoga, model: string): Promise<number> {
   const one = `query($id: ID!) { node(id: $id) { ... on Machine { failureRisk(model: "${model}") } } }`;
+  // Five bursts of 200 concurrent requests, one after another: a burst alone lasts only tens of milliseconds.
   const start = performance.now();
-  await Promise.all(ids.slice(0, 200).map((id) => gql(app, one, { id: encodeId('Machine', id) })));
-  return 200 / ((performance.now() - start) / 1000);
+  for (let burst = 0; burst < 5; burst++) await Promise.all(ids.slice(0, 200).map((id) => gql(app, one, { id: encodeId('Machine', id) })));
+  return 1000 / ((performance.now() - start) / 1000);
 }
 const batch: Record<string, { ratios: number[]; on: number[]; off: number[] }> = {};
 if (only.has('batch')) {
@@ -209,7 +210,7 @@ if (only.has('batch')) {
       batch[w.name].on.push(on);
       batch[w.name].off.push(off);
       batch[w.name].ratios.push(on / off);
-      if (r === 0) console.log(`${w.name}, batching on: ${runsPerRound} session.run calls for 200 requests`);
+      if (r === 0) console.log(`${w.name}, batching on: ${runsPerRound} session.run calls for 5 bursts of 200 requests`);
       if (r === 0 && process.env.BENCH_STATEMENTS) {
         const seen = new Map<string, number>();
         const stop = database.sql.onStatement((sql) => seen.set(sql.slice(0, 90), (seen.get(sql.slice(0, 90)) ?? 0) + 1));

@@ -672,10 +672,28 @@ onRowsLoaded({
 });
 
 /** A Float field of a machine's prediction: its value, or a GraphQL error for this machine with the error's code. */
-async function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {
+function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {
+  // A list of machines prefetched by its root field (look-ahead): one promise per field, no further lookups.
+  const early = prefetched.get(ctx)?.get(modelKeyOf(name, null));
+  if (early)
+    return early.then(
+      (found) => {
+        const p = found.results.get(machineId);
+        return p ? valueOf({ ...p, model: found.model }, name, task) : slowMachineValue(ctx, machineId, name, task);
+      },
+      () => slowMachineValue(ctx, machineId, name, task),
+    );
+  return slowMachineValue(ctx, machineId, name, task);
+}
+
+async function slowMachineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {
   const p = await machinePrediction(ctx, machineId, name, null).catch((err: unknown) => {
     throw err instanceof AppError ? new GraphQLError(err.message, { extensions: { code: err.code } }) : err;
   });
+  return valueOf(p, name, task);
+}
+
+function valueOf(p: MachinePrediction & { model: ModelRecord }, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): number | null {
   if (!p.ok) throw new GraphQLError(p.error.message, { extensions: { code: p.error.code } });
   const model = p.model;
   if (task === 'CLASSIFICATION' && model.task !== 'CLASSIFICATION')
