@@ -679,7 +679,7 @@ function machineValue(ctx: Context, machineId: number, name: string, task: 'CLAS
     return early.then(
       (found) => {
         const p = found.results.get(machineId);
-        return p ? valueOf({ ...p, model: found.model }, name, task) : slowMachineValue(ctx, machineId, name, task);
+        return p ? predictionValue({ ...p, model: found.model }, name, task) : slowMachineValue(ctx, machineId, name, task);
       },
       () => slowMachineValue(ctx, machineId, name, task),
     );
@@ -690,10 +690,10 @@ async function slowMachineValue(ctx: Context, machineId: number, name: string, t
   const p = await machinePrediction(ctx, machineId, name, null).catch((err: unknown) => {
     throw err instanceof AppError ? new GraphQLError(err.message, { extensions: { code: err.code } }) : err;
   });
-  return valueOf(p, name, task);
+  return predictionValue(p, name, task);
 }
 
-function valueOf(p: MachinePrediction & { model: ModelRecord }, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): number | null {
+function predictionValue(p: MachinePrediction & { model: ModelRecord }, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): number | null {
   if (!p.ok) throw new GraphQLError(p.error.message, { extensions: { code: p.error.code } });
   const model = p.model;
   if (task === 'CLASSIFICATION' && model.task !== 'CLASSIFICATION')
