@@ -196,22 +196,35 @@ const connectionBroken = (err: unknown) => !(err instanceof Error && typeof (err
  */
 function trackBudgetedStatements(pool: pg.Pool): void {
   const plain = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  const withinBudget = async (budget: StatementBudget, args: unknown[]) => {
-    const client = await pool.connect();
-    let failure: unknown;
-    let untrack: (() => Promise<void>) | undefined;
-    try {
-      budget.check(); // the wait for a free connection may have used up the time
-      untrack = budget.track(backendPid(client));
-      return await (client.query as (...a: unknown[]) => Promise<unknown>)(...args);
-    } catch (err) {
-      failure = err;
-      throw err;
-    } finally {
-      await untrack?.();
-      client.release(failure !== undefined && connectionBroken(failure) ? (failure as Error) : undefined);
-    }
-  };
+  // The callback form of connect hands over an idle connection in this turn and the statement is sent at once, before
+  // the caller goes on with other synchronous work (awaiting the promise form would wait for every microtask queued
+  // before it: a GraphQL walk over a large tree, say).
+  const withinBudget = (budget: StatementBudget, args: unknown[]) =>
+    new Promise<unknown>((resolve, reject) => {
+      pool.connect((err, client) => {
+        if (err || !client) {
+          reject(err ?? new Error('no connection'));
+          return;
+        }
+        let untrack: (() => Promise<void>) | undefined;
+        const finish = async (failure: unknown, result?: unknown) => {
+          await untrack?.().catch(() => {});
+          client.release(failure !== undefined && connectionBroken(failure) ? (failure as Error) : undefined);
+          if (failure !== undefined) reject(failure);
+          else resolve(result);
+        };
+        try {
+          budget.check(); // the wait for a free connection may have used up the time
+          untrack = budget.track(backendPid(client));
+          (client.query as (...a: unknown[]) => Promise<unknown>)(...args).then(
+            (result) => finish(undefined, result),
+            (e: unknown) => finish(e),
+          );
+        } catch (e) {
+          void finish(e);
+        }
+      });
+    });
   pool.query = ((...args: unknown[]) => {
     const budget = currentStatementBudget();
     if (!budget || typeof args[args.length - 1] === 'function') return plain(...args);

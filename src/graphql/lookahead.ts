@@ -45,15 +45,17 @@ export function onRowsLoaded(hook: LookaheadHook): void {
 
 /**
  * Tells the hooks what a root field loaded: `rows` (an object, an array, or for a connection field the array of
- * its nodes) of the field's return type, as loaded with their relations. Errors in hooks never fail the field.
+ * its nodes) of the field's return type, as loaded with their relations. Errors in hooks never fail the field. When a
+ * hook was called, the returned promise is for the root field to await before it returns (see the end).
  */
-export function rowsLoaded(ctx: Context, info: GraphQLResolveInfo, rows: unknown): void {
+export function rowsLoaded(ctx: Context, info: GraphQLResolveInfo, rows: unknown): Promise<void> | undefined {
   if (hooks.length === 0 || rows == null) return;
   const type = getNamedType(info.returnType);
   if (!isObjectType(type)) return;
   const found = new Map<LookaheadHook, Map<string, SelectedField[]>>();
   const walker = new Walker(info, found);
   for (const node of info.fieldNodes) if (node.selectionSet) walker.walk(node.selectionSet, type, rows, 0);
+  if (found.size === 0) return;
   for (const [hook, byField] of found) {
     for (const [field, list] of byField) {
       try {
@@ -63,6 +65,9 @@ export function rowsLoaded(ctx: Context, info: GraphQLResolveInfo, rows: unknown
       }
     }
   }
+  // Awaited by the root field before it returns: one tick, so that statements the hooks started go out (pg's pool
+  // hands out connections on the next tick) before GraphQL walks the tree synchronously.
+  return new Promise((resolve) => process.nextTick(resolve));
 }
 
 /** Depth bound: the drizzle tree is a few levels deep; the query depth limit bounds it anyway. */

@@ -168,6 +168,12 @@ export class PredictionService {
    * are cached; which version is active is cached until an alias of the name moves (an event from any process) or
    * for RESOLVE_TTL_MS at most (an event lost while a LISTEN connection reconnects).
    */
+  /** resolve's answer when it is cached and fresh (no statement, no wait), else undefined. */
+  peek(name: string, version?: number | null): ModelRecord | undefined {
+    const hit = this.resolved.get(`${name}\u0000${version ?? ''}`);
+    return hit && (version != null || this.deps.clock.now().getTime() - hit.at < RESOLVE_TTL_MS) ? hit.model : undefined;
+  }
+
   async resolve(name: string, version?: number | null): Promise<ModelRecord> {
     const key = `${name}\u0000${version ?? ''}`;
     const hit = this.resolved.get(key);

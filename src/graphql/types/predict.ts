@@ -659,12 +659,18 @@ onRowsLoaded({
     if (!mine) prefetched.set(ctx, (mine = new Map()));
     for (const [key, { name, version, ids }] of byModel) {
       if (mine.has(key)) continue;
-      const work = (async () => {
-        const model = await ctx.services.predictions.resolve(name, version);
+      const start = (model: ModelRecord) => {
         if (!modelVisible(model, ctx.auth)) throw new NotFoundError('Model', name);
-        const results = await ctx.services.predictions.machines.predictNow(model, ids);
-        return { model, results: new Map(results.map((r) => [r.machineId, r])) };
-      })();
+        return ctx.services.predictions.machines.predictNow(model, ids).then((results) => ({ model, results: new Map(results.map((r) => [r.machineId, r])) }));
+      };
+      // A cached model starts at once, in this turn: the features statement is on its way before GraphQL walks the tree.
+      const cached = ctx.services.predictions.peek(name, version);
+      let work: Promise<{ model: ModelRecord; results: Map<number, MachinePrediction> }>;
+      try {
+        work = cached ? start(cached) : ctx.services.predictions.resolve(name, version).then(start);
+      } catch (err) {
+        work = Promise.reject(err);
+      }
       work.catch(() => {}); // the fields report errors themselves (they take the usual path when this fails)
       mine.set(key, work);
     }

@@ -155,7 +155,7 @@ builder.queryFields((t) => ({
       totalCount: (_p, _a, ctx) => ctx.db.$count(plants, visiblePlantsSql(ctx, plants.id)),
       resolve: async (query, _root, _args, ctx, info) => {
         const rows = await ctx.db.query.plants.findMany(query({ where: visiblePlantsWhere(ctx), orderBy: { id: 'asc' } }));
-        rowsLoaded(ctx, info, rows);
+        await rowsLoaded(ctx, info, rows);
         return rows;
       },
     },
@@ -170,7 +170,7 @@ builder.queryFields((t) => ({
       const id = visiblePlantId(ctx, String(args.id));
       if (id === null) return null;
       const row = await ctx.db.query.plants.findFirst(query({ where: { id } }));
-      rowsLoaded(ctx, info, row);
+      await rowsLoaded(ctx, info, row);
       return row;
     },
   }),
