@@ -135,6 +135,23 @@ for (const backend of testBackends()) {
         },
         ['products[0].routing[0].machines', 'products[0].routing[0].setupMinutes'],
       ],
+      [
+        'machine times for a machine not in the step, twice for one machine, with a zero time and a negative setup',
+        (p) => {
+          (p.products[0].routing[0] as any).machineTimes = [
+            { machine: 'M3', minutesPerUnit: 1 },
+            { machine: 'M1', minutesPerUnit: 0 },
+            { machine: 'M1', minutesPerUnit: 2, setupMinutes: -4 },
+          ];
+          return { ...p, name: 'X9' };
+        },
+        [
+          'products[0].routing[0].machineTimes[0].machine',
+          'products[0].routing[0].machineTimes[1].minutesPerUnit',
+          'products[0].routing[0].machineTimes[2].machine',
+          'products[0].routing[0].machineTimes[2].setupMinutes',
+        ],
+      ],
     ];
 
     for (const [label, mutate, paths] of bad) {
@@ -148,6 +165,34 @@ for (const backend of testBackends()) {
         for (const e of res.fieldErrors) assert.ok(e.message.length > 5);
       });
     }
+
+    it("machine-dependent times: a step takes its own time on the machines given, the step's on the others, and exports them", async () => {
+      const plant = goodPlant('Flexible');
+      (plant.products[0].routing[0] as any).machineTimes = [{ machine: 'M2', minutesPerUnit: 3.5, setupMinutes: 4 }];
+      (plant.products[0].routing[1] as any).machineTimes = [{ machine: 'M3', minutesPerUnit: 0.5 }];
+      const r = await app.gql(
+        `mutation($input: PlantImportInput!) { importPlant(input: $input) { __typename ... on ImportPlantSuccess { plant { id products { routing { index minutesPerUnit setupMinutes machineTimes { machine { name } minutesPerUnit setupMinutes } } } } } } }`,
+        { input: plant },
+      );
+      assert.equal(r.body.data.importPlant.__typename, 'ImportPlantSuccess', JSON.stringify(r.body));
+      const [first, second] = r.body.data.importPlant.plant.products[0].routing;
+      assert.deepEqual(first, {
+        index: 1,
+        minutesPerUnit: 2,
+        setupMinutes: 10,
+        machineTimes: [{ machine: { name: 'M2' }, minutesPerUnit: 3.5, setupMinutes: 4 }],
+      });
+      // Without its own setup, a machine time keeps the step's setup.
+      assert.deepEqual(second, {
+        index: 2,
+        minutesPerUnit: 1,
+        setupMinutes: 0,
+        machineTimes: [{ machine: { name: 'M3' }, minutesPerUnit: 0.5, setupMinutes: 0 }],
+      });
+      const doc = (await app.gql(`query($id: ID!) { exportPlant(id: $id) }`, { id: r.body.data.importPlant.plant.id })).body.data.exportPlant;
+      assert.deepEqual(doc.products[0].routing[0].machineTimes, [{ machine: 'M2', minutesPerUnit: 3.5, setupMinutes: 4 }]);
+      assert.deepEqual(doc.products[0].routing[1].machineTimes, [{ machine: 'M3', minutesPerUnit: 0.5, setupMinutes: 0 }]);
+    });
 
     it('rejects a DateTime without offset and a non-integer quantity as GraphQL input errors, writing nothing', async () => {
       const before = await tableCounts(app.database);

@@ -10,6 +10,11 @@ export function floatArray(values: ArrayLike<number>): string {
   return `{${Array.prototype.join.call(values, ',')}}`;
 }
 
+/** Like floatArray, with SQL NULL for null entries. */
+export function nullableFloatArray(values: readonly (number | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
+}
+
 const NEEDS_ESCAPE = /["\\]/g;
 
 export function textArray(values: readonly string[]): string {

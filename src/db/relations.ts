@@ -30,6 +30,10 @@ export const relations = defineRelations(schema, (r) => ({
       from: r.routingSteps.id.through(r.routingStepMachines.stepId),
       to: r.machines.id.through(r.routingStepMachines.machineId),
     }),
+    machineTimes: r.many.routingStepMachines({ from: r.routingSteps.id, to: r.routingStepMachines.stepId }),
+  },
+  routingStepMachines: {
+    machine: r.one.machines({ from: r.routingStepMachines.machineId, to: r.machines.id, optional: false }),
   },
   orders: {
     plant: r.one.plants({ from: r.orders.plantId, to: r.plants.id, optional: false }),

@@ -2,12 +2,12 @@ import { ConflictError, echo, NotFoundError, Problems, ValidationError } from '.
 import { encodeId } from '../core/ids.ts';
 import { canSeePlant, type PlantScope } from '../core/scope.ts';
 import { checkName, checkPositive, checkValidDate, checkUnique } from '../core/validate.ts';
-import { floatArray, intArray, textArray } from '../db/arrays.ts';
+import { floatArray, intArray, nullableFloatArray, textArray } from '../db/arrays.ts';
 import type { Database, Queryable } from '../db/client.ts';
 import { isUniqueViolation, sqlState } from '../db/errors.ts';
 import type { OrderStatus } from '../db/schema/index.ts';
 import type { MachineDirectory } from './directory.ts';
-import { IMPORT_LIMITS, ORDER_STEP_TIMES, type OrderImport, type PlantImport, type RoutingStepImport } from './import.ts';
+import { checkMachineTimes, IMPORT_LIMITS, ORDER_STEP_TIMES, type OrderImport, type PlantImport, type RoutingStepImport } from './import.ts';
 
 /**
  * Editing a live twin after its import: lines, machines, products with routings, and orders with their lifecycle.
@@ -289,12 +289,26 @@ async function resolveRouting(q: Queryable, p: Problems, plantId: number, routin
     );
     checkPositive(p, `${sp}.minutesPerUnit`, s.minutesPerUnit, { max: IMPORT_LIMITS.minutesPerUnit });
     checkPositive(p, `${sp}.setupMinutes`, s.setupMinutes, { allowZero: true, max: IMPORT_LIMITS.minutesPerUnit });
-    return { machineIds: ms.map((n) => ids.get(n) ?? 0), minutesPerUnit: s.minutesPerUnit, setupMinutes: s.setupMinutes ?? 0 };
+    checkMachineTimes(p, sp, ms, s.machineTimes);
+    const own = new Map((s.machineTimes ?? []).map((t) => [typeof t.machine === 'string' ? t.machine.trim() : '', t]));
+    return {
+      machineIds: ms.map((n) => ids.get(n) ?? 0),
+      minutesPerUnit: s.minutesPerUnit,
+      setupMinutes: s.setupMinutes ?? 0,
+      machineTimes: ms.map((n) => {
+        const t = own.get(n);
+        return t ? { minutesPerUnit: t.minutesPerUnit, setupMinutes: t.setupMinutes ?? s.setupMinutes ?? 0 } : null;
+      }),
+    };
   });
   return steps;
 }
 
-async function writeRouting(q: Queryable, productId: number, steps: { machineIds: number[]; minutesPerUnit: number; setupMinutes: number }[]): Promise<void> {
+async function writeRouting(
+  q: Queryable,
+  productId: number,
+  steps: { machineIds: number[]; minutesPerUnit: number; setupMinutes: number; machineTimes: ({ minutesPerUnit: number; setupMinutes: number } | null)[] }[],
+): Promise<void> {
   await q.query('delete from routing_steps where product_id = $1', [productId]);
   const inserted = await q.query<{ id: number; step_index: number }>(
     `insert into routing_steps (product_id, step_index, minutes_per_unit, setup_minutes)
@@ -302,11 +316,17 @@ async function writeRouting(q: Queryable, productId: number, steps: { machineIds
     [productId, intArray(steps.map((_s, j) => j + 1)), floatArray(steps.map((s) => s.minutesPerUnit)), floatArray(steps.map((s) => s.setupMinutes))],
   );
   const byIndex = new Map(inserted.map((r) => [Number(r.step_index), Number(r.id)]));
-  const pairs = steps.flatMap((s, j) => s.machineIds.map((m) => [byIndex.get(j + 1)!, m] as const));
-  await q.query('insert into routing_step_machines (step_id, machine_id) select * from unnest($1::text::int[], $2::text::int[])', [
-    intArray(pairs.map((x) => x[0])),
-    intArray(pairs.map((x) => x[1])),
-  ]);
+  const pairs = steps.flatMap((s, j) => s.machineIds.map((m, k) => [byIndex.get(j + 1)!, m, s.machineTimes[k]] as const));
+  await q.query(
+    `insert into routing_step_machines (step_id, machine_id, minutes_per_unit, setup_minutes)
+     select * from unnest($1::text::int[], $2::text::int[], $3::text::float8[], $4::text::float8[])`,
+    [
+      intArray(pairs.map((x) => x[0])),
+      intArray(pairs.map((x) => x[1])),
+      nullableFloatArray(pairs.map((x) => x[2]?.minutesPerUnit ?? null)),
+      nullableFloatArray(pairs.map((x) => x[2]?.setupMinutes ?? null)),
+    ],
+  );
 }
 
 export async function createProduct(
@@ -548,9 +568,19 @@ export async function exportPlant(q: Queryable, scope: PlantScope, plantId: numb
       line.machines.push(m);
     }
   }
-  const stepRows = await q.query<{ product_id: number; product: string; step_index: number | null; mpu: number; setup: number; machines: string[] | null }>(
+  const stepRows = await q.query<{
+    product_id: number;
+    product: string;
+    step_index: number | null;
+    mpu: number;
+    setup: number;
+    machines: string[] | null;
+    times: { machine: string; minutesPerUnit: number; setupMinutes: number }[] | string | null;
+  }>(
     `select pr.id as product_id, pr.name as product, rs.step_index, rs.minutes_per_unit as mpu, rs.setup_minutes as setup,
-       (select array_agg(m.name order by m.id) from routing_step_machines rsm join machines m on m.id = rsm.machine_id where rsm.step_id = rs.id) as machines
+       (select array_agg(m.name order by m.id) from routing_step_machines rsm join machines m on m.id = rsm.machine_id where rsm.step_id = rs.id) as machines,
+       (select json_agg(json_build_object('machine', m.name, 'minutesPerUnit', rsm.minutes_per_unit, 'setupMinutes', coalesce(rsm.setup_minutes, rs.setup_minutes)) order by m.id)
+          from routing_step_machines rsm join machines m on m.id = rsm.machine_id where rsm.step_id = rs.id and rsm.minutes_per_unit is not null) as times
      from products pr left join routing_steps rs on rs.product_id = pr.id where pr.plant_id = $1 order by pr.id, rs.step_index`,
     [plantId],
   );
@@ -558,7 +588,17 @@ export async function exportPlant(q: Queryable, scope: PlantScope, plantId: numb
   for (const r of stepRows) {
     let pr = productMap.get(Number(r.product_id));
     if (!pr) productMap.set(Number(r.product_id), (pr = { name: r.product, routing: [] }));
-    if (r.step_index !== null) pr.routing.push({ machines: r.machines ?? [], minutesPerUnit: Number(r.mpu), setupMinutes: Number(r.setup) });
+    if (r.step_index !== null) {
+      const step: RoutingStepImport = { machines: r.machines ?? [], minutesPerUnit: Number(r.mpu), setupMinutes: Number(r.setup) };
+      const times = typeof r.times === 'string' ? JSON.parse(r.times) : r.times;
+      if (times?.length)
+        step.machineTimes = times.map((t: { machine: string; minutesPerUnit: number; setupMinutes: number }) => ({
+          machine: t.machine,
+          minutesPerUnit: Number(t.minutesPerUnit),
+          setupMinutes: Number(t.setupMinutes),
+        }));
+      pr.routing.push(step);
+    }
   }
   const orderRows = await q.query<{
     code: string;

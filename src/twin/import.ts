@@ -14,10 +14,39 @@ export interface LineImport {
   name: string;
   machines: MachineImport[];
 }
+/** One eligible machine's own time for a step, when it differs from the step's (flexible job-shop data). */
+export interface MachineTimeImport {
+  machine: string;
+  minutesPerUnit: number;
+  /** Default: the step's setupMinutes. */
+  setupMinutes?: number | null;
+}
 export interface RoutingStepImport {
   machines: string[];
   minutesPerUnit: number;
   setupMinutes?: number | null;
+  /** Per-machine overrides, each for one of `machines`, at most one per machine. */
+  machineTimes?: MachineTimeImport[] | null;
+}
+
+/**
+ * Checks a step's machineTimes against its eligible machines (`names`): each names one of them, once, with a
+ * positive time per unit and a non-negative setup under the import limits. Problems go to `p` under `path`.
+ */
+export function checkMachineTimes(p: Problems, path: string, names: readonly string[], times: readonly MachineTimeImport[] | null | undefined): void {
+  if (!times) return;
+  if (times.length > IMPORT_LIMITS.machinesPerStep) p.add(`${path}.machineTimes`, `at most ${IMPORT_LIMITS.machinesPerStep} machine times per step`);
+  const eligible = new Set(names);
+  const seen = new Set<string>();
+  times.forEach((t, k) => {
+    const tp = `${path}.machineTimes[${k}]`;
+    const name = typeof t.machine === 'string' ? t.machine.trim() : '';
+    if (!eligible.has(name)) p.add(`${tp}.machine`, `${echo(name)} is not one of this step's machines`);
+    else if (seen.has(name)) p.add(`${tp}.machine`, `a second time for machine ${echo(name)}`);
+    seen.add(name);
+    checkPositive(p, `${tp}.minutesPerUnit`, t.minutesPerUnit, { max: IMPORT_LIMITS.minutesPerUnit });
+    checkPositive(p, `${tp}.setupMinutes`, t.setupMinutes, { allowZero: true, max: IMPORT_LIMITS.minutesPerUnit });
+  });
 }
 export interface ProductImport {
   name: string;
@@ -153,7 +182,13 @@ export function validatePlantImport(input: PlantImport): PlantImport {
         );
         checkPositive(p, `${path}.minutesPerUnit`, s.minutesPerUnit, { max: IMPORT_LIMITS.minutesPerUnit });
         checkPositive(p, `${path}.setupMinutes`, s.setupMinutes, { allowZero: true, max: IMPORT_LIMITS.minutesPerUnit });
-        return { machines: names, minutesPerUnit: s.minutesPerUnit, setupMinutes: s.setupMinutes ?? 0 };
+        checkMachineTimes(p, path, names, s.machineTimes);
+        return {
+          machines: names,
+          minutesPerUnit: s.minutesPerUnit,
+          setupMinutes: s.setupMinutes ?? 0,
+          ...(s.machineTimes?.length ? { machineTimes: s.machineTimes.map((t) => ({ ...t, machine: t.machine.trim() })) } : {}),
+        };
       }),
     };
   });
@@ -252,18 +287,27 @@ export async function importPlant(db: Db, raw: PlantImport): Promise<{ id: numbe
           minutesPerUnit: s.minutesPerUnit,
           setupMinutes: s.setupMinutes ?? 0,
           machines: s.machines,
+          times: new Map((s.machineTimes ?? []).map((t) => [t.machine.trim(), t])),
         })),
       );
-      const stepMachineRows: { stepId: number; machineId: number }[] = [];
+      const stepMachineRows: { stepId: number; machineId: number; minutesPerUnit: number | null; setupMinutes: number | null }[] = [];
       for (const part of chunks(stepRows)) {
         const rows = await tx
           .insert(routingSteps)
-          .values(part.map(({ machines: _m, ...s }) => s))
+          .values(part.map(({ machines: _m, times: _t, ...s }) => s))
           .returning({ id: routingSteps.id, productId: routingSteps.productId, stepIndex: routingSteps.stepIndex });
         const byKey = new Map(rows.map((r) => [`${r.productId}/${r.stepIndex}`, r.id]));
         for (const s of part) {
           const stepId = byKey.get(`${s.productId}/${s.stepIndex}`)!;
-          for (const m of s.machines) stepMachineRows.push({ stepId, machineId: machineIds.get(m)! });
+          for (const m of s.machines) {
+            const own = s.times.get(m.trim());
+            stepMachineRows.push({
+              stepId,
+              machineId: machineIds.get(m)!,
+              minutesPerUnit: own?.minutesPerUnit ?? null,
+              setupMinutes: own ? (own.setupMinutes ?? s.setupMinutes) : null,
+            });
+          }
         }
       }
       for (const part of chunks(stepMachineRows)) await tx.insert(routingStepMachines).values(part);

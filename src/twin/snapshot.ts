@@ -61,6 +61,8 @@ export interface RoutingStepInfo {
   minutesPerUnit: number;
   setupMinutes: number;
   machineIds: number[];
+  /** Machines whose own time for the step differs from the step's (the others take the step's). */
+  machineTimes: { machineId: number; minutesPerUnit: number; setupMinutes: number }[];
 }
 
 export interface ProductInfo {
@@ -142,7 +144,10 @@ export function liveTwin(q: Queryable): TwinSnapshot {
       const rows = await q.query<{ id: number; name: string; routing: RoutingStepInfo[] | null }>(
         `select p.id, p.name, (
            select json_agg(json_build_object('index', s.step_index, 'minutesPerUnit', s.minutes_per_unit, 'setupMinutes', s.setup_minutes,
-             'machineIds', (select coalesce(json_agg(sm.machine_id order by sm.machine_id), '[]') from routing_step_machines sm where sm.step_id = s.id))
+             'machineIds', (select coalesce(json_agg(sm.machine_id order by sm.machine_id), '[]') from routing_step_machines sm where sm.step_id = s.id),
+             'machineTimes', (select coalesce(json_agg(json_build_object('machineId', sm.machine_id, 'minutesPerUnit', sm.minutes_per_unit,
+                 'setupMinutes', coalesce(sm.setup_minutes, s.setup_minutes)) order by sm.machine_id), '[]')
+               from routing_step_machines sm where sm.step_id = s.id and sm.minutes_per_unit is not null))
              order by s.step_index)
            from routing_steps s where s.product_id = p.id) as routing
          from products p where p.plant_id = $1 order by p.id`,

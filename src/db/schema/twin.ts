@@ -86,6 +86,10 @@ export const routingStepMachines = pgTable(
     machineId: integer('machine_id')
       .notNull()
       .references(() => machines.id, { onDelete: 'cascade' }),
+    /** This machine's time per unit for the step, when it differs from the step's (null: the step's). */
+    minutesPerUnit: doublePrecision('minutes_per_unit'),
+    /** This machine's setup for the step, when it differs from the step's (null: the step's). */
+    setupMinutes: doublePrecision('setup_minutes'),
   },
   (t) => [primaryKey({ columns: [t.stepId, t.machineId] }), index('routing_step_machines_machine_idx').on(t.machineId)],
 );

@@ -119,6 +119,21 @@ builder.drizzleObject('routingSteps', {
     }),
     minutesPerUnit: t.exposeFloat('minutesPerUnit'),
     setupMinutes: t.exposeFloat('setupMinutes'),
+    machineTimes: t.relation('machineTimes', {
+      description: "The machines whose own time for this step differs from the step's; every other eligible machine takes minutesPerUnit and setupMinutes.",
+      query: { where: { minutesPerUnit: { isNotNull: true } }, orderBy: { machineId: 'asc' }, limit: L.machinesPerStep },
+      extensions: listSize({ max: L.machinesPerStep, known: 'machinesPerStep', perPlant: { max: STEP_MACHINES_PER_PLANT, known: 'stepMachines' } }),
+    }),
+  }),
+});
+
+builder.drizzleObject('routingStepMachines', {
+  name: 'MachineTime',
+  description: "One machine's own time for a routing step.",
+  fields: (t) => ({
+    machine: t.relation('machine'),
+    minutesPerUnit: t.float({ select: { columns: { minutesPerUnit: true } }, resolve: (r) => r.minutesPerUnit ?? 0 }),
+    setupMinutes: t.float({ select: { columns: { setupMinutes: true } }, resolve: (r) => r.setupMinutes ?? 0 }),
   }),
 });
 
@@ -189,11 +204,23 @@ const LineInput = builder.inputType('LineInput', {
     machines: t.field({ type: [MachineInput], required: true }),
   }),
 });
+const MachineTimeInput = builder.inputType('MachineTimeInput', {
+  description: "One eligible machine's own time for a step, when it differs from the step's (flexible job-shop data).",
+  fields: (t) => ({
+    machine: t.string({ required: true, description: "One of the step's machines, by name." }),
+    minutesPerUnit: t.float({ required: true }),
+    setupMinutes: t.float({ description: "Default: the step's setupMinutes." }),
+  }),
+});
 export const RoutingStepInput = builder.inputType('RoutingStepInput', {
   fields: (t) => ({
     machines: t.stringList({ required: true, description: 'Names of the eligible machines, all in this plant.' }),
     minutesPerUnit: t.float({ required: true }),
     setupMinutes: t.float(),
+    machineTimes: t.field({
+      type: [MachineTimeInput],
+      description: `Machines that take another time for this step (at most one entry per machine, ${L.machinesPerStep} in all); the others take minutesPerUnit and setupMinutes.`,
+    }),
   }),
 });
 const ProductInput = builder.inputType('ProductInput', {
