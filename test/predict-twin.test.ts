@@ -102,18 +102,19 @@ for (const backend of testBackends()) {
       }
     });
 
-    it("look-ahead: the plant query finds its machines' prediction fields through fragments and aliases, skips @skip, and scores each model once", async () => {
+    it("look-ahead: the plant query finds its machines' prediction fields through fragments and aliases, skips @skip, and scores each model once", async (t) => {
       const a = unique('risk-a');
       const b = unique('risk-b');
       await registerRiskModel(app, a);
       await registerRiskModel(app, b);
       const { plantId, ids } = await plantWithTelemetry(app, 4);
       const seen: { field: string; ids: unknown[]; args: unknown[] }[] = [];
-      onRowsLoaded({
+      const unhook = onRowsLoaded({
         typeName: 'Machine',
         fields: new Set(['kind']),
         run: (_ctx, found, field) => seen.push({ field, ids: found.map((f) => f.row.id), args: found.map((f) => f.args) }),
       });
+      t.after(unhook);
       const query = `query($plant: ID!, $a: String!, $b: String!, $no: Boolean!) {
         plant(id: $plant) { lines { ...L } }
       }

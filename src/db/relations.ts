@@ -16,6 +16,7 @@ export const relations = defineRelations(schema, (r) => ({
     plant: r.one.plants({ from: r.machines.plantId, to: r.plants.id, optional: false }),
     line: r.one.lines({ from: r.machines.lineId, to: r.lines.id, optional: false }),
     states: r.many.machineStates({ from: r.machines.id, to: r.machineStates.machineId }),
+    maintenanceWindows: r.many.maintenanceWindows({ from: r.machines.id, to: r.maintenanceWindows.machineId }),
   },
   machineStates: {
     machine: r.one.machines({ from: r.machineStates.machineId, to: r.machines.id, optional: false }),
@@ -34,6 +35,9 @@ export const relations = defineRelations(schema, (r) => ({
   },
   routingStepMachines: {
     machine: r.one.machines({ from: r.routingStepMachines.machineId, to: r.machines.id, optional: false }),
+  },
+  maintenanceWindows: {
+    machine: r.one.machines({ from: r.maintenanceWindows.machineId, to: r.machines.id, optional: false }),
   },
   orders: {
     plant: r.one.plants({ from: r.orders.plantId, to: r.plants.id, optional: false }),

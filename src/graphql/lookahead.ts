@@ -38,9 +38,13 @@ export interface LookaheadHook {
 
 const hooks: LookaheadHook[] = [];
 
-/** Registers a hook (at module load, by the capability that computes the fields). */
-export function onRowsLoaded(hook: LookaheadHook): void {
+/** Registers a hook (at module load, by the capability that computes the fields); the returned function removes it. */
+export function onRowsLoaded(hook: LookaheadHook): () => void {
   hooks.push(hook);
+  return () => {
+    const i = hooks.indexOf(hook);
+    if (i >= 0) hooks.splice(i, 1);
+  };
 }
 
 /**
@@ -93,9 +97,9 @@ class Walker {
       const name = node.name.value;
       const def = type.getFields()[name];
       if (!def) continue;
-      const hook = wanted.find((h) => h.fields.has(name));
-      if (hook) {
-        this.collect(hook, name, def, node, rows);
+      const mine = wanted.filter((h) => h.fields.has(name));
+      if (mine.length > 0) {
+        for (const hook of mine) this.collect(hook, name, def, node, rows);
         continue;
       }
       const child = getNamedType(def.type);

@@ -10,6 +10,7 @@ import './types/predict.ts';
 import './types/jobs.ts';
 import './types/datasets.ts';
 import './types/optimize.ts';
+import './types/maintenance.ts';
 
 // Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes
 // (with skipTypeScopes) is ADMIN-only.

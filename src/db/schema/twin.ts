@@ -120,3 +120,23 @@ export const orders = pgTable(
   },
   (t) => [uniqueIndex('orders_plant_code_uq').on(t.plantId, t.code), index('orders_plant_due_idx').on(t.plantId, t.dueAt, t.id)],
 );
+
+/** Planned maintenance of a machine: no operation may be scheduled across it. */
+export const maintenanceWindows = pgTable(
+  'maintenance_windows',
+  {
+    id: serial('id').primaryKey(),
+    plantId: integer('plant_id')
+      .notNull()
+      .references(() => plants.id, { onDelete: 'cascade' }),
+    machineId: integer('machine_id')
+      .notNull()
+      .references(() => machines.id, { onDelete: 'cascade' }),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    reason: text('reason'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('maintenance_windows_machine_idx').on(t.machineId, t.startsAt), index('maintenance_windows_plant_idx').on(t.plantId)],
+);
