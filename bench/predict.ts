@@ -196,9 +196,14 @@ async function throughput(app: typeof yoga, model: string): Promise<number> {
 }
 const batch: Record<string, { ratios: number[]; on: number[]; off: number[] }> = {};
 if (only.has('batch')) {
+  // Warm-up: three rounds of each before measuring (the first ones run cold code paths and fill the pools).
+  for (let i = 0; i < 3; i++) {
+    for (const w of workloads) {
+      await throughput(yoga, w.name);
+      await throughput(yogaUnbatched, w.name);
+    }
+  }
   for (const w of workloads) {
-    await throughput(yoga, w.name);
-    await throughput(yogaUnbatched, w.name);
     batch[w.name] = { ratios: [], on: [], off: [] };
   }
   for (let r = 0; r < rounds; r++) {
