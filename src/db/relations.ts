@@ -7,6 +7,7 @@ export const relations = defineRelations(schema, (r) => ({
     machines: r.many.machines({ from: r.plants.id, to: r.machines.plantId }),
     products: r.many.products({ from: r.plants.id, to: r.products.plantId }),
     orders: r.many.orders({ from: r.plants.id, to: r.orders.plantId }),
+    schedules: r.many.schedules({ from: r.plants.id, to: r.schedules.plantId }),
   },
   lines: {
     plant: r.one.plants({ from: r.lines.plantId, to: r.plants.id, optional: false }),
@@ -17,6 +18,7 @@ export const relations = defineRelations(schema, (r) => ({
     line: r.one.lines({ from: r.machines.lineId, to: r.lines.id, optional: false }),
     states: r.many.machineStates({ from: r.machines.id, to: r.machineStates.machineId }),
     maintenanceWindows: r.many.maintenanceWindows({ from: r.machines.id, to: r.maintenanceWindows.machineId }),
+    scheduledOperations: r.many.scheduledOperations({ from: r.machines.id, to: r.scheduledOperations.machineId }),
   },
   machineStates: {
     machine: r.one.machines({ from: r.machineStates.machineId, to: r.machines.id, optional: false }),
@@ -42,6 +44,21 @@ export const relations = defineRelations(schema, (r) => ({
   orders: {
     plant: r.one.plants({ from: r.orders.plantId, to: r.plants.id, optional: false }),
     product: r.one.products({ from: r.orders.productId, to: r.products.id, optional: false }),
+    scheduledOperations: r.many.scheduledOperations({ from: r.orders.id, to: r.scheduledOperations.orderId }),
+  },
+  schedules: {
+    plant: r.one.plants({ from: r.schedules.plantId, to: r.plants.id, optional: false }),
+    job: r.one.jobs({ from: r.schedules.jobId, to: r.jobs.id }),
+    operations: r.many.scheduledOperations({ from: r.schedules.id, to: r.scheduledOperations.scheduleId }),
+  },
+  scheduledOperations: {
+    schedule: r.one.schedules({ from: r.scheduledOperations.scheduleId, to: r.schedules.id, optional: false }),
+    order: r.one.orders({ from: r.scheduledOperations.orderId, to: r.orders.id, optional: false }),
+    machine: r.one.machines({ from: r.scheduledOperations.machineId, to: r.machines.id, optional: false }),
+  },
+  operationPins: {
+    order: r.one.orders({ from: r.operationPins.orderId, to: r.orders.id, optional: false }),
+    machine: r.one.machines({ from: r.operationPins.machineId, to: r.machines.id }),
   },
   alertRules: {
     plant: r.one.plants({ from: r.alertRules.plantId, to: r.plants.id, optional: false }),

@@ -134,12 +134,15 @@ export interface MachinePatch {
   kind?: string | null;
   lineId?: number | null;
   idealCycleSeconds?: number | null;
+  /** Speed against the routings' times (0 < x ≤ 10); null keeps it. */
+  rateFactor?: number | null;
 }
 
 function checkMachine(p: Problems, input: MachinePatch): { name: string | null; kind: string | null | undefined } {
   const name = input.name == null ? null : checkName(p, 'name', input.name);
   const kind = input.kind === undefined ? undefined : input.kind === null ? null : checkName(p, 'kind', input.kind);
   checkPositive(p, 'idealCycleSeconds', input.idealCycleSeconds, { max: 86_400 });
+  checkPositive(p, 'rateFactor', input.rateFactor, { max: IMPORT_LIMITS.rateFactor });
   return { name, kind };
 }
 
@@ -152,7 +155,7 @@ async function checkLine(q: Queryable, plantId: number, lineId: number, path: st
 export async function createMachine(
   deps: EditDeps,
   scope: PlantScope,
-  input: { lineId: number; name: string; kind?: string | null; idealCycleSeconds?: number | null },
+  input: { lineId: number; name: string; kind?: string | null; idealCycleSeconds?: number | null; rateFactor?: number | null },
 ): Promise<{ id: number }> {
   const p = new Problems();
   if (input.name == null) p.add('name', 'must not be empty');
@@ -173,8 +176,8 @@ export async function createMachine(
       const dup = await q.query('select 1 from machines where plant_id = $1 and name = $2', [plantId, name]);
       if (dup.length > 0) throw duplicateName('name', 'machine', name!);
       const [row] = await q.query<{ id: number }>(
-        'insert into machines (plant_id, line_id, name, kind, ideal_cycle_seconds) values ($1, $2, $3, $4, $5) returning id',
-        [plantId, input.lineId, name, kind ?? null, input.idealCycleSeconds ?? null],
+        'insert into machines (plant_id, line_id, name, kind, ideal_cycle_seconds, rate_factor) values ($1, $2, $3, $4, $5, $6) returning id',
+        [plantId, input.lineId, name, kind ?? null, input.idealCycleSeconds ?? null, input.rateFactor ?? 1],
       );
       return { id: Number(row.id) };
     },
@@ -207,9 +210,19 @@ export async function updateMachine(deps: EditDeps, scope: PlantScope, input: Ma
            name = coalesce($2, name),
            line_id = coalesce($3, line_id),
            kind = case when $4::boolean then $5 else kind end,
-           ideal_cycle_seconds = case when $6::boolean then $7::double precision else ideal_cycle_seconds end
+           ideal_cycle_seconds = case when $6::boolean then $7::double precision else ideal_cycle_seconds end,
+           rate_factor = coalesce($8::double precision, rate_factor)
          where id = $1`,
-        [input.id, name, input.lineId ?? null, kind !== undefined, kind ?? null, input.idealCycleSeconds !== undefined, input.idealCycleSeconds ?? null],
+        [
+          input.id,
+          name,
+          input.lineId ?? null,
+          kind !== undefined,
+          kind ?? null,
+          input.idealCycleSeconds !== undefined,
+          input.idealCycleSeconds ?? null,
+          input.rateFactor ?? null,
+        ],
       );
       return { id: input.id };
     },
@@ -550,10 +563,13 @@ export async function setOrderStatus(deps: EditDeps, scope: PlantScope, input: {
  */
 export async function exportPlant(q: Queryable, scope: PlantScope, plantId: number): Promise<(Omit<PlantImport, 'orders'> & { orders: unknown[] }) | null> {
   if (!canSeePlant(scope, plantId)) return null;
-  const [plant] = await q.query<{ name: string; timezone: string }>('select name, timezone from plants where id = $1', [plantId]);
+  const [plant] = await q.query<{ name: string; timezone: string; horizon: number }>(
+    'select name, timezone, planning_horizon_hours as horizon from plants where id = $1',
+    [plantId],
+  );
   if (!plant) return null;
-  const machineRows = await q.query<{ line: string; line_id: number; name: string | null; kind: string | null; ideal: number | null }>(
-    `select l.id as line_id, l.name as line, m.name, m.kind, m.ideal_cycle_seconds as ideal
+  const machineRows = await q.query<{ line: string; line_id: number; name: string | null; kind: string | null; ideal: number | null; rate: number | null }>(
+    `select l.id as line_id, l.name as line, m.name, m.kind, m.ideal_cycle_seconds as ideal, m.rate_factor as rate
      from lines l left join machines m on m.line_id = l.id where l.plant_id = $1 order by l.id, m.id`,
     [plantId],
   );
@@ -565,6 +581,7 @@ export async function exportPlant(q: Queryable, scope: PlantScope, plantId: numb
       const m: PlantImport['lines'][number]['machines'][number] = { name: r.name };
       if (r.kind !== null) m.kind = r.kind;
       if (r.ideal !== null) m.idealCycleSeconds = Number(r.ideal);
+      if (r.rate !== null && Number(r.rate) !== 1) m.rateFactor = Number(r.rate);
       line.machines.push(m);
     }
   }
@@ -620,6 +637,7 @@ export async function exportPlant(q: Queryable, scope: PlantScope, plantId: numb
   return {
     name: plant.name,
     timezone: plant.timezone,
+    planningHorizonHours: Number(plant.horizon),
     lines: [...lineMap.values()],
     products: [...productMap.values()],
     orders: orderRows.map((o) => ({

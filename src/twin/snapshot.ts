@@ -17,6 +17,8 @@ export interface TwinSnapshot {
   lines(plantId: number): Promise<LineInfo[]>;
   products(plantId: number): Promise<ProductInfo[]>;
   orders(plantId: number, statuses?: readonly OrderStatus[]): Promise<OrderInfo[]>;
+  /** Maintenance windows of a plant's machines that overlap [from, to), by machine and start. */
+  maintenanceWindows(plantId: number, from: Date, to: Date): Promise<MaintenanceWindowInfo[]>;
   /** Machines of a plant that are not available now (DOWN, MAINTENANCE or OFFLINE), with since when. */
   downtime(plantId: number): Promise<{ machineId: number; status: MachineStatus; since: Date | null }[]>;
 }
@@ -25,6 +27,16 @@ export interface PlantInfo {
   id: number;
   name: string;
   timezone: string;
+  /** How far ahead the scheduler plans, in hours. */
+  planningHorizonHours: number;
+}
+
+export interface MaintenanceWindowInfo {
+  id: number;
+  machineId: number;
+  startsAt: Date;
+  endsAt: Date;
+  reason: string | null;
 }
 
 export interface MachineInfo {
@@ -34,6 +46,8 @@ export interface MachineInfo {
   name: string;
   kind: string | null;
   idealCycleSeconds: number | null;
+  /** Speed against the routings' times (1 = as routed; 0.8 takes 1/0.8 of the time). */
+  rateFactor: number;
   status: MachineStatus;
   statusSince: Date | null;
 }
@@ -86,7 +100,7 @@ export interface OrderInfo {
 
 const MACHINES = statement(
   'twin_machines',
-  `select id, plant_id, line_id, name, kind, ideal_cycle_seconds, status, status_since from machines
+  `select id, plant_id, line_id, name, kind, ideal_cycle_seconds, rate_factor, status, status_since from machines
    where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[]))
    order by id`,
 );
@@ -100,6 +114,7 @@ type MachineRow = {
   name: string;
   kind: string | null;
   ideal_cycle_seconds: number | null;
+  rate_factor: number;
   status: MachineStatus;
   status_since: Date | null;
 };
@@ -110,6 +125,7 @@ const toMachine = (r: MachineRow): MachineInfo => ({
   name: r.name,
   kind: r.kind,
   idealCycleSeconds: r.ideal_cycle_seconds,
+  rateFactor: Number(r.rate_factor),
   status: r.status,
   statusSince: date(r.status_since),
 });
@@ -119,7 +135,7 @@ export function liveTwin(q: Queryable): TwinSnapshot {
   return {
     async plants(ids) {
       const rows = await q.query<PlantInfo>(
-        `select id, name, timezone from plants ${ids ? 'where id = any($1::text::int[])' : ''} order by id`,
+        `select id, name, timezone, planning_horizon_hours as "planningHorizonHours" from plants ${ids ? 'where id = any($1::text::int[])' : ''} order by id`,
         ids ? [intArray(ids)] : [],
       );
       return rows;
@@ -181,6 +197,14 @@ export function liveTwin(q: Queryable): TwinSnapshot {
         priority: r.priority,
         status: r.status,
       }));
+    },
+    async maintenanceWindows(plantId, from, to) {
+      const rows = await q.query<{ id: number; machine_id: number; starts_at: Date; ends_at: Date; reason: string | null }>(
+        `select id, machine_id, starts_at, ends_at, reason from maintenance_windows
+         where plant_id = $1 and ends_at > $2 and starts_at < $3 order by machine_id, starts_at, id`,
+        [plantId, from.toISOString(), to.toISOString()],
+      );
+      return rows.map((r) => ({ id: r.id, machineId: r.machine_id, startsAt: new Date(r.starts_at), endsAt: new Date(r.ends_at), reason: r.reason }));
     },
     async downtime(plantId) {
       const rows = await q.query<{ id: number; status: MachineStatus; status_since: Date | null }>(

@@ -5,3 +5,4 @@ export * from './alerts.ts';
 export * from './models.ts';
 export * from './jobs.ts';
 export * from './datasets.ts';
+export * from './schedules.ts';

@@ -15,6 +15,8 @@ export const plants = pgTable(
     timezone: text('timezone').notNull().default('UTC'),
     /** Bumped by every edit of the plant's lines, machines, products or routings (size caches re-measure on change). */
     structureVersion: integer('structure_version').notNull().default(0),
+    /** How far ahead the scheduler plans (hours from the schedule's start): orders released later cannot be planned. */
+    planningHorizonHours: integer('planning_horizon_hours').notNull().default(336),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('plants_name_uq').on(t.name)],
@@ -45,6 +47,8 @@ export const machines = pgTable(
     name: text('name').notNull(),
     kind: text('kind'),
     idealCycleSeconds: doublePrecision('ideal_cycle_seconds'),
+    /** Speed against the routings' times: 0.8 runs at 80% (an operation takes 1/0.8 of its time). */
+    rateFactor: doublePrecision('rate_factor').notNull().default(1),
     status: machineStatus('status').notNull().default('IDLE'),
     statusSince: timestamp('status_since', { withTimezone: true }),
   },

@@ -71,6 +71,7 @@ const CreateMachineInput = builder.inputType('CreateMachineInput', {
     name: t.string({ required: true }),
     kind: t.string(),
     idealCycleSeconds: t.float({ description: 'Ideal seconds per unit (0 < x ≤ 86,400), used for OEE performance.' }),
+    rateFactor: t.float({ description: "Speed against the routings' times (0 < x ≤ 10, default 1): 0.8 takes 1/0.8 of the time." }),
   }),
 });
 const UpdateMachineInput = builder.inputType('UpdateMachineInput', {
@@ -81,6 +82,7 @@ const UpdateMachineInput = builder.inputType('UpdateMachineInput', {
     kind: t.string(),
     lineId: t.id(),
     idealCycleSeconds: t.float(),
+    rateFactor: t.float({ description: 'null keeps it.' }),
   }),
 });
 const CreateProductInput = builder.inputType('CreateProductInput', {
@@ -174,6 +176,7 @@ builder.mutationFields((t) => ({
         name: input.name,
         kind: input.kind,
         idealCycleSeconds: input.idealCycleSeconds,
+        rateFactor: input.rateFactor,
       }),
   }),
   updateMachine: t.field({
@@ -189,6 +192,7 @@ builder.mutationFields((t) => ({
         kind: input.kind,
         lineId: reference('Line', input.lineId, 'lineId'),
         idealCycleSeconds: input.idealCycleSeconds,
+        rateFactor: input.rateFactor,
       }),
   }),
   deleteMachine: t.field({

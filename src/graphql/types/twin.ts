@@ -27,6 +27,9 @@ export const Plant = builder.drizzleNode('plants', {
   fields: (t) => ({
     name: t.exposeString('name'),
     timezone: t.exposeString('timezone', { description: 'IANA time zone of the plant (shifts, calendars).' }),
+    planningHorizonHours: t.exposeInt('planningHorizonHours', {
+      description: 'How far ahead optimizeSchedule plans from its start; an order released later cannot be planned.',
+    }),
     lines: t.relation('lines', {
       description: `At most ${L.lines} (the import limit).`,
       query: { orderBy: { id: 'asc' }, limit: L.lines },
@@ -85,6 +88,7 @@ export const Machine = builder.drizzleNode('machines', {
     name: t.exposeString('name'),
     kind: t.exposeString('kind', { nullable: true }),
     idealCycleSeconds: t.exposeFloat('idealCycleSeconds', { nullable: true, description: 'Ideal time for one unit, in seconds (OEE performance).' }),
+    rateFactor: t.exposeFloat('rateFactor', { description: "Speed against the routings' times, as the scheduler plans it (1 = as routed)." }),
     status: t.expose('status', { type: MachineStatusEnum }),
     statusSince: t.expose('statusSince', { type: 'DateTime', nullable: true }),
     line: t.relation('line'),
@@ -196,6 +200,7 @@ const MachineInput = builder.inputType('MachineInput', {
     name: t.string({ required: true }),
     kind: t.string(),
     idealCycleSeconds: t.float({ description: 'Ideal seconds per unit, used for OEE performance.' }),
+    rateFactor: t.float({ description: "Speed against the routings' times (0 < x ≤ 10, default 1): 0.8 takes 1/0.8 of the time." }),
   }),
 });
 const LineInput = builder.inputType('LineInput', {
@@ -248,6 +253,7 @@ const PlantImportInput = builder.inputType('PlantImportInput', {
   fields: (t) => ({
     name: t.string({ required: true }),
     timezone: t.string({ description: 'IANA time zone; default UTC.' }),
+    planningHorizonHours: t.int({ description: 'How far ahead the scheduler plans: 1 to 8,784 hours, default 336 (two weeks).' }),
     lines: t.field({ type: [LineInput], required: true }),
     products: t.field({ type: [ProductInput] }),
     orders: t.field({ type: [OrderInput] }),
