@@ -1,4 +1,4 @@
-select id, plant_id, line_id, name, kind, ideal_cycle_seconds, status, status_since from machines where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[])) order by id
+select id, plant_id, line_id, name, kind, ideal_cycle_seconds, rate_factor, status, status_since from machines where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[])) order by id
 
 insert into telemetry (machine_id, metric, ts, value) select machine_id, metric, to_timestamp(ms / 1000), value from unnest($1::text::int[], $2::text::text[], $3::text::float8[], $4::text::float8[]) as u(machine_id, metric, ms, value)
 

@@ -1,4 +1,4 @@
-select id, plant_id, line_id, name, kind, ideal_cycle_seconds, status, status_since from machines where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[])) order by id
+select id, plant_id, line_id, name, kind, ideal_cycle_seconds, rate_factor, status, status_since from machines where ($1::text is null or id = any($1::text::int[])) and ($2::text is null or plant_id = any($2::text::int[])) order by id
 
 begin
 
