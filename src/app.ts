@@ -18,6 +18,7 @@ import { PredictionService } from './predict/service.ts';
 import { registerTrainingJob } from './predict/training.ts';
 import { PredictionWatcher } from './predict/watch.ts';
 import { MachineDirectory } from './twin/directory.ts';
+import { ScheduleService } from './optimize/schedules.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
 export async function createServices(
@@ -84,8 +85,10 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   predictionRules.start();
   const jobs = new JobService({ database, pubsub, logger, config: config.jobs });
   registerTrainingJob(jobs, { database, predictions });
+  const schedules = new ScheduleService({ database, alerts });
+  schedules.register(jobs);
   const identities = new RowIdentityBatcher(database);
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, identities, alerts, predictions, predictionRules, jobs };
+  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, identities, alerts, predictions, predictionRules, jobs, schedules };
 }
 
 export async function closeServices(services: Services): Promise<void> {

@@ -12,6 +12,7 @@ import type { PredictionService } from './predict/service.ts';
 import type { PredictionWatcher } from './predict/watch.ts';
 import type { PubSub } from './pubsub/index.ts';
 import type { MachineDirectory } from './twin/directory.ts';
+import type { ScheduleService } from './optimize/schedules.ts';
 
 /** Everything a request or a background task may need, built once at start-up and passed down explicitly. */
 export interface Services {
@@ -36,4 +37,6 @@ export interface Services {
   predictionRules: PredictionWatcher;
   /** The job queue, this process's runner and its worker threads. */
   jobs: JobService;
+  /** Production schedules: the optimizeSchedule job, storage, the current schedule. */
+  schedules: ScheduleService;
 }

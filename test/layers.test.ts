@@ -27,7 +27,7 @@ const LAYERS: Record<string, string[]> = {
   alerts: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry'],
   jobs: [...KERNEL, 'db', 'events', 'pubsub'],
   predict: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'jobs'],
-  optimize: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'jobs', 'predict'],
+  optimize: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'alerts', 'jobs', 'predict'],
   sim: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'alerts', 'jobs', 'predict', 'services.ts'],
   graphql: ['*'],
   'services.ts': ['*'],

@@ -1,6 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { type PeriodicTask, startPeriodic } from '../core/periodic.ts';
-import type { Database } from '../db/client.ts';
+import type { Database, Queryable } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -8,8 +9,13 @@ import { defineTopic, type PubSub, reviveDates } from '../pubsub/index.ts';
 import type { MachineDirectory } from '../twin/directory.ts';
 import { AlertEvaluator } from './evaluator.ts';
 import { type AlertRule, type AlertRuleInput, RULE_KINDS } from './kinds/index.ts';
-import { type AlertEvent, type AlertRow, acknowledgeAlert, resolveAlert } from './lifecycle.ts';
+import { type AlertEvent, type AlertRow, acknowledgeAlert, autoResolve, type Breach, raiseAlerts, resolveAlert } from './lifecycle.ts';
 import { changeAlertRule, insertAlertRule, RuleCache } from './rules.ts';
+
+/** The subject of an order's alerts. */
+export const orderSubject = (orderId: number) => `order:${orderId}`;
+
+const formatMinutes = (m: number) => (m >= 120 ? `${(m / 60).toFixed(1)} h` : `${Math.round(m)} min`);
 
 const ALERT_DATES = ['openedAt', 'lastSeenAt', 'acknowledgedAt', 'resolvedAt'] as const satisfies readonly (keyof AlertRow)[];
 
@@ -80,6 +86,50 @@ export class AlertService {
     const event = await resolveAlert(this.deps.database.db, id, by, note, this.deps.clock.now());
     await this.publish([event]);
     return event;
+  }
+
+  /**
+   * ORDER_LATE rules, evaluated when a plant's current schedule changes (inside that transaction): one alert per order
+   * the schedule finishes after its due date (value: minutes late), updated while it stays late, and resolved (when
+   * the rule says autoResolve) for every order of the rule that is on time again or no longer planned. Returns what to
+   * publish once the transaction has committed.
+   */
+  async evaluateOrderLateness(
+    tx: Queryable,
+    plantId: number,
+    late: readonly { orderId: number; code: string; minutesLate: number; plannedEnd: Date }[],
+  ): Promise<() => Promise<void>> {
+    const rules = (await this.rules.forPlants(tx, [plantId])).filter((r) => r.kind === 'ORDER_LATE');
+    if (rules.length === 0) return async () => {};
+    const now = this.deps.clock.now();
+    const breaches: Breach[] = [];
+    for (const rule of rules)
+      for (const o of late)
+        breaches.push({
+          rule,
+          subject: orderSubject(o.orderId),
+          machineId: null,
+          orderId: o.orderId,
+          value: Math.round(o.minutesLate * 100) / 100,
+          at: now,
+          message: `${rule.name}: order ${o.code} is planned to finish ${formatMinutes(o.minutesLate)} late (${o.plannedEnd.toISOString()})`,
+        });
+    const raised = await raiseAlerts(tx.db as Db, breaches);
+    const lateSubjects = new Set(late.map((o) => orderSubject(o.orderId)));
+    const active = await tx.query<{ rule_id: number; subject: string }>(
+      `select rule_id, subject from alerts where plant_id = $1 and status <> 'RESOLVED' and rule_id = any($2::text::int[])`,
+      [
+        plantId,
+        `{${rules
+          .filter((r) => r.autoResolve)
+          .map((r) => r.id)
+          .join(',')}}`,
+      ],
+    );
+    const stale = active.filter((a) => !lateSubjects.has(a.subject)).map((a) => ({ ruleId: Number(a.rule_id), subject: a.subject }));
+    const resolved = await autoResolve(tx.db as Db, stale, now);
+    const events = [...raised, ...resolved];
+    return () => this.publish(events);
   }
 
   /** Raises the forSeconds breaches that are due (by the clock, or at `now`), and publishes them. */

@@ -73,6 +73,7 @@ export const relations = defineRelations(schema, (r) => ({
   },
   jobs: {
     plant: r.one.plants({ from: r.jobs.plantId, to: r.plants.id }),
+    schedules: r.many.schedules({ from: r.jobs.id, to: r.schedules.jobId }),
   },
   datasets: {
     plant: r.one.plants({ from: r.datasets.plantId, to: r.plants.id }),

@@ -60,6 +60,8 @@ export interface RuleKind {
   validate(input: AlertRuleInput, p: Problems): void;
   /** What raises it; absent for kinds whose inputs do not exist yet (their rules are stored, not evaluated). */
   trigger?: Trigger;
+  /** Evaluated by another capability's call rather than a write event (ORDER_LATE: when the current schedule changes). */
+  evaluatedOnCall?: boolean;
   /** Kinds without a trigger: why their rules are not evaluated (shown as AlertRule.evaluationNote). */
   notEvaluated?: string;
   /** The breach a sweep raises when a pending state's forSeconds have passed with no further input. */

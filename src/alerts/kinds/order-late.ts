@@ -1,9 +1,12 @@
 import type { RuleKind } from './kind.ts';
 
-/** An order is planned to finish after its due date. Stored now; evaluated once schedules exist. */
+/**
+ * An order is planned to finish after its due date: evaluated whenever the plant's current schedule changes
+ * (AlertService.evaluateOrderLateness, called by the schedule service), one alert per late order.
+ */
 export const orderLate: RuleKind = {
   kind: 'ORDER_LATE',
-  notEvaluated: 'ORDER_LATE rules are stored but not evaluated: PlantGraph has no schedule yet to say when an order will finish, so they never raise an alert.',
+  evaluatedOnCall: true,
   validate(input, p) {
     if (input.machineId != null) p.add('machineId', 'an ORDER_LATE rule applies to orders, not machines');
   },

@@ -21,7 +21,9 @@ export const AlertEventKindEnum = builder.enumType('AlertEventKind', { values: [
 /** Whether a kind of rule is evaluated (has a trigger), and why not. */
 function ruleEvaluation(kind: keyof typeof RULE_KINDS): { evaluated: boolean; note: string | null } {
   const k = RULE_KINDS[kind];
-  return k.trigger ? { evaluated: true, note: null } : { evaluated: false, note: k.notEvaluated ?? `${kind} rules are stored but not evaluated yet` };
+  return k.trigger || k.evaluatedOnCall
+    ? { evaluated: true, note: null }
+    : { evaluated: false, note: k.notEvaluated ?? `${kind} rules are stored but not evaluated yet` };
 }
 
 builder.drizzleNode('alertRules', {
@@ -43,7 +45,7 @@ builder.drizzleNode('alertRules', {
     autoResolve: t.exposeBoolean('autoResolve', { description: 'Resolve the alert by itself when the condition clears.' }),
     enabled: t.exposeBoolean('enabled', { description: 'Whether the rule is switched on; see `evaluated` for whether its kind is evaluated at all.' }),
     evaluated: t.boolean({
-      description: 'Whether rules of this kind raise alerts today. False for PREDICTION and ORDER_LATE: they are stored, not evaluated.',
+      description: 'Whether rules of this kind raise alerts today (every kind does; ORDER_LATE when the current schedule changes).',
       select: { columns: { kind: true } },
       resolve: (r) => ruleEvaluation(r.kind).evaluated,
     }),

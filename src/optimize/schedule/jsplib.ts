@@ -10,6 +10,7 @@
  * lines are ignored.
  */
 import type { ScheduleProblem } from './problem.ts';
+import type { PlantImport } from '../../twin/import.ts';
 
 function numbers(line: string, what: string): number[] {
   const out = line.trim().split(/\s+/).map(Number);
@@ -78,4 +79,39 @@ export function parseFlexibleJobShop(text: string): ScheduleProblem {
     return { id: `J${j}`, operations };
   });
   return { machines, jobs };
+}
+
+/**
+ * A scheduling problem as a plant document for importPlant (JSPLIB instances through the API): one line with the
+ * machines, one product per job whose routing lists its operations (eligible machines with their own minutes per
+ * unit when they differ), and one order of quantity 1 per job, released at `start`, due `dueMinutes` after it.
+ */
+export function problemToPlantImport(problem: ScheduleProblem, name: string, start: Date, dueMinutes = 10 * 365 * 24 * 60): PlantImport {
+  return {
+    name,
+    planningHorizonHours: 8_784,
+    lines: [{ name: 'shop', machines: problem.machines.map((m) => ({ name: m.id })) }],
+    products: problem.jobs.map((j) => ({
+      name: j.id,
+      routing: j.operations.map((op) => {
+        const base = op.options[0];
+        return {
+          machines: op.options.map((o) => o.machine),
+          minutesPerUnit: base.duration,
+          setupMinutes: base.setup ?? 0,
+          machineTimes: op.options
+            .slice(1)
+            .filter((o) => o.duration !== base.duration || (o.setup ?? 0) !== (base.setup ?? 0))
+            .map((o) => ({ machine: o.machine, minutesPerUnit: o.duration, setupMinutes: o.setup ?? 0 })),
+        };
+      }),
+    })),
+    orders: problem.jobs.map((j) => ({
+      code: j.id,
+      product: j.id,
+      quantity: 1,
+      releaseAt: new Date(start.getTime() + (j.release ?? 0) * 60_000),
+      dueAt: new Date(start.getTime() + (j.due ?? dueMinutes) * 60_000),
+    })),
+  };
 }
