@@ -172,6 +172,55 @@ for (const backend of testBackends()) {
       assert.equal(min(b2.start), 90);
     });
 
+    it('pins: an operation pinned to a start and another to a machine are kept; a pin inside a maintenance window is an InfeasibleError', async () => {
+      const plantId = await plant({
+        lines: [{ name: 'L', machines: [{ name: 'A' }, { name: 'B' }] }],
+        products: [{ name: 'P', routing: [{ machines: ['A', 'B'], minutesPerUnit: 10 }] }],
+        orders: [
+          { code: 'o1', product: 'P', quantity: 1, dueAt: new Date(START.getTime() + 86_400_000) },
+          { code: 'o2', product: 'P', quantity: 1, dueAt: new Date(START.getTime() + 86_400_000) },
+        ],
+      });
+      const ids = (
+        await app.gql(`query($id: ID!) { node(id: $id) { ... on Plant { machines { id name } orders(first: 5) { edges { node { id code } } } } } }`, {
+          id: plantId,
+        })
+      ).body.data.node;
+      const order = (code: string) => ids.orders.edges.find((e: any) => e.node.code === code).node.id;
+      const machine = (name: string) => ids.machines.find((m: any) => m.name === name).id;
+      const PIN = `mutation($input: PinOperationInput!) { pinOperation(input: $input) { __typename ... on Error { code message } ... on ValidationError { fieldErrors { path } } } }`;
+      const at = (m: number) => new Date(START.getTime() + m * 60_000).toISOString();
+      assert.equal((await planner(PIN, { input: { orderId: order('o1'), step: 1, start: at(100) } })).body.data.pinOperation.__typename, 'PinOperationSuccess');
+      assert.equal(
+        (await planner(PIN, { input: { orderId: order('o2'), step: 1, machineId: machine('A') } })).body.data.pinOperation.__typename,
+        'PinOperationSuccess',
+      );
+      const bad = await unchanged(app.database, () => planner(PIN, { input: { orderId: order('o2'), step: 2, machineId: machine('A') } }), AUDITED);
+      assert.deepEqual(bad.body.data.pinOperation.fieldErrors, [{ path: 'input.step' }]);
+      const job = await run({ plantId, timeLimitSeconds: 1 });
+      assert.equal(job.status, 'SUCCEEDED', job.error);
+      const ops = new Map(job.schedule.operations.map((o: any) => [o.order.code, o]));
+      assert.equal(min((ops.get('o1') as any).start), 100);
+      assert.equal((ops.get('o1') as any).origin, 'PINNED');
+      assert.equal((ops.get('o2') as any).machine.name, 'A');
+      // A start pinned inside a maintenance window of its machine cannot be planned.
+      const repin = await planner(PIN, { input: { orderId: order('o1'), step: 1, machineId: machine('B'), start: at(100) } });
+      assert.equal(repin.body.data.pinOperation.__typename, 'PinOperationSuccess');
+      const win = await planner(
+        `mutation($input: CreateMaintenanceWindowInput!) { createMaintenanceWindow(input: $input) { __typename ... on Error { message } } }`,
+        {
+          input: { machineId: machine('B'), start: at(90), end: at(120) },
+        },
+      );
+      assert.equal(win.body.data.createMaintenanceWindow.__typename, 'CreateMaintenanceWindowSuccess', JSON.stringify(win.body));
+      const r = await unchanged(app.database, () => planner(OPTIMIZE, { input: { plantId, start: START.toISOString() } }), AUDITED);
+      assert.equal(r.body.data.optimizeSchedule.__typename, 'InfeasibleError', JSON.stringify(r.body));
+      const un = await planner(`mutation($o: ID!) { unpinOperation(orderId: $o, step: 1) { __typename } }`, { o: order('o1') });
+      assert.equal(un.body.data.unpinOperation.__typename, 'UnpinOperationSuccess');
+      const after = await run({ plantId, timeLimitSeconds: 1 });
+      assert.equal(after.status, 'SUCCEEDED', after.error);
+    });
+
     it('cancel stops a running solve within a few seconds and stores nothing', async () => {
       const problem = parseJobShop(fs.readFileSync('test/fixtures/jsplib/ft10.txt', 'utf8'));
       const plantId = await plant(problemToPlantImport(problem, 'x', START));

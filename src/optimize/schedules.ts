@@ -13,7 +13,7 @@ import type { AlertService } from '../alerts/service.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { PredictionService } from '../predict/service.ts';
 import { liveTwin, type TwinSnapshot } from '../twin/snapshot.ts';
-import { checkSchedule, ScheduleCheckError, type ScheduleObjective, type SolveResult } from './schedule/index.ts';
+import { checkSchedule, compileProblem, ScheduleCheckError, type ScheduleObjective, type SolveResult } from './schedule/index.ts';
 import { explainSchedule } from './schedule/explain.ts';
 import { type OperationPin, type StartedOperation, type TwinProblemIndex, twinScheduleProblem } from './schedule/from-twin.ts';
 import { SCHEDULE_WORKER, type ScheduleTask } from './schedule/task.ts';
@@ -102,6 +102,8 @@ export async function prepareSchedule(database: Database, p: ScheduleJobParams, 
       'input.plantId',
       `the plant has ${operations} open operations; at most ${SCHEDULE_LIMITS.maxOperations} are scheduled at once`,
     );
+  // Contradictory fixed or pinned operations (a pinned start inside a window, two pins overlapping): InfeasibleProblemError.
+  compileProblem(built.problem);
   return built;
 }
 

@@ -7,6 +7,7 @@ import { ConflictError, InfeasibleError, NotFoundError, ValidationError } from '
 import { decodeId, encodeId } from '../../core/ids.ts';
 import { canSeePlant } from '../../core/scope.ts';
 import { SCHEDULE_JOB, SCHEDULE_LIMITS, type ScheduleJobParams, checkScheduleParams, machineRisks, prepareSchedule } from '../../optimize/schedules.ts';
+import { pinOperation, unpinOperation } from '../../optimize/pins.ts';
 import { builder, registerNodeVisibility } from '../builder.ts';
 import { listSize } from '../cost.ts';
 import { JobNode } from './jobs.ts';
@@ -345,6 +346,60 @@ builder.mutationFields((t) => ({
       const scheduleId = decodeId('Schedule', String(id));
       if (scheduleId === null) throw new NotFoundError('Schedule', String(id));
       return ctx.services.schedules.activate(ctx.auth, scheduleId, String(id));
+    },
+  }),
+}));
+
+const PinOperationInput = builder.inputType('PinOperationInput', {
+  description: 'An operation kept by every later optimizeSchedule: on a machine, at a start (no earlier than its release), or both.',
+  fields: (t) => ({
+    orderId: t.id({ required: true }),
+    step: t.int({ required: true, description: 'The routing step number (1 = the first).' }),
+    machineId: t.id({ description: 'One of the eligible machines of the step.' }),
+    start: t.field({ type: 'DateTime' }),
+  }),
+});
+const PinOperationSuccess = builder.objectRef<{ id: number }>('PinOperationSuccess').implement({
+  fields: (t) => ({ pinned: t.boolean({ resolve: () => true }) }),
+});
+const UnpinOperationSuccess = builder.objectRef<{ plantId: number }>('UnpinOperationSuccess').implement({
+  fields: (t) => ({ unpinned: t.boolean({ resolve: () => true }) }),
+});
+
+builder.mutationFields((t) => ({
+  pinOperation: t.field({
+    ...planner,
+    type: PinOperationSuccess,
+    description: 'PLANNER. Pins an operation (its machine, its start, or both); optimizeSchedule plans the rest around it. Pinning again replaces the pin.',
+    args: { input: t.arg({ type: PinOperationInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: 'PinOperationResult' } },
+    resolve: async (_r, { input }, ctx) => {
+      const orderId = decodeId('Order', String(input.orderId));
+      if (orderId === null) throw new NotFoundError('Order', String(input.orderId));
+      let machineId: number | null = null;
+      if (input.machineId != null) {
+        machineId = decodeId('Machine', String(input.machineId));
+        if (machineId === null) throw ValidationError.single('input.machineId', 'not a Machine ID');
+      }
+      return pinOperation(
+        ctx.services,
+        ctx.auth,
+        { orderId, step: input.step, machineId, start: (input.start as Date | null) ?? null },
+        ctx.auth.name,
+        String(input.orderId),
+      );
+    },
+  }),
+  unpinOperation: t.field({
+    ...planner,
+    type: UnpinOperationSuccess,
+    description: "PLANNER. Removes an operation's pin.",
+    args: { orderId: t.arg.id({ required: true }), step: t.arg.int({ required: true }) },
+    errors: { types: [NotFoundError], directResult: true, union: { name: 'UnpinOperationResult' } },
+    resolve: async (_r, args, ctx) => {
+      const orderId = decodeId('Order', String(args.orderId));
+      if (orderId === null) throw new NotFoundError('Order', String(args.orderId));
+      return unpinOperation(ctx.services, ctx.auth, orderId, args.step, String(args.orderId));
     },
   }),
 }));
