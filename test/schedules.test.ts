@@ -221,6 +221,31 @@ for (const backend of testBackends()) {
       assert.equal(after.status, 'SUCCEEDED', after.error);
     });
 
+    it('Machine.operations, Order.plannedEnd and Plant.currentSchedule cost the same statements at 3 and at 30 machines and orders', async () => {
+      const count = async (n: number) => {
+        const names = Array.from({ length: n }, (_, i) => `M${i}`);
+        const plantId = await plant({
+          lines: [{ name: 'L', machines: names.map((name) => ({ name })) }],
+          products: names.map((m) => ({ name: `P${m}`, routing: [{ machines: [m], minutesPerUnit: 5 }] })),
+          orders: names.map((m, i) => ({ code: `o${i}`, product: `P${m}`, quantity: 2, dueAt: new Date(START.getTime() + 86_400_000) })),
+        });
+        const job = await run({ plantId, timeLimitSeconds: 0 });
+        assert.equal(job.status, 'SUCCEEDED', job.error);
+        const q = `query($id: ID!) { plant(id: $id) { currentSchedule { makespanMinutes kpis { onTimeRate } }
+          lines { machines { name operations { start order { code } } } } orders(first: 100) { edges { node { code plannedEnd } } } } }`;
+        await app.gql(q, { id: plantId });
+        const start = app.database.sql.count;
+        const r = await app.gql(q, { id: plantId });
+        assert.equal(r.body.errors, undefined, JSON.stringify(r.body.errors));
+        for (const m of r.body.data.plant.lines[0].machines) assert.equal(m.operations.length, 1);
+        for (const e of r.body.data.plant.orders.edges) assert.equal(min(e.node.plannedEnd), 10);
+        return app.database.sql.count - start;
+      };
+      const small = await count(3);
+      const large = await count(30);
+      assert.equal(large, small, `3 machines: ${small} statements, 30: ${large}`);
+    });
+
     it('cancel stops a running solve within a few seconds and stores nothing', async () => {
       const problem = parseJobShop(fs.readFileSync('test/fixtures/jsplib/ft10.txt', 'utf8'));
       const plantId = await plant(problemToPlantImport(problem, 'x', START));
