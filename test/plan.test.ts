@@ -2,7 +2,9 @@
 // both solvers agree; the returned LP text solves to the same objective; maintenance windows and rate factors change
 // capacity; bad input, unknown plants and VIEWER keys are refused and write nothing but the audit entry.
 import assert from 'node:assert/strict';
+import { InfeasibleError } from '../src/core/errors.ts';
 import { encodeId } from '../src/core/ids.ts';
+import { buildPlanModel } from '../src/optimize/plan/index.ts';
 import { importPlant } from '../src/twin/import.ts';
 import { after, AUDITED, as, before, createTestApp, describe, it, makeKey, type TestApp, testBackends, unchanged } from './helpers.ts';
 
@@ -195,18 +197,43 @@ for (const backend of testBackends()) {
       }
     });
 
-    it('a product with demand and a step no machine can do is an InfeasibleError naming it', async () => {
-      const { id } = await importPlant(app.database.db, {
-        name: unique('Bad'),
-        lines: [{ name: 'L', machines: [{ name: 'A' }] }],
-        products: [{ name: 'Q', routing: [{ machines: ['A'], minutesPerUnit: 10 }] }],
-        orders: [{ code: 'q1', product: 'Q', quantity: 3, dueAt: at(5) }],
+    it('a product with demand and a step no machine can do is an InfeasibleError naming product and step', async () => {
+      const base = {
+        machines: [{ id: 1, name: 'A', rateFactor: 1 }],
+        maintenanceWindows: [],
+        downtime: [],
+        downtimeHours: 4,
+        start: new Date(START),
+        periods: 2,
+        periodHours: 10,
+        holdingCost: 1,
+        backlogCost: 10,
+      };
+      const products = [
+        { id: 7, name: 'Q', steps: [{ machines: [{ machineId: 1, minutesPerUnit: 10 }] }, { machines: [{ machineId: 99, minutesPerUnit: 5 }] }] },
+      ];
+      assert.throws(
+        () => buildPlanModel({ ...base, products, orders: [{ productId: 7, quantity: 3, dueAt: at(5) }] }),
+        (e: unknown) => e instanceof InfeasibleError && /"Q".*step 2/.test(e.message),
+      );
+      // Without demand in the horizon the product is left out, and the model builds.
+      const { model, names } = buildPlanModel({ ...base, products, orders: [{ productId: 7, quantity: 3, dueAt: at(50) }] });
+      assert.equal(model.variables.length, 0);
+      assert.deepEqual(
+        names.outsideHorizon.map((o) => o.quantity),
+        [3],
+      );
+      // Downtime: a machine DOWN now loses downtimeHours from start (4 of period 0's 10 hours).
+      const ok = buildPlanModel({
+        ...base,
+        products: [{ id: 8, name: 'R', steps: [{ machines: [{ machineId: 1, minutesPerUnit: 60 }] }] }],
+        orders: [{ productId: 8, quantity: 1, dueAt: at(1) }],
+        downtime: [{ machineId: 1 }],
       });
-      // Remove the step's only machine from its eligible set, as an edit could.
-      await app.database.query('delete from machines where plant_id = $1', [id]).catch(() => undefined);
-      const r = await plan({ plantId: encodeId('Plant', id) });
-      if (r.__typename === 'InfeasibleError') assert.match(r.message, /"Q".*step 1/);
-      else assert.equal(r.__typename, 'PlanProductionSuccess', JSON.stringify(r));
+      assert.deepEqual(
+        [...ok.names.capacity.values()].map((c) => c.availableHours),
+        [6, 10],
+      );
     });
   });
 }
