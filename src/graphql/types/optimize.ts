@@ -29,7 +29,7 @@ const ModelFormatEnum = builder.enumType('ModelFormat', {
   description: 'LP: CPLEX LP text. MPS: fixed or free MPS (MARKER INTORG/INTEND for integer columns).',
   values: ['LP', 'MPS'] as const,
 });
-const SolverChoiceEnum = builder.enumType('SolverChoice', {
+export const SolverChoiceEnum = builder.enumType('SolverChoice', {
   description: 'AUTO: javascript-lp-solver for pure LPs of at most 200 variables (measured in bench/solvers.ts), HiGHS otherwise.',
   values: ['AUTO', 'HIGHS', 'JSLP'] as const,
 });
