@@ -9,7 +9,7 @@ const fixture = (name: string) => fs.readFileSync(new URL(`./fixtures/lp/${name}
 const SOLVE = `query($input: SolveModelInput!) {
   solveModel(input: $input) {
     __typename
-    ... on SolveModelSuccess { result { status objective solver solveSeconds message variables { name value } duals { name value } reducedCosts { name value } } }
+    ... on SolveModelSuccess { result { status objective solver solveSeconds message variables { name value } duals { name value } reducedCosts { name value } infeasibleRows } }
     ... on ModelParseError { code message line }
     ... on ValidationError { code fieldErrors { path message } }
   }
@@ -79,6 +79,7 @@ for (const backend of testBackends()) {
       for (const solver of ['HIGHS', 'JSLP']) {
         const i = await solve({ format: 'LP', model: infeasible, solver });
         assert.deepEqual([i.result.status, i.result.objective, i.result.variables], ['INFEASIBLE', null, []], `${solver}: ${JSON.stringify(i)}`);
+        assert.deepEqual(i.result.infeasibleRows, ['c1', 'c2'], 'the rows that contradict each other');
         const u = await solve({ format: 'LP', model: unbounded, solver });
         assert.equal(u.result.status, 'UNBOUNDED', `${solver}: ${JSON.stringify(u)}`);
       }

@@ -141,6 +141,7 @@ describe('solver: infeasible, unbounded, limits', () => {
       const outcome = await solveText('LP', INFEASIBLE_LP, { solver });
       assert.equal(outcome.status, 'INFEASIBLE');
       assert.equal(outcome.values, null);
+      assert.deepEqual(outcome.infeasibleRows, ['c1', 'c2']);
     });
     it(`an unbounded LP is UNBOUNDED with ${solver}`, async () => {
       const outcome = await solveText('LP', UNBOUNDED_LP, { solver });
@@ -151,6 +152,23 @@ describe('solver: infeasible, unbounded, limits', () => {
       assert.equal(outcome.status, 'UNBOUNDED');
     });
   }
+  it('an infeasible LP names an irreducible infeasible subset of its rows: the rows that contradict, not the others', async () => {
+    const lp = `Minimize
+ obj: x + y + z
+Subject To
+ a: x + y >= 10
+ b: x <= 3
+ c: y <= 4
+ d: z >= 1
+ e: x + z <= 100
+Bounds
+ 0 <= x <= 50
+End
+`;
+    const outcome = await solveText('LP', lp, { solver: 'HIGHS' });
+    assert.equal(outcome.status, 'INFEASIBLE');
+    assert.deepEqual(outcome.infeasibleRows, ['a', 'b', 'c']);
+  });
   it('an infeasible MIP is INFEASIBLE with HiGHS (its "infeasible or unbounded" is decided by a second solve)', async () => {
     const outcome = await solveText('LP', `${INFEASIBLE_LP.replace('End\n', '')}General\n x y\nEnd\n`, { solver: 'HIGHS' });
     assert.equal(outcome.status, 'INFEASIBLE');

@@ -52,6 +52,12 @@ const SolveResultRef = builder.objectRef<SolveOutcome & { rows: number }>('Solve
     solveSeconds: t.float({ resolve: (o) => o.seconds }),
     solverStatus: t.string({ description: "The solver's own status words.", resolve: (o) => o.solverStatus }),
     message: t.string({ nullable: true, description: 'Why ERROR, which limit stopped the solver, what the check found.', resolve: (o) => o.message }),
+    infeasibleRows: t.stringList({
+      nullable: true,
+      description:
+        'INFEASIBLE models of at most 300 rows: an irreducible infeasible subset of the rows (bounds kept), so removing any one of them makes the rest feasible. Null when not infeasible or not computed within 5 s.',
+      resolve: (o) => o.infeasibleRows ?? null,
+    }),
     bestBound: t.float({ nullable: true, description: 'MIPs (HiGHS): the best proved bound on the objective.', resolve: (o) => o.bestBound }),
     gap: t.float({ nullable: true, description: 'MIPs (HiGHS): the relative gap between the objective and the bound.', resolve: (o) => o.gap }),
     variables: t.field({

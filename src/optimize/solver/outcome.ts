@@ -52,6 +52,12 @@ export interface SolveOutcome {
   message: string | null;
   /** Problems the independent check found in the solver's solution (empty when it passed or there was none). */
   violations: Violation[];
+  /**
+   * INFEASIBLE LPs and MIPs of at most IIS_MAX_ROWS rows: an irreducible infeasible subset of the rows (with every
+   * variable bound kept), found by a deletion filter with HiGHS; removing any one of them makes the rest feasible.
+   * Absent when not computed (too large, out of time) or not infeasible.
+   */
+  infeasibleRows?: string[];
 }
 
 /** A fresh outcome with no solution. */

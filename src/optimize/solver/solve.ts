@@ -70,6 +70,10 @@ export async function solveModel(
     outcome = emptyOutcome(name, 'ERROR', isMip(model), 'error', `${name} failed: ${(e as Error).message}`);
   }
   const verified = verifyOutcome(model, outcome, opts.checkTolerance);
+  if (verified.status === 'INFEASIBLE' && model.constraints.length <= IIS_MAX_ROWS) {
+    const rows = await infeasibleSubset(model, IIS_SECONDS, solvers.HIGHS ?? SOLVERS.HIGHS);
+    if (rows) return { ...verified, infeasibleRows: rows };
+  }
   if (verified.status === 'ERROR' && name === 'JSLP' && (opts.solver ?? 'AUTO') === 'AUTO') {
     // AUTO's choice failed (its pivot budget, a solution that failed the check): HiGHS decides instead
     const fallback = await solveModel(model, { ...opts, solver: 'HIGHS' }, solvers);
@@ -79,6 +83,36 @@ export async function solveModel(
     };
   }
   return verified;
+}
+
+/** Rows at most for which an infeasible model gets its irreducible infeasible subset, and the time spent on it. */
+export const IIS_MAX_ROWS = 300;
+export const IIS_SECONDS = 5;
+
+/**
+ * An irreducible infeasible subset of an infeasible model's rows (bounds kept), by the deletion filter: drop each row
+ * in turn; if the rest stays infeasible it stays dropped, otherwise it belongs to the subset. Null when the budget
+ * runs out or a solve does not say INFEASIBLE or feasible (a limit).
+ */
+export async function infeasibleSubset(model: OptimizationModel, seconds: number, highs: SolverFunction): Promise<string[] | null> {
+  const deadline = performance.now() + seconds * 1000;
+  let kept = [...model.constraints];
+  const infeasible = async (rows: typeof kept): Promise<boolean | null> => {
+    const left = (deadline - performance.now()) / 1000;
+    if (left <= 0) return null;
+    const o = await highs({ ...model, constraints: rows }, { timeLimitSeconds: left });
+    if (o.status === 'INFEASIBLE') return true;
+    if (o.status === 'OPTIMAL' || o.status === 'FEASIBLE' || o.status === 'UNBOUNDED') return false;
+    return null;
+  };
+  for (let i = 0; i < kept.length; ) {
+    const without = kept.filter((_, k) => k !== i);
+    const still = await infeasible(without);
+    if (still === null) return null;
+    if (still) kept = without;
+    else i++;
+  }
+  return kept.map((c) => c.name);
 }
 
 /** Parses `text` as LP or MPS (throws ModelParseError with the line, ModelTooLargeError) and solves it (solveModel). */
