@@ -7,6 +7,7 @@ import { ValidationError } from '../../core/errors.ts';
 import { ModelParseError, ModelTooLargeError as SolverModelTooLargeError } from '../../optimize/solver/lp-format.ts';
 import { ModelValidationError } from '../../optimize/solver/model.ts';
 import type { SolveOutcome } from '../../optimize/solver/outcome.ts';
+import { IIS_MAX_ROWS } from '../../optimize/solver/solve.ts';
 import { solveTextInWorker } from '../../optimize/solver/text-task.ts';
 import { builder } from '../builder.ts';
 import { listSize } from '../cost.ts';
@@ -56,6 +57,7 @@ const SolveResultRef = builder.objectRef<SolveOutcome & { rows: number }>('Solve
       nullable: true,
       description:
         'INFEASIBLE models of at most 300 rows: an irreducible infeasible subset of the rows (bounds kept), so removing any one of them makes the rest feasible. Null when not infeasible or not computed within 5 s.',
+      extensions: listSize({ max: IIS_MAX_ROWS }),
       resolve: (o) => o.infeasibleRows ?? null,
     }),
     bestBound: t.float({ nullable: true, description: 'MIPs (HiGHS): the best proved bound on the objective.', resolve: (o) => o.bestBound }),
