@@ -121,36 +121,27 @@ export async function twinScheduleProblem(
     const operations: JobSpec['operations'] = [];
     for (const step of product.routing) {
       const own = new Map(step.machineTimes.map((t) => [t.machineId, t]));
-      const opts = [];
-      for (const machineId of step.machineIds) {
-        const m = machineById.get(machineId);
-        if (!m) continue;
+      const opts: JobSpec['operations'][number]['options'] = [];
+      const addOption = (machineId: number, rate: number) => {
         const t = own.get(machineId);
-        let rate = m.rateFactor > 0 ? m.rateFactor : 1;
-        const risk = options.risk?.byMachine.get(machineId);
-        if (options.risk && risk !== undefined && risk > options.risk.threshold) {
-          if (options.risk.mode === 'AVOID') continue;
-          rate *= Math.max(0.01, 1 - risk);
-        }
         const setup = t ? t.setupMinutes : step.setupMinutes;
         index.setups.set(`${job}#${step.index}@${machineId}`, setup);
         opts.push({ machine: String(machineId), duration: (order.quantity * (t ? t.minutesPerUnit : step.minutesPerUnit)) / rate, setup });
+      };
+      const eligible = step.machineIds.filter((id) => machineById.has(id));
+      for (const machineId of eligible) {
+        const rate = machineById.get(machineId)!.rateFactor || 1;
+        const risk = options.risk?.byMachine.get(machineId);
+        if (options.risk && risk !== undefined && risk > options.risk.threshold) {
+          if (options.risk.mode === 'AVOID') continue;
+          addOption(machineId, rate * Math.max(0.01, 1 - risk));
+        } else addOption(machineId, rate);
       }
+      // Avoiding risky machines must not make an operation impossible: fall back to every eligible machine.
+      if (opts.length === 0 && eligible.length > 0) for (const machineId of eligible) addOption(machineId, machineById.get(machineId)!.rateFactor || 1);
       if (opts.length === 0) {
-        // Avoiding risky machines must not make an operation impossible: fall back to every eligible machine.
-        const all = step.machineIds.filter((id) => machineById.has(id));
-        if (all.length > 0 && options.risk?.mode === 'AVOID')
-          for (const machineId of all) {
-            const m = machineById.get(machineId)!;
-            const t = own.get(machineId);
-            const setup = t ? t.setupMinutes : step.setupMinutes;
-            index.setups.set(`${job}#${step.index}@${machineId}`, setup);
-            opts.push({ machine: String(machineId), duration: (order.quantity * (t ? t.minutesPerUnit : step.minutesPerUnit)) / (m.rateFactor || 1), setup });
-          }
-        else {
-          noMachine.push({ order, step: step.index });
-          continue;
-        }
+        noMachine.push({ order, step: step.index });
+        continue;
       }
       const key = `${order.id}#${step.index}`;
       const started = startedByOp.get(key);
