@@ -14,9 +14,13 @@
  * (slack = anchor start − earliest end of the remaining operations before it). `construct` runs every rule and keeps
  * the best objective. If no rule meets every anchored start, it throws an InfeasibleProblemError naming the anchor
  * (a heuristic failure, not a proof).
+ *
+ * With a reference plan (the decoder's `reference`, see stability.ts) the start built from the reference (REFERENCE)
+ * competes too, tried first so that it wins ties, and every candidate is compared by its penalised value.
  */
 import { Decoder, earliestFit, linkAfter, Solution } from './decode.ts';
 import { type CompiledProblem, InfeasibleProblemError, type ScheduleObjective } from './problem.ts';
+import { referenceDispatch } from './stability.ts';
 
 export type DispatchRule = 'GT_MWKR' | 'ECT_MWKR' | 'GT_EDD';
 export const DISPATCH_RULES: readonly DispatchRule[] = ['GT_MWKR', 'ECT_MWKR', 'GT_EDD'];
@@ -135,13 +139,21 @@ export function dispatch(p: CompiledProblem, rule: DispatchRule): { solution: So
   return { solution: s, ok };
 }
 
-/** Runs every dispatching rule and returns the best feasible solution with its objective value. */
+/**
+ * Runs every dispatching rule (and, when the decoder has a reference, the reference start first) and returns the best
+ * feasible solution with its objective value (penalised, with a reference).
+ */
 export function construct(
   p: CompiledProblem,
   objective: ScheduleObjective,
   decoder = new Decoder(p),
-): { solution: Solution; value: number; rule: DispatchRule } {
-  let best: { solution: Solution; value: number; rule: DispatchRule } | undefined;
+): { solution: Solution; value: number; rule: DispatchRule | 'REFERENCE' } {
+  let best: { solution: Solution; value: number; rule: DispatchRule | 'REFERENCE' } | undefined;
+  if (decoder.reference) {
+    const solution = referenceDispatch(p, decoder.reference);
+    const value = decoder.run(solution, objective);
+    if (value < Number.POSITIVE_INFINITY) best = { solution, value, rule: 'REFERENCE' };
+  }
   for (const rule of DISPATCH_RULES) {
     const { solution } = dispatch(p, rule);
     const value = decoder.run(solution, objective);

@@ -8,8 +8,13 @@
  * the job's release where the operation fits between blocked intervals (non-preemptive), in a topological order of the
  * disjunctive graph. A cycle, or a predecessor of an anchored operation ending after the anchor's start, makes the
  * solution infeasible (objective Infinity).
+ *
+ * With a reference plan (plan stability, stability.ts) the decoder adds `penalty` per operation that is changed against
+ * the reference (moved: |start − reference start| > tolerance, or on another machine) to the objective, so the
+ * constructive phase and the search compare penalised values; `baseValue` and `changed` keep the two parts apart.
  */
 import type { CompiledProblem, ScheduleObjective } from './problem.ts';
+import type { CompiledReference } from './stability.ts';
 
 export class Solution {
   /** Chosen option per operation (an index into optMachine/optDuration). */
@@ -91,7 +96,15 @@ export class Decoder {
   private readonly anchorMakespan: number;
   private readonly anchorTardiness: number;
   readonly nFree: number;
-  constructor(readonly p: CompiledProblem) {
+  /** The objective without the stability penalty, of the last complete decode. */
+  baseValue = Number.POSITIVE_INFINITY;
+  /** Operations changed against the reference (0 without one), of the last complete decode. */
+  changed = 0;
+  constructor(
+    readonly p: CompiledProblem,
+    /** Plan stability: the objective gets `penalty` per operation changed against this reference. */
+    readonly reference?: CompiledReference,
+  ) {
     const n = p.nOps;
     this.start = new Float64Array(n);
     this.end = new Float64Array(n);
@@ -119,8 +132,9 @@ export class Decoder {
   }
 
   /**
-   * Decodes `s` and returns its objective, or Infinity when it is infeasible or (cutoff given) when its objective
-   * is ≥ cutoff: decoding stops as soon as that is certain, so start/end are then partial.
+   * Decodes `s` and returns its objective (plus the stability penalty, with a reference), or Infinity when it is
+   * infeasible or (cutoff given) when that value is ≥ cutoff: decoding stops as soon as that is certain (both parts
+   * only grow while decoding), so start/end are then partial.
    */
   run(s: Solution, objective: ScheduleObjective, cutoff = Number.POSITIVE_INFINITY): number {
     const p = this.p;
@@ -138,7 +152,11 @@ export class Decoder {
       if (d === 0) stack[top++] = o;
     }
     let value = makespan ? this.anchorMakespan : this.anchorTardiness;
-    if (value >= cutoff) return Number.POSITIVE_INFINITY;
+    const ref = this.reference;
+    let changed = ref ? ref.anchoredChanged : 0;
+    // the penalty part so far (penalty × changed)
+    let extra = ref ? ref.penalty * changed : 0;
+    if (value + extra >= cutoff) return Number.POSITIVE_INFINITY;
     let done = 0;
     while (top > 0) {
       const o = stack[--top];
@@ -161,14 +179,19 @@ export class Decoder {
       const e = t + d;
       end[o] = e;
       crit[o] = c;
+      if (ref?.has[o] && (ref.machine[o] !== optMachine[r] || Math.abs(t - ref.start[o]) > ref.tolerance)) {
+        changed++;
+        extra = ref.penalty * changed;
+        if (value + extra >= cutoff) return Number.POSITIVE_INFINITY;
+      }
       if (makespan) {
         if (e > value) {
           value = e;
-          if (value >= cutoff) return Number.POSITIVE_INFINITY;
+          if (value + extra >= cutoff) return Number.POSITIVE_INFINITY;
         }
       } else if (last && e > p.due[j]) {
         value += p.weight[j] * (e - p.due[j]);
-        if (value >= cutoff) return Number.POSITIVE_INFINITY;
+        if (value + extra >= cutoff) return Number.POSITIVE_INFINITY;
       }
       if (!last) {
         if (anchored[o + 1]) {
@@ -179,6 +202,8 @@ export class Decoder {
       if (ms >= 0 && --indeg[ms] === 0) stack[top++] = ms;
     }
     if (done < this.nFree) return Number.POSITIVE_INFINITY;
-    return value;
+    this.baseValue = value;
+    this.changed = changed;
+    return value + extra;
   }
 }

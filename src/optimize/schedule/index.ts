@@ -7,6 +7,10 @@
  * Determinism: with the same problem, seed and `maxIterations`, and a run ended by `maxIterations` (or by reaching
  * the lower bound), the schedule is the same every time; the time limit and the signal are cut-offs only (see
  * search.ts).
+ *
+ * Plan stability (`reference`, stability.ts): the constructive phase and the search minimise the objective plus
+ * `penalty` per operation changed against a previous plan, and also try a start built from that plan; the result's
+ * objectiveValue, gap and status stay about the objective alone, `penalisedValue` and `changes` describe the rest.
  */
 import { lowerBound, gap as relativeGap } from './bounds.ts';
 import { checkSchedule, type ScheduleKpis, type Violation } from './checker.ts';
@@ -15,12 +19,14 @@ import { Decoder, type Solution } from './decode.ts';
 import { type CompiledProblem, compileProblem, type ScheduledOperation, type ScheduleObjective, type ScheduleProblem } from './problem.ts';
 import { proveMakespan } from './mip.ts';
 import { improve, type SearchProgress, type StopReason } from './search.ts';
+import { compileReference, countChanges, type PlanChanges, type PlanReference } from './stability.ts';
 
 export * from './problem.ts';
 export { checkSchedule, type CheckResult, type CheckRule, type ScheduleKpis, type Violation } from './checker.ts';
 export { parseFlexibleJobShop, parseJobShop } from './jsplib.ts';
 export { makespanLowerBound, lowerBound } from './bounds.ts';
 export type { SearchProgress, StopReason } from './search.ts';
+export { countChanges, type PlanChanges, type PlanReference } from './stability.ts';
 
 export interface SolveOptions {
   objective?: ScheduleObjective;
@@ -30,8 +36,12 @@ export interface SolveOptions {
   /** Tabu iteration budget (default unlimited): the deterministic stop. */
   maxIterations?: number;
   signal?: AbortSignal;
+  /** Progress: `best` is the objective of the best schedule so far, `penalised` its penalised value (with `reference`). */
   onProgress?: (progress: SearchProgress) => void;
-  /** Stop as soon as the objective is at most this ("good enough"); the lower bound always stops the search. */
+  /**
+   * Stop as soon as the objective is at most this ("good enough"; with `reference`, the penalised value); the lower
+   * bound always stops the search.
+   */
   target?: number;
   /**
    * MAKESPAN on a small classic job shop (one machine per operation, no windows, no fixed or start-pinned
@@ -39,6 +49,12 @@ export interface SolveOptions {
    * disjunctive MIP proving the schedule optimal (mip.ts; blocks the thread meanwhile). Default 0: off.
    */
   mipProofSeconds?: number;
+  /**
+   * Plan stability: minimise objective + penalty × operations changed (moved or reassigned, counted once) against this
+   * previous plan instead of the objective alone; operations it does not list (new orders) are never penalised, entries
+   * for jobs or operations the problem no longer has are ignored. Plain data (goes to the worker as it is).
+   */
+  reference?: PlanReference;
 }
 
 export interface SolveResult {
@@ -57,6 +73,10 @@ export interface SolveResult {
   iterations: number;
   seconds: number;
   stoppedBy: StopReason | 'CONSTRUCTIVE';
+  /** With `reference`: the operations of this schedule changed against it (changed = moved or reassigned, once each). */
+  changes?: PlanChanges;
+  /** With `reference`: objectiveValue + penalty × changes.changed, the value the solver minimised. */
+  penalisedValue?: number;
 }
 
 /** The checker found a violated rule in a schedule the solver built: a solver bug. */
@@ -92,7 +112,9 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
   const started = performance.now();
   const objective = options.objective ?? 'MAKESPAN';
   const p = compileProblem(problem);
-  const decoder = new Decoder(p);
+  const reference: PlanReference | undefined = options.reference;
+  const decoder = new Decoder(p, reference ? compileReference(p, reference) : undefined);
+  // a lower bound of the objective, so also of the penalised value (see search.ts)
   const lb = lowerBound(p, objective);
   const initial = construct(p, objective, decoder);
   let solution = initial.solution;
@@ -119,7 +141,13 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
     iterations = result.iterations;
     stoppedBy = result.stoppedBy;
   } else {
-    options.onProgress?.({ best: initial.value, iterations: 0, elapsedSeconds: (performance.now() - started) / 1000 });
+    // construct decoded its winner last: the decoder's base value is the winner's objective
+    options.onProgress?.({
+      best: decoder.baseValue,
+      ...(reference ? { penalised: initial.value } : {}),
+      iterations: 0,
+      elapsedSeconds: (performance.now() - started) / 1000,
+    });
   }
   const operations = toOperations(p, solution, decoder, objective);
   const { violations, kpis } = checkSchedule(problem, operations);
@@ -131,6 +159,7 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
     if (proof.result === 'PROVED') bound = value;
   }
   const tolerance = 1e-9 * Math.max(1, Math.abs(value));
+  const changes = reference ? countChanges(reference, operations) : undefined;
   return {
     operations,
     objective,
@@ -143,5 +172,6 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
     iterations,
     seconds: (performance.now() - started) / 1000,
     stoppedBy,
+    ...(reference && changes ? { changes, penalisedValue: value + reference.penalty * changes.changed } : {}),
   };
 }

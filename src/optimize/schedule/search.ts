@@ -30,13 +30,21 @@
  * AbortSignal and the lower bound only decide when to stop. So runs with the same input, seed and `maxIterations`
  * give the same schedule whenever the iteration budget ends the run (not the time limit); a run cut by the time limit
  * returns the best schedule of a prefix of that same deterministic trajectory.
+ *
+ * Plan stability: with a reference in the decoder (stability.ts) every exact value here is the penalised one
+ * (objective + penalty × operations changed against the reference); the neighbourhood and the estimates stay those of
+ * the objective. The lower-bound stop stays correct: the penalised value is ≥ the objective ≥ its lower bound, so
+ * a penalised value at the bound means the objective at its bound and no change (or a zero penalty): optimal for both.
  */
 import { seededRandom } from '../../core/random.ts';
 import { Decoder, earliestFit, linkAfter, Solution, unlink } from './decode.ts';
 import type { CompiledProblem, ScheduleObjective } from './problem.ts';
 
 export interface SearchProgress {
+  /** The objective (without the stability penalty) of the best schedule so far. */
   best: number;
+  /** With a reference plan: the best penalised value (objective + penalty × changed operations), which the search minimises. */
+  penalised?: number;
   iterations: number;
   elapsedSeconds: number;
 }
@@ -50,7 +58,10 @@ export interface SearchOptions {
   seed?: number;
   signal?: AbortSignal;
   onProgress?: (progress: SearchProgress) => void;
-  /** Stop as soon as the best reaches this value (a proven lower bound or a caller's target; stop reason TARGET). */
+  /**
+   * Stop as soon as the best (penalised, with a reference) value reaches this (a proven lower bound of the objective,
+   * also one of the penalised value, or a caller's target; stop reason TARGET).
+   */
   lowerBound?: number;
   /** Neighbours decoded exactly per iteration, the best by estimate (default DEFAULT_CANDIDATES). */
   candidates?: number;
@@ -80,8 +91,11 @@ export class TabuSearch {
   readonly decoder: Decoder;
   readonly cur: Solution;
   readonly best: Solution;
+  /** The best (penalised, with a reference) value found and the value of the current solution. */
   bestValue = Number.POSITIVE_INFINITY;
   curValue = Number.POSITIVE_INFINITY;
+  /** The best solution's objective without the stability penalty (= bestValue without a reference). */
+  bestBase = Number.POSITIVE_INFINITY;
   iterations = 0;
   private random: () => number;
   // move buffer: relocate mvU after mvX on the machine of option mvOpt; mvDir +1 forward, -1 backward, 0 other machine
@@ -137,6 +151,7 @@ export class TabuSearch {
     this.tenureBase = 10 + Math.floor(p.nJobs / Math.max(1, p.nMachines));
     this.curValue = this.decoder.run(this.cur, objective);
     this.bestValue = this.curValue;
+    this.bestBase = this.curValue < Number.POSITIVE_INFINITY ? this.decoder.baseValue : Number.POSITIVE_INFINITY;
   }
 
   private grow(): void {
@@ -545,6 +560,7 @@ export class TabuSearch {
     this.curValue = decoder.run(cur, objective);
     if (this.curValue < this.bestValue) {
       this.bestValue = this.curValue;
+      this.bestBase = decoder.baseValue;
       this.best.copyFrom(cur);
       return true;
     }
@@ -574,7 +590,9 @@ export class TabuSearch {
       this.curValue = decoder.run(cur, objective);
     }
     if (this.curValue < this.bestValue) {
+      // the last decode was of cur, complete
       this.bestValue = this.curValue;
+      this.bestBase = decoder.baseValue;
       this.best.copyFrom(cur);
     }
   }
@@ -593,7 +611,13 @@ export async function improve(p: CompiledProblem, initial: Solution, options: Se
   const stallLimit = options.stallIterations ?? Math.max(1000, 10 * p.nOps);
   const ts = new TabuSearch(p, options.objective, initial, options.seed ?? 1, decoder, options.candidates);
   const elapsed = () => (performance.now() - started) / 1000;
-  const report = () => options.onProgress?.({ best: ts.bestValue, iterations: ts.iterations, elapsedSeconds: elapsed() });
+  const report = () =>
+    options.onProgress?.({
+      best: ts.bestBase,
+      ...(ts.decoder.reference ? { penalised: ts.bestValue } : {}),
+      iterations: ts.iterations,
+      elapsedSeconds: elapsed(),
+    });
   let stoppedBy: StopReason = 'ITERATIONS';
   let lastYield = performance.now();
   let stall = 0;

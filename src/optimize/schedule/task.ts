@@ -4,6 +4,7 @@ import type { ScheduleProblem, SolveOptions } from './index.ts';
 /** What schedule-worker.ts receives. */
 export interface ScheduleTask {
   problem: ScheduleProblem;
+  /** Plain, structured-cloneable data; `reference` (plan stability) included: the worker passes every option on. */
   options: Omit<SolveOptions, 'signal' | 'onProgress'>;
 }
 
