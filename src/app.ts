@@ -19,6 +19,7 @@ import { registerTrainingJob } from './predict/training.ts';
 import { PredictionWatcher } from './predict/watch.ts';
 import { MachineDirectory } from './twin/directory.ts';
 import { ScheduleService } from './optimize/schedules.ts';
+import { ScenarioService } from './scenario/service.ts';
 
 /** Opens the database, applies migrations, seeds if asked, and wires the services. */
 export async function createServices(
@@ -87,12 +88,34 @@ export function wireServices(config: Config, database: Database, logger: Logger,
   registerTrainingJob(jobs, { database, predictions });
   const schedules = new ScheduleService({ database, alerts });
   schedules.register(jobs);
+  const scenarios = new ScenarioService({ database, jobs, schedules, alerts, events, pubsub, clock, logger });
+  scenarios.register(jobs);
+  scenarios.start();
   const identities = new RowIdentityBatcher(database);
-  return { config, database, clock, logger, metrics, auth, events, pubsub, machineNames, identities, alerts, predictions, predictionRules, jobs, schedules };
+  return {
+    config,
+    database,
+    clock,
+    logger,
+    metrics,
+    auth,
+    events,
+    pubsub,
+    machineNames,
+    identities,
+    alerts,
+    predictions,
+    predictionRules,
+    jobs,
+    schedules,
+    scenarios,
+  };
 }
 
 export async function closeServices(services: Services): Promise<void> {
   // Running jobs go back to the queue (within the runner's abort grace) while the database is still open.
+  services.scenarios.stop();
+  await Promise.allSettled([...services.scenarios.replanning]);
   await services.jobs.stop();
   await services.predictionRules.stop();
   await services.predictions.stop();

@@ -13,6 +13,7 @@ import type { PredictionWatcher } from './predict/watch.ts';
 import type { PubSub } from './pubsub/index.ts';
 import type { MachineDirectory } from './twin/directory.ts';
 import type { ScheduleService } from './optimize/schedules.ts';
+import type { ScenarioService } from './scenario/service.ts';
 
 /** Everything a request or a background task may need, built once at start-up and passed down explicitly. */
 export interface Services {
@@ -39,4 +40,6 @@ export interface Services {
   jobs: JobService;
   /** Production schedules: the optimizeSchedule job, storage, the current schedule. */
   schedules: ScheduleService;
+  /** What-if scenarios: changes, runs, comparisons, promote; alarm-triggered re-planning. */
+  scenarios: ScenarioService;
 }

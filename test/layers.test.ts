@@ -28,6 +28,7 @@ const LAYERS: Record<string, string[]> = {
   jobs: [...KERNEL, 'db', 'events', 'pubsub'],
   predict: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'jobs'],
   optimize: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'alerts', 'jobs', 'predict'],
+  scenario: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'alerts', 'jobs', 'predict', 'optimize'],
   sim: [...KERNEL, 'db', 'events', 'pubsub', 'twin', 'telemetry', 'alerts', 'jobs', 'predict', 'services.ts'],
   graphql: ['*'],
   'services.ts': ['*'],

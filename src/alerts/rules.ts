@@ -19,6 +19,8 @@ function validateRule(input: AlertRuleInput, p: Problems): void {
   const fs = input.forSeconds ?? 0;
   if (!Number.isInteger(fs) || fs < 0 || fs > MAX_FOR_SECONDS) p.add('forSeconds', `must be a whole number from 0 to ${MAX_FOR_SECONDS}`);
   RULE_KINDS[input.kind].validate(input, p);
+  if (input.replan && !(input.kind === 'MACHINE_STATE' && (input.status ?? 'DOWN') === 'DOWN'))
+    p.add('replan', 'only MACHINE_STATE rules on DOWN re-plan (they open a scenario with the machine out)');
 }
 
 /** A machine named by a rule must belong to the rule's plant. */
@@ -42,6 +44,7 @@ function toRow(input: AlertRuleInput) {
     status: input.kind === 'MACHINE_STATE' ? (input.status ?? 'DOWN') : null,
     model: input.model?.trim() || null,
     autoResolve: input.autoResolve ?? true,
+    replan: input.replan ?? false,
     enabled: input.enabled ?? true,
   };
 }
@@ -79,6 +82,7 @@ export async function changeAlertRule(q: Queryable, id: number, patch: Partial<O
     status: patch.status !== undefined ? patch.status : current.status,
     model: patch.model !== undefined ? patch.model : current.model,
     autoResolve: patch.autoResolve ?? current.autoResolve,
+    replan: patch.replan ?? current.replan,
     enabled: patch.enabled ?? current.enabled,
   };
   const p = new Problems();

@@ -8,6 +8,7 @@ export const relations = defineRelations(schema, (r) => ({
     products: r.many.products({ from: r.plants.id, to: r.products.plantId }),
     orders: r.many.orders({ from: r.plants.id, to: r.orders.plantId }),
     schedules: r.many.schedules({ from: r.plants.id, to: r.schedules.plantId }),
+    scenarios: r.many.scenarios({ from: r.plants.id, to: r.scenarios.plantId }),
   },
   lines: {
     plant: r.one.plants({ from: r.lines.plantId, to: r.plants.id, optional: false }),
@@ -50,10 +51,20 @@ export const relations = defineRelations(schema, (r) => ({
     plant: r.one.plants({ from: r.schedules.plantId, to: r.plants.id, optional: false }),
     job: r.one.jobs({ from: r.schedules.jobId, to: r.jobs.id }),
     operations: r.many.scheduledOperations({ from: r.schedules.id, to: r.scheduledOperations.scheduleId }),
+    scenario: r.one.scenarios({ from: r.schedules.scenarioId, to: r.scenarios.id }),
+  },
+  scenarios: {
+    plant: r.one.plants({ from: r.scenarios.plantId, to: r.plants.id, optional: false }),
+    changes: r.many.scenarioChanges({ from: r.scenarios.id, to: r.scenarioChanges.scenarioId }),
+    schedules: r.many.schedules({ from: r.scenarios.id, to: r.schedules.scenarioId }),
+  },
+  scenarioChanges: {
+    scenario: r.one.scenarios({ from: r.scenarioChanges.scenarioId, to: r.scenarios.id, optional: false }),
   },
   scheduledOperations: {
     schedule: r.one.schedules({ from: r.scheduledOperations.scheduleId, to: r.schedules.id, optional: false }),
-    order: r.one.orders({ from: r.scheduledOperations.orderId, to: r.orders.id, optional: false }),
+    order: r.one.orders({ from: r.scheduledOperations.orderId, to: r.orders.id }),
+    scenarioOrder: r.one.scenarioChanges({ from: r.scheduledOperations.scenarioOrderId, to: r.scenarioChanges.id }),
     machine: r.one.machines({ from: r.scheduledOperations.machineId, to: r.machines.id, optional: false }),
   },
   operationPins: {

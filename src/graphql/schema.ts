@@ -13,6 +13,7 @@ import './types/optimize.ts';
 import './types/maintenance.ts';
 import './types/schedules.ts';
 import './types/plan.ts';
+import './types/scenarios.ts';
 
 // Secure by default: every query needs at least VIEWER, and a mutation that does not declare its own scopes
 // (with skipTypeScopes) is ADMIN-only.

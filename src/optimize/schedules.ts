@@ -13,7 +13,16 @@ import type { AlertService } from '../alerts/service.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { PredictionService } from '../predict/service.ts';
 import { liveTwin, type TwinSnapshot } from '../twin/snapshot.ts';
-import { checkSchedule, compileProblem, ScheduleCheckError, type ScheduleObjective, type SolveResult } from './schedule/index.ts';
+import type { JobContext } from '../jobs/definition.ts';
+import {
+  checkSchedule,
+  compileProblem,
+  ScheduleCheckError,
+  type ScheduleObjective,
+  type ScheduleProblem,
+  type SolveOptions,
+  type SolveResult,
+} from './schedule/index.ts';
 import { explainSchedule } from './schedule/explain.ts';
 import { type OperationPin, type StartedOperation, type TwinProblemIndex, twinScheduleProblem } from './schedule/from-twin.ts';
 import { SCHEDULE_WORKER, type ScheduleTask } from './schedule/task.ts';
@@ -33,6 +42,19 @@ export interface ScheduleJobParams {
   activate: boolean;
   maxIterations: number | null;
   risk: { threshold: number; mode: 'AVOID' | 'DERATE'; byMachine: Record<string, number> } | null;
+  /**
+   * Plan stability: charge `penalty` objective units (default: the mean operation length) per operation moved or
+   * moved to another machine against the plant's current schedule. null: a plain re-plan.
+   */
+  stability?: { penalty: number | null } | null;
+}
+
+/** Where a run's schedule goes: the live plan (may become current), or a scenario's (never current). */
+export interface ScheduleTarget {
+  twin: TwinSnapshot;
+  scenarioId: number | null;
+  /** Stored with the schedule's options (a scenario's revision). */
+  extraOptions?: Record<string, unknown>;
 }
 
 export interface ScheduleJobResult {
@@ -44,6 +66,8 @@ export interface ScheduleJobResult {
   gap: number;
   operations: number;
   current: boolean;
+  /** Against the current schedule, with `stability`. */
+  changes?: { moved: number; reassigned: number; changed: number };
 }
 
 export interface ScheduleServiceDeps {
@@ -64,6 +88,8 @@ export function checkScheduleParams(p: ScheduleJobParams): void {
     problems.push({ path: 'input.maxIterations', message: 'must be a whole number from 0 to 100,000,000' });
   if (p.start !== null && Number.isNaN(Date.parse(p.start))) problems.push({ path: 'input.start', message: 'must be a valid date-time' });
   if (p.risk && !(p.risk.threshold >= 0 && p.risk.threshold <= 1)) problems.push({ path: 'input.risk.threshold', message: 'must be from 0 to 1' });
+  const penalty = p.stability?.penalty;
+  if (penalty != null && !(penalty >= 0 && penalty <= 1e6)) problems.push({ path: 'input.changePenaltyMinutes', message: 'must be from 0 to 1,000,000' });
   if (problems.length) throw new ValidationError(problems);
 }
 
@@ -113,6 +139,7 @@ const at = (start: Date, minutes: number) => new Date(start.getTime() + minutes 
 async function storeSchedule(
   q: Queryable,
   p: ScheduleJobParams,
+  target: ScheduleTarget,
   jobId: number | null,
   createdBy: string,
   index: TwinProblemIndex,
@@ -129,9 +156,9 @@ async function storeSchedule(
     utilization: result.kpis.utilization,
   };
   const [row] = await q.query<{ id: number }>(
-    `insert into schedules (plant_id, job_id, status, objective, starts_at, horizon_ends_at, makespan_minutes, objective_value, lower_bound, gap,
+    `insert into schedules (plant_id, scenario_id, job_id, status, objective, starts_at, horizon_ends_at, makespan_minutes, objective_value, lower_bound, gap,
        solve_seconds, solver, seed, time_limit_seconds, iterations, options, kpis, bottlenecks, explanation, created_by)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) returning id`,
+     values ($1, $21, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) returning id`,
     [
       p.plantId,
       jobId,
@@ -148,11 +175,21 @@ async function storeSchedule(
       p.seed,
       p.timeLimitSeconds,
       result.iterations,
-      JSON.stringify({ repairMinutes: p.repairMinutes, risk: p.risk, maxIterations: p.maxIterations, skipped: index.skipped, stoppedBy: result.stoppedBy }),
+      JSON.stringify({
+        repairMinutes: p.repairMinutes,
+        risk: p.risk,
+        maxIterations: p.maxIterations,
+        skipped: index.skipped,
+        stoppedBy: result.stoppedBy,
+        stability: p.stability ?? null,
+        changes: result.changes ?? null,
+        ...target.extraOptions,
+      }),
       JSON.stringify(kpis),
       JSON.stringify(explained.bottlenecks),
       JSON.stringify(explained.explanation),
       createdBy,
+      target.scenarioId,
     ],
   );
   const id = Number(row.id);
@@ -160,8 +197,8 @@ async function storeSchedule(
   for (let i = 0; i < ops.length; i += 5_000) {
     const part = ops.slice(i, i + 5_000);
     await q.query(
-      `insert into scheduled_operations (schedule_id, order_id, step_index, machine_id, starts_at, ends_at, setup_minutes, origin)
-       select $1, o, s, m, to_timestamp(b / 1000.0), to_timestamp(e / 1000.0), su, nullif(og, '') from
+      `insert into scheduled_operations (schedule_id, order_id, scenario_order_id, step_index, machine_id, starts_at, ends_at, setup_minutes, origin)
+       select $1, case when o > 0 then o end, case when o < 0 then -o end, s, m, to_timestamp(b / 1000.0), to_timestamp(e / 1000.0), su, nullif(og, '') from
        unnest($2::text::int[], $3::text::int[], $4::text::int[], $5::text::float8[], $6::text::float8[], $7::text::float8[], $8::text::text[]) as u(o, s, m, b, e, su, og)`,
       [
         id,
@@ -202,58 +239,97 @@ export class ScheduleService {
   register(jobs: JobService): void {
     jobs.register<ScheduleJobParams, ScheduleJobResult>(SCHEDULE_JOB, {
       role: 'PLANNER',
-      run: async (ctx) => {
-        const p = ctx.params;
-        const start = p.start ? new Date(p.start) : new Date();
-        ctx.progress(0, 'reading the plant');
-        const { problem, index } = await prepareSchedule(this.deps.database, p, start);
-        ctx.signal.throwIfAborted();
-        const task: ScheduleTask = {
-          problem,
-          options: {
-            objective: p.objective,
-            timeLimitSeconds: p.timeLimitSeconds,
-            seed: p.seed,
-            maxIterations: p.maxIterations ?? undefined,
-            mipProofSeconds: 5,
-          },
-        };
-        ctx.progress(0.01, `scheduling ${problem.jobs.length} orders on ${problem.machines.length} machines`);
-        const result = await ctx.pool.runInWorker<SolveResult>(SCHEDULE_WORKER, task, {
-          signal: ctx.signal,
-          onProgress: (fraction, message) => {
-            const m = message ? (JSON.parse(message) as { best: number; iterations: number }) : null;
-            ctx.progress(
-              fraction,
-              m ? `best ${p.objective === 'MAKESPAN' ? 'makespan' : 'weighted tardiness'} ${round(m.best)} min after ${m.iterations} iterations` : undefined,
-            );
-          },
-        });
-        // The independent checker again, in this thread, on what is about to be stored.
-        const check = checkSchedule(problem, result.operations);
-        if (check.violations.length > 0) throw new ScheduleCheckError(check.violations);
-        const explained = explainSchedule(problem, result.operations);
-        ctx.progress(0.97, 'storing the schedule');
-        const { id, current, publish } = await this.deps.database.transaction(async (tx) => {
-          const id = await storeSchedule(tx, p, ctx.job.id, ctx.job.createdBy, index, result, explained);
-          const [{ n }] = await tx.query<{ n: number }>('select count(*)::int as n from schedules where plant_id = $1 and is_current', [p.plantId]);
-          const current = p.activate || Number(n) === 0;
-          const publish = current ? await makeCurrent(tx, this.deps.alerts, p.plantId, id) : async () => {};
-          return { id, current, publish };
-        });
-        await publish();
-        return {
-          scheduleId: id,
-          status: result.status,
-          objectiveValue: result.objectiveValue,
-          makespanMinutes: result.makespan,
-          lowerBound: result.lowerBound,
-          gap: result.gap,
-          operations: result.operations.length,
-          current,
-        };
+      run: (ctx) => this.run(ctx, { twin: liveTwin(this.deps.database), scenarioId: null }),
+    });
+  }
+
+  /**
+   * One scheduling run inside a job: reads the problem through `target.twin`, solves it in a worker thread, checks
+   * it again here, and stores it (a scenario's schedule is never current). Scenario jobs call this with the overlay.
+   */
+  async run(ctx: JobContext<ScheduleJobParams>, target: ScheduleTarget): Promise<ScheduleJobResult> {
+    const p = ctx.params;
+    const start = p.start ? new Date(p.start) : new Date();
+    ctx.progress(0, 'reading the plant');
+    const { problem, index } = await prepareSchedule(this.deps.database, p, start, target.twin);
+    const reference = p.stability ? await stabilityReference(this.deps.database, p.plantId, index, problem, p.stability.penalty) : undefined;
+    ctx.signal.throwIfAborted();
+    const task: ScheduleTask = {
+      problem,
+      options: {
+        objective: p.objective,
+        timeLimitSeconds: p.timeLimitSeconds,
+        seed: p.seed,
+        maxIterations: p.maxIterations ?? undefined,
+        mipProofSeconds: reference ? 0 : 5,
+        reference,
+      },
+    };
+    ctx.progress(0.01, `scheduling ${problem.jobs.length} orders on ${problem.machines.length} machines`);
+    const result = await ctx.pool.runInWorker<SolveResult>(SCHEDULE_WORKER, task, {
+      signal: ctx.signal,
+      onProgress: (fraction, message) => {
+        const m = message ? (JSON.parse(message) as { best: number; iterations: number }) : null;
+        ctx.progress(
+          fraction,
+          m ? `best ${p.objective === 'MAKESPAN' ? 'makespan' : 'weighted tardiness'} ${round(m.best)} min after ${m.iterations} iterations` : undefined,
+        );
       },
     });
+    // The independent checker again, in this thread, on what is about to be stored.
+    const check = checkSchedule(problem, result.operations);
+    if (check.violations.length > 0) throw new ScheduleCheckError(check.violations);
+    const explained = explainSchedule(problem, result.operations);
+    ctx.progress(0.97, 'storing the schedule');
+    const { id, current, publish } = await this.deps.database.transaction(async (tx) => {
+      const id = await storeSchedule(tx, p, target, ctx.job.id, ctx.job.createdBy, index, result, explained);
+      if (target.scenarioId !== null) return { id, current: false, publish: async () => {} };
+      const [{ n }] = await tx.query<{ n: number }>('select count(*)::int as n from schedules where plant_id = $1 and is_current', [p.plantId]);
+      const current = p.activate || Number(n) === 0;
+      const publish = current ? await makeCurrent(tx, this.deps.alerts, p.plantId, id) : async () => {};
+      return { id, current, publish };
+    });
+    await publish();
+    return {
+      scheduleId: id,
+      status: result.status,
+      objectiveValue: result.objectiveValue,
+      makespanMinutes: result.makespan,
+      lowerBound: result.lowerBound,
+      gap: result.gap,
+      operations: result.operations.length,
+      current,
+      ...(result.changes ? { changes: result.changes } : {}),
+    };
+  }
+
+  /**
+   * Copies a scenario's schedule into the live plan inside `tx` (promoteScenario) and makes the copy current. Orders
+   * the scenario added are mapped to the live orders promote created (`addedOrders`: change ID → order ID).
+   */
+  async adopt(
+    tx: Queryable,
+    scheduleId: number,
+    addedOrders: ReadonlyMap<number, number>,
+    createdBy: string,
+  ): Promise<{ id: number; publish: () => Promise<void> }> {
+    const [row] = await tx.query<{ id: number; plant_id: number }>(
+      `insert into schedules (plant_id, scenario_id, job_id, status, objective, starts_at, horizon_ends_at, makespan_minutes, objective_value, lower_bound, gap,
+         solve_seconds, solver, seed, time_limit_seconds, iterations, options, kpis, bottlenecks, explanation, created_by)
+       select plant_id, null, job_id, status, objective, starts_at, horizon_ends_at, makespan_minutes, objective_value, lower_bound, gap,
+         solve_seconds, solver, seed, time_limit_seconds, iterations, options || jsonb_build_object('promotedFrom', id, 'scenarioId', scenario_id), kpis, bottlenecks, explanation, $2
+       from schedules where id = $1 returning id, plant_id`,
+      [scheduleId, createdBy],
+    );
+    const id = Number(row.id);
+    await tx.query(
+      `insert into scheduled_operations (schedule_id, order_id, scenario_order_id, step_index, machine_id, starts_at, ends_at, setup_minutes, origin)
+       select $2, coalesce(so.order_id, m.order_id), null, so.step_index, so.machine_id, so.starts_at, so.ends_at, so.setup_minutes, so.origin
+       from scheduled_operations so left join unnest($3::text::int[], $4::text::int[]) as m(change_id, order_id) on m.change_id = so.scenario_order_id
+       where so.schedule_id = $1`,
+      [scheduleId, id, intArray([...addedOrders.keys()]), intArray([...addedOrders.values()])],
+    );
+    return { id, publish: await makeCurrent(tx, this.deps.alerts, Number(row.plant_id), id) };
   }
 
   /** Makes a stored schedule its plant's current one (PLANNER). NotFoundError when unknown or not visible. */
@@ -296,3 +372,37 @@ export async function machineRisks(
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * The plant's current schedule as the reference of a stability run: each operation of it that is still in the
+ * problem, with its machine and start in minutes from the new start. The default penalty per changed operation is
+ * the mean operation length of the problem (moving one costs about as much as running one).
+ */
+async function stabilityReference(
+  q: Queryable,
+  plantId: number,
+  index: TwinProblemIndex,
+  problem: ScheduleProblem,
+  penalty: number | null,
+): Promise<NonNullable<SolveOptions['reference']>> {
+  const rows = await q.query<{ order_id: number; step_index: number; machine_id: number; starts_at: Date }>(
+    `select so.order_id, so.step_index, so.machine_id, so.starts_at from scheduled_operations so
+     join schedules s on s.id = so.schedule_id where s.plant_id = $1 and s.is_current and so.order_id is not null`,
+    [plantId],
+  );
+  const operations: NonNullable<SolveOptions['reference']>['operations'][number][] = [];
+  for (const r of rows) {
+    const job = String(r.order_id);
+    const i = index.steps.get(job)?.indexOf(r.step_index) ?? -1;
+    if (i < 0) continue;
+    operations.push({ job, index: i, machine: String(r.machine_id), start: (new Date(r.starts_at).getTime() - index.start.getTime()) / 60_000 });
+  }
+  let total = 0;
+  let n = 0;
+  for (const j of problem.jobs)
+    for (const o of j.operations) {
+      total += o.options.reduce((a, x) => a + x.duration + (x.setup ?? 0), 0) / Math.max(1, o.options.length);
+      n++;
+    }
+  return { operations, penalty: penalty ?? (n > 0 ? total / n : 1) };
+}

@@ -37,6 +37,8 @@ export interface MaintenanceWindowInfo {
   startsAt: Date;
   endsAt: Date;
   reason: string | null;
+  /** MAINTENANCE (planned, the default) or DOWNTIME (a scenario's machine-down window). */
+  kind?: 'MAINTENANCE' | 'DOWNTIME';
 }
 
 export interface MachineInfo {

@@ -17,6 +17,8 @@ export interface AlertRuleInput {
   status?: MachineStatus | null;
   model?: string | null;
   autoResolve?: boolean | null;
+  /** MACHINE_STATE rules on DOWN: open and run a re-planning scenario when a machine goes DOWN. */
+  replan?: boolean | null;
   enabled?: boolean | null;
 }
 

@@ -47,6 +47,8 @@ export const alertRules = pgTable(
     /** MACHINE_STATE rules: the status that raises the alert. */
     status: machineStatus('status'),
     model: text('model'),
+    /** MACHINE_STATE rules on DOWN: open and run a scenario with the machine out when it goes DOWN. */
+    replan: boolean('replan').notNull().default(false),
     autoResolve: boolean('auto_resolve').notNull().default(true),
     enabled: boolean('enabled').notNull().default(true),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

@@ -6,3 +6,4 @@ export * from './models.ts';
 export * from './jobs.ts';
 export * from './datasets.ts';
 export * from './schedules.ts';
+export * from './scenarios.ts';

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, check, doublePrecision, index, integer, jsonb, pgTable, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { jobs } from './jobs.ts';
+import { scenarioChanges, scenarios } from './scenarios.ts';
 import { machines, orders, plants } from './twin.ts';
 
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -17,6 +18,8 @@ export const schedules = pgTable(
     plantId: integer('plant_id')
       .notNull()
       .references(() => plants.id, { onDelete: 'cascade' }),
+    /** The scenario it plans (null: a plan of the live twin). A scenario's schedules are never current. */
+    scenarioId: integer('scenario_id').references(() => scenarios.id, { onDelete: 'cascade' }),
     /** The optimizeSchedule job that produced it (null when that job is gone). */
     jobId: integer('job_id').references(() => jobs.id, { onDelete: 'set null' }),
     /** SolveStatus: OPTIMAL (proved) or FEASIBLE. */
@@ -46,7 +49,11 @@ export const schedules = pgTable(
     createdAt: at('created_at').notNull().defaultNow(),
     activatedAt: at('activated_at'),
   },
-  (t) => [index('schedules_plant_idx').on(t.plantId, t.id), uniqueIndex('schedules_one_current_uq').on(t.plantId).where(sql`is_current`)],
+  (t) => [
+    index('schedules_plant_idx').on(t.plantId, t.id),
+    index('schedules_scenario_idx').on(t.scenarioId, t.id),
+    uniqueIndex('schedules_one_current_uq').on(t.plantId).where(sql`is_current`),
+  ],
 );
 
 /** One operation of a stored schedule: an order's routing step on a machine. */
@@ -57,9 +64,10 @@ export const scheduledOperations = pgTable(
     scheduleId: integer('schedule_id')
       .notNull()
       .references(() => schedules.id, { onDelete: 'cascade' }),
-    orderId: integer('order_id')
-      .notNull()
-      .references(() => orders.id, { onDelete: 'cascade' }),
+    /** The live order (null for an order a scenario adds: scenarioOrderId). */
+    orderId: integer('order_id').references(() => orders.id, { onDelete: 'cascade' }),
+    /** In a scenario's schedule, the ADD_ORDER change that added the order. */
+    scenarioOrderId: integer('scenario_order_id').references(() => scenarioChanges.id, { onDelete: 'cascade' }),
     stepIndex: integer('step_index').notNull(),
     machineId: integer('machine_id')
       .notNull()
@@ -73,6 +81,7 @@ export const scheduledOperations = pgTable(
   (t) => [
     index('scheduled_operations_schedule_idx').on(t.scheduleId, t.orderId, t.stepIndex),
     index('scheduled_operations_machine_idx').on(t.scheduleId, t.machineId, t.startsAt),
+    check('scheduled_operations_one_order', sql`(order_id is null) <> (scenario_order_id is null)`),
   ],
 );
 

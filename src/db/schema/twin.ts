@@ -1,4 +1,4 @@
-import { doublePrecision, index, integer, pgEnum, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, doublePrecision, index, integer, pgEnum, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -15,6 +15,11 @@ export const plants = pgTable(
     timezone: text('timezone').notNull().default('UTC'),
     /** Bumped by every edit of the plant's lines, machines, products or routings (size caches re-measure on change). */
     structureVersion: integer('structure_version').notNull().default(0),
+    /**
+     * Bumped (by triggers, migration plan_version) by every write to what a plan is built on: orders, machines' line
+     * and rate factor, products, routings, maintenance windows. A scenario remembers it to detect live changes.
+     */
+    planVersion: bigint('plan_version', { mode: 'number' }).notNull().default(0),
     /** How far ahead the scheduler plans (hours from the schedule's start): orders released later cannot be planned. */
     planningHorizonHours: integer('planning_horizon_hours').notNull().default(336),
     createdAt: createdAt(),

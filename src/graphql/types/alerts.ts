@@ -43,6 +43,10 @@ builder.drizzleNode('alertRules', {
     status: t.expose('status', { type: MachineStatusEnum, nullable: true, description: 'MACHINE_STATE rules: the status that raises the alert.' }),
     model: t.exposeString('model', { nullable: true }),
     autoResolve: t.exposeBoolean('autoResolve', { description: 'Resolve the alert by itself when the condition clears.' }),
+    replan: t.exposeBoolean('replan', {
+      description:
+        'MACHINE_STATE rules on DOWN: when a machine goes DOWN, open a scenario with it out for its MTTR (or 120 minutes), run it and publish the impact on scenarioUpdates.',
+    }),
     enabled: t.exposeBoolean('enabled', { description: 'Whether the rule is switched on; see `evaluated` for whether its kind is evaluated at all.' }),
     evaluated: t.boolean({
       description: 'Whether rules of this kind raise alerts today (every kind does; ORDER_LATE when the current schedule changes).',
@@ -190,6 +194,7 @@ const AlertRuleInput = builder.inputType('AlertRuleInput', {
     status: t.field({ type: MachineStatusEnum, description: 'MACHINE_STATE rules: the status that raises the alert (default DOWN).' }),
     model: t.string(),
     autoResolve: t.boolean({ description: 'Default true.' }),
+    replan: t.boolean({ description: 'MACHINE_STATE rules on DOWN only: re-plan in a scenario when a machine goes DOWN (default false).' }),
     enabled: t.boolean({ description: 'Default true.' }),
   }),
 });
@@ -207,6 +212,7 @@ const AlertRuleUpdateInput = builder.inputType('AlertRuleUpdateInput', {
     status: t.field({ type: MachineStatusEnum }),
     model: t.string(),
     autoResolve: t.boolean(),
+    replan: t.boolean(),
     enabled: t.boolean(),
   }),
 });
@@ -267,7 +273,7 @@ builder.mutationFields((t) => ({
       const row = await requireRow(ctx, 'AlertRule', alertRules, String(id));
       const patch = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Record<string, unknown>;
       if ('machineId' in patch) patch.machineId = machineArg(input.machineId, 'input.machineId');
-      for (const k of ['name', 'severity', 'forSeconds', 'autoResolve', 'enabled']) if (patch[k] === null) delete patch[k];
+      for (const k of ['name', 'severity', 'forSeconds', 'autoResolve', 'replan', 'enabled']) if (patch[k] === null) delete patch[k];
       await ctx.services.alerts.updateRule(row.id, patch);
       return { id: row.id };
     },

@@ -5,6 +5,7 @@
 import { InfeasibleError, NotFoundError, ValidationError } from '../../core/errors.ts';
 import { decodeId } from '../../core/ids.ts';
 import { PLAN_LIMITS, type ProductionPlan, planProduction } from '../../optimize/plan/index.ts';
+import type { TwinSnapshot } from '../../twin/snapshot.ts';
 import { builder } from '../builder.ts';
 import { listSize } from '../cost.ts';
 import { NamedValueRef, SolverChoiceEnum, SolveStatusEnum } from './optimize.ts';
@@ -84,6 +85,7 @@ const PlanProductionSuccess = builder.objectRef<{ plan: ProductionPlan }>('PlanP
 const PlanProductionInput = builder.inputType('PlanProductionInput', {
   fields: (t) => ({
     plantId: t.id({ required: true }),
+    scenarioId: t.id({ description: "Plan the scenario's twin (its changes over the live one) instead of the live twin." }),
     start: t.field({ type: 'DateTime', description: 'Start of the first period (default now).' }),
     periods: t.int({ description: `Number of periods (default 4, 1 to ${PLAN_LIMITS.maxPeriods}).` }),
     periodHours: t.float({ description: `Hours per period (default 24, at most ${PLAN_LIMITS.maxPeriodHours}).` }),
@@ -107,7 +109,13 @@ builder.mutationFields((t) => ({
     resolve: async (_r, { input }, ctx) => {
       const plantId = decodeId('Plant', String(input.plantId));
       if (plantId === null) throw new NotFoundError('Plant', String(input.plantId));
-      const plan = await planProduction({ database: ctx.services.database, pool: ctx.services.jobs.pool }, ctx.auth, {
+      let twin: TwinSnapshot | undefined;
+      if (input.scenarioId != null) {
+        const scenarioId = decodeId('Scenario', String(input.scenarioId));
+        if (scenarioId === null) throw new NotFoundError('Scenario', String(input.scenarioId));
+        twin = await ctx.services.scenarios.twin(ctx.auth, scenarioId, plantId);
+      }
+      const plan = await planProduction({ database: ctx.services.database, pool: ctx.services.jobs.pool, twin }, ctx.auth, {
         plantId,
         start: (input.start as Date | null | undefined) ?? null,
         periods: input.periods,

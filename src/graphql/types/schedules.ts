@@ -74,7 +74,15 @@ const BottleneckRef = builder.objectRef<BottleneckRow & { start: Date }>('Bottle
 export const ScheduledOperationRef = builder.drizzleObject('scheduledOperations', {
   name: 'ScheduledOperation',
   fields: (t) => ({
-    order: t.relation('order'),
+    order: t.relation('order', {
+      nullable: true,
+      description: 'The live order; null for an order a scenario adds (its code is in orderCode).',
+    }),
+    orderCode: t.string({
+      description: "The order's code (also for an order a scenario adds).",
+      select: { with: { order: { columns: { code: true } }, scenarioOrder: { columns: { payload: true } } } },
+      resolve: (o) => operationOrderCode(o),
+    }),
     step: t.exposeInt('stepIndex', { description: "The routing step's number (1 = the first step)." }),
     machine: t.relation('machine'),
     start: t.field({ type: 'DateTime', resolve: (o) => o.startsAt }),
@@ -87,6 +95,11 @@ export const ScheduledOperationRef = builder.drizzleObject('scheduledOperations'
     }),
   }),
 });
+
+/** An operation's order code: the live order's, or the one a scenario's ADD_ORDER change gives. */
+function operationOrderCode(o: { order: { code: string } | null; scenarioOrder: { payload: unknown } | null }): string {
+  return o.order?.code ?? (o.scenarioOrder?.payload as { code?: string } | undefined)?.code ?? '';
+}
 
 export const ScheduleNode = builder.drizzleNode('schedules', {
   name: 'Schedule',
@@ -145,14 +158,14 @@ export const ScheduleNode = builder.drizzleNode('schedules', {
       select: {
         with: {
           operations: {
-            with: { order: { columns: { code: true } }, machine: { columns: { name: true } } },
+            with: { order: { columns: { code: true } }, scenarioOrder: { columns: { payload: true } }, machine: { columns: { name: true } } },
             orderBy: { startsAt: 'asc', orderId: 'asc', stepIndex: 'asc' },
           },
         },
       },
       resolve: (s, { format }) => {
         const rows = s.operations.map((o) => ({
-          order: o.order.code,
+          order: operationOrderCode(o),
           step: o.stepIndex,
           machine: o.machine.name,
           start: new Date(o.startsAt).toISOString(),
@@ -238,12 +251,12 @@ builder.queryFields((t) => ({
   schedules: t.drizzleConnection(
     {
       type: 'schedules',
-      description: "A plant's schedules, newest first (empty for an unknown or invisible plant).",
+      description: "A plant's schedules of its live twin, newest first (empty for an unknown or invisible plant); a scenario's are on Scenario.schedules.",
       args: { plantId: t.arg.id({ required: true }) },
       resolve: async (query, _r, args, ctx) => {
         const plantId = decodeId('Plant', String(args.plantId));
         if (plantId === null || !canSeePlant(ctx.auth, plantId)) return [];
-        return ctx.db.query.schedules.findMany(query({ where: { plantId }, orderBy: { id: 'desc' } }));
+        return ctx.db.query.schedules.findMany(query({ where: { plantId, scenarioId: { isNull: true } }, orderBy: { id: 'desc' } }));
       },
     },
     { name: 'ScheduleConnection' },
@@ -304,11 +317,10 @@ builder.mutationFields((t) => ({
     description:
       "PLANNER. Queues a job that schedules the plant's open orders (flexible job shop: eligible machines with their own times and setups, rate factors, releases, due dates, priorities, maintenance windows, machines down now, pins; operations that had started stay fixed) and stores the checked schedule. An order that cannot be planned at all (a step with no machine, a release after the planning horizon) is an InfeasibleError naming it, before anything is queued.",
     args: { input: t.arg({ type: OptimizeScheduleInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, InfeasibleError], directResult: true, union: { name: 'OptimizeScheduleResult' } },
+    errors: { types: [ValidationError, NotFoundError, InfeasibleError, ConflictError], directResult: true, union: { name: 'OptimizeScheduleResult' } },
     resolve: async (_r, { input }, ctx) => {
       const plantId = decodeId('Plant', String(input.plantId));
       if (plantId === null || !canSeePlant(ctx.auth, plantId)) throw new NotFoundError('Plant', String(input.plantId));
-      if (input.scenarioId != null) throw ValidationError.single('input.scenarioId', 'scenarios are not available yet');
       const exists = await ctx.services.database.query('select 1 from plants where id = $1', [plantId]);
       if (exists.length === 0) throw new NotFoundError('Plant', String(input.plantId));
       let risk: ScheduleJobParams['risk'] = null;
@@ -317,6 +329,24 @@ builder.mutationFields((t) => ({
           throw ValidationError.single('input.risk.model', err.message);
         });
         risk = { threshold: input.risk.threshold, mode: input.risk.mode, byMachine: scores };
+      }
+      if (input.scenarioId != null) {
+        // The scenario's twin instead of the live one: the same job as runScenario.
+        const scenarioId = decodeId('Scenario', String(input.scenarioId));
+        if (scenarioId === null) throw new NotFoundError('Scenario', String(input.scenarioId));
+        if (input.activate) throw ValidationError.single('input.activate', "a scenario's schedule never becomes current; promoteScenario makes it live");
+        const r = await ctx.services.scenarios.run(ctx.auth, {
+          scenarioId,
+          plantId,
+          objective: input.objective,
+          timeLimitSeconds: input.timeLimitSeconds,
+          seed: input.seed,
+          start: (input.start as Date | null) ?? null,
+          maxIterations: input.maxIterations,
+          repairMinutes: input.repairMinutes,
+          risk,
+        });
+        return { id: r.jobId };
       }
       const params: ScheduleJobParams = {
         plantId,

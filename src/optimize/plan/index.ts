@@ -10,7 +10,7 @@ import { encodeId } from '../../core/ids.ts';
 import { canSeePlant, type PlantScope } from '../../core/scope.ts';
 import type { Database } from '../../db/client.ts';
 import type { WorkerPool } from '../../jobs/pool.ts';
-import { liveTwin } from '../../twin/snapshot.ts';
+import { liveTwin, type TwinSnapshot } from '../../twin/snapshot.ts';
 import { writeLp } from '../solver/lp-format.ts';
 import { type ModelConstraint, type ModelVariable, makeConstraint, makeVariable, type OptimizationModel, type Term } from '../solver/model.ts';
 import type { SolveStatus } from '../solver/outcome.ts';
@@ -207,7 +207,11 @@ export interface ProductionPlan {
 const EPS = 1e-9;
 
 /** Plans production for a plant the caller may see (read-only: it writes nothing). */
-export async function planProduction(deps: { database: Database; pool: WorkerPool }, scope: PlantScope, input: PlanProductionInput): Promise<ProductionPlan> {
+export async function planProduction(
+  deps: { database: Database; pool: WorkerPool; twin?: TwinSnapshot },
+  scope: PlantScope,
+  input: PlanProductionInput,
+): Promise<ProductionPlan> {
   const periods = input.periods ?? 4;
   const periodHours = input.periodHours ?? 24;
   const holdingCost = input.holdingCost ?? 1;
@@ -230,7 +234,7 @@ export async function planProduction(deps: { database: Database; pool: WorkerPoo
     p.add('input.timeLimitSeconds', `must be more than 0 and at most ${PLAN_LIMITS.maxSeconds} seconds`);
   p.throwIfAny();
 
-  const twin = liveTwin(deps.database);
+  const twin = deps.twin ?? liveTwin(deps.database);
   const [plant] = await twin.plants([input.plantId]);
   if (!plant || !canSeePlant(scope, plant.id)) throw new NotFoundError('Plant', encodeId('Plant', input.plantId));
   const end = new Date(start.getTime() + periods * periodHours * HOUR_MS);

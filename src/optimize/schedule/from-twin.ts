@@ -85,7 +85,9 @@ export async function twinScheduleProblem(
     machineSpecs.set(m.id, { id: String(m.id), unavailable: list });
   }
   for (const w of windows)
-    unavailable.get(w.machineId)?.push({ start: Math.max(0, minutesFrom(start, w.startsAt)), end: minutesFrom(start, w.endsAt), kind: 'MAINTENANCE' });
+    unavailable
+      .get(w.machineId)
+      ?.push({ start: Math.max(0, minutesFrom(start, w.startsAt)), end: minutesFrom(start, w.endsAt), kind: w.kind ?? 'MAINTENANCE' });
   for (const d of down) if (repair > 0) unavailable.get(d.machineId)?.push({ start: 0, end: repair, kind: 'DOWNTIME' });
 
   const machineById = new Map(machines.map((m) => [m.id, m]));
