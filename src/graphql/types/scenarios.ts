@@ -22,9 +22,11 @@ import { subscribeTopic } from '../subscriptions.ts';
 import type { Context } from '../context.ts';
 import { JobNode } from './jobs.ts';
 import { ScheduleNode, ScheduleObjectiveEnum } from './schedules.ts';
-import { Machine, MachineStatusEnum, Order, Plant } from './twin.ts';
+import { MachineStatusEnum, Plant } from './twin.ts';
 
-const MAX_SCENARIOS_LISTED = 1_000;
+const MAX_SCENARIOS_LISTED = 100;
+const DEFAULT_SCENARIOS = 20;
+const scenarioPage = (first: unknown) => Math.min(MAX_SCENARIOS_LISTED, Math.max(0, typeof first === 'number' ? first : DEFAULT_SCENARIOS));
 const MAX_ROWS = 100_000;
 
 const ScenarioStatusEnum = builder.enumType('ScenarioStatus', { values: ['OPEN', 'PROMOTED', 'DISCARDED'] as const });
@@ -62,10 +64,7 @@ const TimeWindow = builder.objectRef<{ from: Date; to: Date }>('ScenarioTimeWind
 const ScenarioMachine = builder.objectRef<ScenarioView['machines'][number]>('ScenarioMachine').implement({
   description: 'A machine as the scenario sees it.',
   fields: (t) => ({
-    machine: t.field({
-      type: Machine,
-      resolve: async (m, _a, ctx) => (await ctx.db.query.machines.findFirst({ where: { id: m.id } }))!,
-    }),
+    machineId: t.id({ description: 'The live Machine.', resolve: (m) => encodeId('Machine', m.id) }),
     name: t.string({ resolve: (m) => m.name }),
     status: t.field({ type: MachineStatusEnum, description: 'DOWN while one of its scenario machine-down windows covers now.', resolve: (m) => m.status }),
     rateFactor: t.float({ description: "The scenario's rate factor (1 = as routed; 0.5 = half speed).", resolve: (m) => m.rateFactor }),
@@ -82,11 +81,10 @@ const ScenarioMachine = builder.objectRef<ScenarioView['machines'][number]>('Sce
 const ScenarioOrder = builder.objectRef<ScenarioView['orders'][number]>('ScenarioOrder').implement({
   description: 'An order as the scenario sees it (with its changes), or one the scenario adds.',
   fields: (t) => ({
-    order: t.field({
-      type: Order,
+    orderId: t.id({
       nullable: true,
-      description: 'The live order (null for an order the scenario adds).',
-      resolve: async (o, _a, ctx) => (o.liveId === null ? null : ((await ctx.db.query.orders.findFirst({ where: { id: o.liveId } })) ?? null)),
+      description: 'The live Order (null for an order the scenario adds).',
+      resolve: (o) => (o.liveId === null ? null : encodeId('Order', o.liveId)),
     }),
     code: t.string({ resolve: (o) => o.code }),
     quantity: t.int({ resolve: (o) => o.quantity }),
@@ -199,10 +197,10 @@ builder.drizzleObjectFields(ScheduleNode, (t) => ({
 
 builder.drizzleObjectFields(Plant, (t) => ({
   scenarios: t.relation('scenarios', {
-    description: `The plant's scenarios, newest first (at most ${MAX_SCENARIOS_LISTED}), optionally only those of one status.`,
-    args: { status: t.arg({ type: ScenarioStatusEnum }) },
-    query: (args) => ({ where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' }, limit: MAX_SCENARIOS_LISTED }),
-    extensions: listSize({ max: MAX_SCENARIOS_LISTED }),
+    description: `The plant's scenarios, newest first: the first \`first\` (default ${DEFAULT_SCENARIOS}, at most ${MAX_SCENARIOS_LISTED}), optionally only those of one status.`,
+    args: { status: t.arg({ type: ScenarioStatusEnum }), first: t.arg.int() },
+    query: (args) => ({ where: args.status ? { status: args.status } : {}, orderBy: { id: 'desc' }, limit: scenarioPage(args.first) }),
+    extensions: listSize({ max: MAX_SCENARIOS_LISTED, fromArgs: (a) => scenarioPage(a.first) }),
   }),
 }));
 
@@ -225,11 +223,10 @@ const OrderDeltaRef = builder.objectRef<OrderDelta>('OrderDelta').implement({
   description: 'An order whose planned end differs between the two plans (by more than a minute), that became late or on time, or that is in one plan only.',
   fields: (t) => ({
     code: t.string({ resolve: (o) => o.code }),
-    order: t.field({
-      type: Order,
+    orderId: t.id({
       nullable: true,
-      description: 'The live order (null for an order a scenario adds).',
-      resolve: async (o, _a, ctx) => (o.orderId === null ? null : ((await ctx.db.query.orders.findFirst({ where: { id: o.orderId } })) ?? null)),
+      description: 'The live Order (null for an order a scenario adds).',
+      resolve: (o) => (o.orderId === null ? null : encodeId('Order', o.orderId)),
     }),
     change: t.field({ type: OrderChangeEnum, resolve: (o) => o.change }),
     baseEnd: t.field({ type: 'DateTime', nullable: true, resolve: (o) => o.baseEnd }),
@@ -288,14 +285,14 @@ builder.queryFields((t) => ({
   }),
   scenarios: t.drizzleField({
     type: ['scenarios'],
-    description: `A plant's scenarios, newest first (at most ${MAX_SCENARIOS_LISTED}; empty for an unknown or invisible plant).`,
-    args: { plantId: t.arg.id({ required: true }), status: t.arg({ type: ScenarioStatusEnum }) },
-    extensions: listSize({ max: MAX_SCENARIOS_LISTED }),
+    description: `A plant's scenarios, newest first: the first \`first\` (default ${DEFAULT_SCENARIOS}, at most ${MAX_SCENARIOS_LISTED}); empty for an unknown or invisible plant.`,
+    args: { plantId: t.arg.id({ required: true }), status: t.arg({ type: ScenarioStatusEnum }), first: t.arg.int() },
+    extensions: listSize({ max: MAX_SCENARIOS_LISTED, fromArgs: (a) => scenarioPage(a.first) }),
     resolve: async (query, _r, args, ctx) => {
       const plantId = decodeId('Plant', String(args.plantId));
       if (plantId === null || !canSeePlant(ctx.auth, plantId)) return [];
       return ctx.db.query.scenarios.findMany(
-        query({ where: { plantId, ...(args.status ? { status: args.status } : {}) }, orderBy: { id: 'desc' }, limit: MAX_SCENARIOS_LISTED }),
+        query({ where: { plantId, ...(args.status ? { status: args.status } : {}) }, orderBy: { id: 'desc' }, limit: scenarioPage(args.first) }),
       );
     },
   }),
