@@ -8,6 +8,7 @@ import { ConflictError, InfeasibleError, NotFoundError, ValidationError } from '
 import { decodeId, encodeId } from '../../core/ids.ts';
 import { canSeePlant } from '../../core/scope.ts';
 import { SCENARIO_LIMITS, type ScenarioChangeInput } from '../../scenario/changes.ts';
+import { IMPORT_LIMITS } from '../../twin/import.ts';
 import type { KpiDelta, OrderDelta, PlanComparison } from '../../scenario/compare.ts';
 import { type ScenarioView, scenarioViews } from '../../scenario/read.ts';
 import { CHANGE_FIELD } from '../../scenario/service.ts';
@@ -178,7 +179,7 @@ export const ScenarioNode = builder.drizzleNode('scenarios', {
     machines: t.field({
       type: [ScenarioMachine],
       description: "The plant's machines with the scenario's status, rate and machine-down windows.",
-      extensions: listSize({ max: MAX_ROWS, inParent: true }),
+      extensions: listSize({ max: IMPORT_LIMITS.machines, known: 'machines' }),
       resolve: async (s, _a, ctx) => (await views(ctx, s))?.machines ?? [],
     }),
     orders: t.field({
