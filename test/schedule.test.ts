@@ -6,7 +6,7 @@ import { ValidationError } from '../src/core/errors.ts';
 import { seededRandom } from '../src/core/random.ts';
 import { makespanLowerBound } from '../src/optimize/schedule/bounds.ts';
 import { type CheckRule, checkSchedule } from '../src/optimize/schedule/checker.ts';
-import { construct } from '../src/optimize/schedule/construct.ts';
+import { construct, dispatch, dispatchScan } from '../src/optimize/schedule/construct.ts';
 import { Decoder } from '../src/optimize/schedule/decode.ts';
 import {
   compileProblem,
@@ -264,6 +264,35 @@ describe('schedule construction', () => {
     const k = r.operations.find((o) => o.job === 'K')!;
     assert.deepEqual([k.machine, k.start, k.end], ['slow', 0, 8]);
     assert.equal(r.makespan, 15);
+  });
+
+  it('the Giffler-Thompson rules with candidates per machine dispatch exactly what the scan over every job does', () => {
+    const random = seededRandom(11);
+    const flexible: ScheduleProblem = {
+      machines: Array.from({ length: 8 }, (_, i) => ({ id: `M${i}`, unavailable: i % 3 === 0 ? [{ start: 40 + 7 * i, end: 90 + 7 * i }] : [] })),
+      jobs: Array.from({ length: 30 }, (_, j) => ({
+        id: `J${j}`,
+        release: Math.floor(random() * 60),
+        due: 200 + Math.floor(random() * 400),
+        operations: Array.from({ length: 5 }, (_, k) => {
+          const ms = new Set<number>();
+          const n = 1 + Math.floor(random() * 3);
+          while (ms.size < n) ms.add(Math.floor(random() * 8));
+          const options = [...ms].map((m) => ({ machine: `M${m}`, duration: Math.floor(random() * 20), setup: Math.floor(random() * 3) }));
+          return j === 3 && k === 2 ? { options, pin: { machine: options[0].machine } } : { options };
+        }),
+      })),
+    };
+    const problems = [...NAMES.map((n) => load(n)), handProblem(), flexible];
+    for (const [i, problem] of problems.entries()) {
+      const p = compileProblem(problem);
+      for (const rule of ['GT_MWKR', 'GT_EDD'] as const) {
+        const fast = dispatch(p, rule);
+        const scan = dispatchScan(p, rule);
+        assert.equal(fast.ok, scan.ok);
+        assert.ok(fast.solution.sameAs(scan.solution), `problem ${i} ${rule}`);
+      }
+    }
   });
 
   it('builds a 100 jobs × 20 machines flexible schedule in under a second', () => {

@@ -25,8 +25,165 @@ import { referenceDispatch } from './stability.ts';
 export type DispatchRule = 'GT_MWKR' | 'ECT_MWKR' | 'GT_EDD';
 export const DISPATCH_RULES: readonly DispatchRule[] = ['GT_MWKR', 'ECT_MWKR', 'GT_EDD'];
 
+/**
+ * Above this many (jobs × operations), construct leaves ECT_MWKR out: its every step looks at every job, so it grows
+ * with the square of the plant (the Giffler-Thompson rules look at one machine's candidates per step).
+ */
+export const ECT_MAX_WORK = 20_000_000;
+
 /** Builds a solution with one dispatching rule; `ok` is false when an anchored start was missed. */
 export function dispatch(p: CompiledProblem, rule: DispatchRule): { solution: Solution; ok: boolean } {
+  return rule === 'ECT_MWKR' ? dispatchScan(p, rule) : dispatchGT(p, rule);
+}
+
+/**
+ * The Giffler-Thompson rules with candidates kept per machine: each machine remembers the earliest completion among
+ * the jobs whose next operation may run on it (recomputed only when the machine or one of those jobs moves on), so a
+ * step costs one pass over the machines and one over the chosen machine's candidates, not one over every job. It
+ * dispatches exactly what the scan over all jobs (dispatchScan) dispatches: C* and m* are the smallest (completion,
+ * job, option) as there, and the candidates on m* are weighed in job order with the same keys.
+ */
+function dispatchGT(p: CompiledProblem, rule: DispatchRule): { solution: Solution; ok: boolean } {
+  const { nJobs, nMachines, jobFirst, optFirst, optMachine, optDuration, minDuration, anchored, anchorStart, anchorOption } = p;
+  const s = new Solution(p);
+  const next = new Int32Array(nJobs);
+  const jobReady = new Float64Array(nJobs);
+  const workLeft = new Float64Array(nJobs);
+  const machReady = new Float64Array(nMachines);
+  let ok = true;
+  let remaining = 0;
+  for (let j = 0; j < nJobs; j++) {
+    next[j] = jobFirst[j];
+    jobReady[j] = p.release[j];
+    for (let o = jobFirst[j]; o < jobFirst[j + 1]; o++) {
+      if (!anchored[o]) {
+        workLeft[j] += minDuration[o];
+        remaining++;
+      }
+    }
+  }
+  for (let o = 0; o < p.nOps; o++) if (anchored[o]) s.opt[o] = anchorOption[o];
+  const skipAnchors = (j: number) => {
+    while (next[j] < jobFirst[j + 1] && anchored[next[j]]) {
+      const a = next[j];
+      if (jobReady[j] > anchorStart[a]) ok = false;
+      jobReady[j] = anchorStart[a] + optDuration[anchorOption[a]];
+      next[j]++;
+    }
+  };
+  for (let j = 0; j < nJobs; j++) skipAnchors(j);
+  const slack = (j: number, ect: number) => {
+    let t = ect;
+    for (let o = next[j] + 1; o < jobFirst[j + 1]; o++) {
+      if (anchored[o]) return anchorStart[o] - t;
+      t += minDuration[o];
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+  // Candidate jobs per machine (a job is listed once per machine its next operation may use).
+  const cand: Set<number>[] = Array.from({ length: nMachines }, () => new Set<number>());
+  const enlist = (j: number, add: boolean) => {
+    const o = next[j];
+    if (o >= jobFirst[j + 1]) return;
+    for (let r = optFirst[o]; r < optFirst[o + 1]; r++) {
+      const m = optMachine[r];
+      if (add) cand[m].add(j);
+      else cand[m].delete(j);
+      dirty[m] = 1;
+    }
+  };
+  const dirty = new Uint8Array(nMachines).fill(1);
+  const minC = new Float64Array(nMachines);
+  const minJ = new Int32Array(nMachines);
+  const minR = new Int32Array(nMachines);
+  for (let j = 0; j < nJobs; j++) enlist(j, true);
+  const recompute = (m: number) => {
+    let c0 = Number.POSITIVE_INFINITY;
+    let j0 = -1;
+    let r0 = -1;
+    for (const j of cand[m]) {
+      const o = next[j];
+      for (let r = optFirst[o]; r < optFirst[o + 1]; r++) {
+        if (optMachine[r] !== m) continue;
+        const d = optDuration[r];
+        const c = earliestFit(p, m, Math.max(jobReady[j], machReady[m]), d) + d;
+        if (c < c0 || (c === c0 && (j < j0 || (j === j0 && r < r0)))) {
+          c0 = c;
+          j0 = j;
+          r0 = r;
+        }
+      }
+    }
+    minC[m] = c0;
+    minJ[m] = j0;
+    minR[m] = r0;
+    dirty[m] = 0;
+  };
+  const jobs: number[] = [];
+  while (remaining > 0) {
+    let cStar = Number.POSITIVE_INFINITY;
+    let mStar = -1;
+    for (let m = 0; m < nMachines; m++) {
+      if (dirty[m]) recompute(m);
+      if (minJ[m] < 0) continue;
+      if (minC[m] < cStar || (minC[m] === cStar && (minJ[m] < minJ[mStar] || (minJ[m] === minJ[mStar] && minR[m] < minR[mStar])))) {
+        cStar = minC[m];
+        mStar = m;
+      }
+    }
+    let bestJ = -1;
+    let bestR = -1;
+    let bestKey0 = 0;
+    let bestKey1 = 0;
+    let bestKey2 = 0;
+    jobs.length = 0;
+    for (const j of cand[mStar]) jobs.push(j);
+    jobs.sort((a, b) => a - b);
+    for (const j of jobs) {
+      const o = next[j];
+      for (let r = optFirst[o]; r < optFirst[o + 1]; r++) {
+        const m = optMachine[r];
+        if (m !== mStar) continue;
+        const d = optDuration[r];
+        const st = earliestFit(p, m, Math.max(jobReady[j], machReady[m]), d);
+        if (st >= cStar && !(d === 0 && st === cStar)) continue;
+        const c = st + d;
+        const k0 = slack(j, c);
+        const k1 = rule === 'GT_MWKR' ? -workLeft[j] : p.due[j];
+        const k2 = rule === 'GT_MWKR' ? c : -workLeft[j];
+        if (
+          bestJ < 0 ||
+          k0 < bestKey0 ||
+          (k0 === bestKey0 && (k1 < bestKey1 || (k1 === bestKey1 && (k2 < bestKey2 || (k2 === bestKey2 && optDuration[r] < optDuration[bestR])))))
+        ) {
+          bestJ = j;
+          bestR = r;
+          bestKey0 = k0;
+          bestKey1 = k1;
+          bestKey2 = k2;
+        }
+      }
+    }
+    const o = next[bestJ];
+    const m = optMachine[bestR];
+    const d = optDuration[bestR];
+    const st = earliestFit(p, m, Math.max(jobReady[bestJ], machReady[m]), d);
+    enlist(bestJ, false);
+    linkAfter(p, s, o, bestR, s.mLast[m]);
+    machReady[m] = st + d;
+    dirty[m] = 1;
+    jobReady[bestJ] = st + d;
+    workLeft[bestJ] -= minDuration[o];
+    next[bestJ]++;
+    remaining--;
+    skipAnchors(bestJ);
+    enlist(bestJ, true);
+  }
+  return { solution: s, ok };
+}
+
+/** A dispatching rule by a scan over every job at each step (ECT_MWKR, and the reference the GT path is tested against). */
+export function dispatchScan(p: CompiledProblem, rule: DispatchRule): { solution: Solution; ok: boolean } {
   const { nJobs, nMachines, jobFirst, optFirst, optMachine, optDuration, minDuration, anchored, anchorStart, anchorOption } = p;
   const s = new Solution(p);
   const next = new Int32Array(nJobs);
@@ -155,6 +312,7 @@ export function construct(
     if (value < Number.POSITIVE_INFINITY) best = { solution, value, rule: 'REFERENCE' };
   }
   for (const rule of DISPATCH_RULES) {
+    if (rule === 'ECT_MWKR' && p.nJobs * p.nOps > ECT_MAX_WORK) continue;
     const { solution } = dispatch(p, rule);
     const value = decoder.run(solution, objective);
     if (value < Number.POSITIVE_INFINITY && (!best || value < best.value)) best = { solution, value, rule };
