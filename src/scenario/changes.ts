@@ -96,7 +96,7 @@ export async function checkChange(twin: TwinSnapshot, plantId: number, input: Sc
       p.add(at, 'not an Order ID');
       return null;
     }
-    const o = (await twin.orders(plantId)).find((x) => x.id === id);
+    const [o] = await twin.orders(plantId, undefined, [id]);
     if (!o) p.add(at, "unknown order in the scenario's plant");
     else if (!OPEN.includes(o.status)) p.add(at, `order ${echo(o.code)} is ${o.status} in this scenario; only open orders change`);
     return o && OPEN.includes(o.status) ? o : null;

@@ -42,7 +42,7 @@ function memo(base: TwinSnapshot): TwinSnapshot {
     machineNames: () => once('names', () => base.machineNames()),
     lines: (id) => once(`lines:${id}`, () => base.lines(id)),
     products: (id) => once(`products:${id}`, () => base.products(id)),
-    orders: (id, st) => once(`orders:${id}:${st?.join(',')}`, () => base.orders(id, st)),
+    orders: (id, st, ids) => once(`orders:${id}:${st?.join(',')}:${ids?.join(',')}`, () => base.orders(id, st, ids)),
     maintenanceWindows: (id, from, to) => once(`mw:${id}:${from.getTime()}:${to.getTime()}`, () => base.maintenanceWindows(id, from, to)),
     downtime: (id) => once(`down:${id}`, () => base.downtime(id)),
   };

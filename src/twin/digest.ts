@@ -18,15 +18,26 @@ const OPEN = ['PLANNED', 'RELEASED', 'IN_PROGRESS'];
 /** Windows far past the horizon still bind a plan that runs late: ten horizons, as the scheduler reads them. */
 export const BASIS_WINDOW_HORIZONS = 10;
 
+const orderIds = (keys: ReadonlySet<string>) => [...keys].filter((k) => k.startsWith('order:')).map((k) => Number(k.slice(6)));
+
 export async function twinBasis(twin: TwinSnapshot, plantId: number, from: Date, keys?: ReadonlySet<string>): Promise<TwinBasis> {
+  // Only the reads the asked keys need (a change touches one or two rows).
+  const wants = (prefix: string) => !keys || [...keys].some((k) => k.startsWith(prefix));
+  const none = <T>() => Promise.resolve([] as T[]);
   const [[plant], machines, products, orders] = await Promise.all([
     twin.plants([plantId]),
-    twin.machines({ plantIds: [plantId] }),
-    twin.products(plantId),
-    twin.orders(plantId),
+    wants('machine:') || wants('windows:') ? twin.machines({ plantIds: [plantId] }) : none<Awaited<ReturnType<TwinSnapshot['machines']>>[number]>(),
+    wants('product:') ? twin.products(plantId) : none<Awaited<ReturnType<TwinSnapshot['products']>>[number]>(),
+    wants('orders:')
+      ? twin.orders(plantId)
+      : wants('order:')
+        ? twin.orders(plantId, undefined, orderIds(keys!))
+        : none<Awaited<ReturnType<TwinSnapshot['orders']>>[number]>(),
   ]);
   const horizonHours = plant?.planningHorizonHours ?? 336;
-  const windows = await twin.maintenanceWindows(plantId, from, new Date(from.getTime() + BASIS_WINDOW_HORIZONS * horizonHours * 3_600_000));
+  const windows = wants('windows:')
+    ? await twin.maintenanceWindows(plantId, from, new Date(from.getTime() + BASIS_WINDOW_HORIZONS * horizonHours * 3_600_000))
+    : [];
   const out: TwinBasis = {};
   const put = (key: string, value: unknown) => {
     if (!keys || keys.has(key)) out[key] = hash(value);
@@ -43,13 +54,14 @@ export async function twinBasis(twin: TwinSnapshot, plantId: number, from: Date,
   }
   for (const p of products) put(`product:${p.id}`, p.routing);
   for (const o of orders) put(`order:${o.id}`, [o.productId, o.quantity, o.releaseAt?.getTime() ?? null, o.dueAt.getTime(), o.priority, o.status]);
-  put(
-    'orders:open',
-    orders
-      .filter((o) => OPEN.includes(o.status))
-      .map((o) => o.id)
-      .sort((a, b) => a - b),
-  );
+  if (wants('orders:'))
+    put(
+      'orders:open',
+      orders
+        .filter((o) => OPEN.includes(o.status))
+        .map((o) => o.id)
+        .sort((a, b) => a - b),
+    );
   return out;
 }
 

@@ -144,15 +144,20 @@ export function overlayTwin(base: TwinSnapshot, plantId: number, changes: readon
         }),
       }));
     },
-    async orders(plantId, statuses) {
-      if (plantId !== scenarioPlant) return base.orders(plantId, statuses);
-      const rows = await base.orders(plantId);
+    async orders(plantId, statuses, ids) {
+      if (plantId !== scenarioPlant) return base.orders(plantId, statuses, ids);
+      const wanted = ids ? new Set(ids) : null;
+      const rows = await base.orders(
+        plantId,
+        undefined,
+        ids?.filter((id) => id > 0),
+      );
       const out: OrderInfo[] = rows.map((o) => {
         const p = orderPatch.get(o.id);
         return p ? { ...o, ...p } : o;
       });
       for (const c of added) {
-        if (c.kind !== 'ADD_ORDER') continue;
+        if (c.kind !== 'ADD_ORDER' || (wanted && !wanted.has(addedOrderId(c.id)))) continue;
         const p = c.payload;
         out.push({
           id: addedOrderId(c.id),

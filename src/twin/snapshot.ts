@@ -16,7 +16,8 @@ export interface TwinSnapshot {
   machineNames(): Promise<MachineName[]>;
   lines(plantId: number): Promise<LineInfo[]>;
   products(plantId: number): Promise<ProductInfo[]>;
-  orders(plantId: number, statuses?: readonly OrderStatus[]): Promise<OrderInfo[]>;
+  /** A plant's orders by due date, optionally only of some statuses and/or IDs. */
+  orders(plantId: number, statuses?: readonly OrderStatus[], ids?: readonly number[]): Promise<OrderInfo[]>;
   /** Maintenance windows of a plant's machines that overlap [from, to), by machine and start. */
   maintenanceWindows(plantId: number, from: Date, to: Date): Promise<MaintenanceWindowInfo[]>;
   /** Machines of a plant that are not available now (DOWN, MAINTENANCE or OFFLINE), with since when. */
@@ -173,7 +174,8 @@ export function liveTwin(q: Queryable): TwinSnapshot {
       );
       return rows.map((r) => ({ id: r.id, plantId, name: r.name, routing: r.routing ?? [] }));
     },
-    async orders(plantId, statuses) {
+    async orders(plantId, statuses, ids) {
+      if (ids && ids.length === 0) return [];
       const rows = await q.query<{
         id: number;
         product_id: number;
@@ -185,8 +187,9 @@ export function liveTwin(q: Queryable): TwinSnapshot {
         status: OrderStatus;
       }>(
         `select id, product_id, code, quantity, release_at, due_at, priority, status from orders
-         where plant_id = $1 and ($2::text is null or status = any($2::text::order_status[])) order by due_at, id`,
-        [plantId, statuses ? textArray(statuses) : null],
+         where plant_id = $1 and ($2::text is null or status = any($2::text::order_status[])) and ($3::text is null or id = any($3::text::int[]))
+         order by due_at, id`,
+        [plantId, statuses ? textArray(statuses) : null, ids ? intArray(ids) : null],
       );
       return rows.map((r) => ({
         id: r.id,

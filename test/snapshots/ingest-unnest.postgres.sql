@@ -10,7 +10,7 @@ with roll as ( insert into telemetry_1m as r (machine_id, metric, minute, count,
 
 savepoint plantgraph_listener
 
-select "id", "plant_id", "machine_id", "name", "kind", "severity", "metric", "comparator", "threshold", "for_seconds", "status", "model", "auto_resolve", "enabled", "created_at", "updated_at" from "alert_rules" where (("alert_rules"."plant_id" in ($1)) and ("alert_rules"."enabled" = $2))
+select "id", "plant_id", "machine_id", "name", "kind", "severity", "metric", "comparator", "threshold", "for_seconds", "status", "model", "replan", "auto_resolve", "enabled", "created_at", "updated_at" from "alert_rules" where (("alert_rules"."plant_id" in ($1)) and ("alert_rules"."enabled" = $2))
 
 release savepoint plantgraph_listener
 
