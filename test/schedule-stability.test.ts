@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it } from './helpers.ts';
 import { ValidationError } from '../src/core/errors.ts';
 import { seededRandom } from '../src/core/random.ts';
 import { WorkerPool } from '../src/jobs/pool.ts';

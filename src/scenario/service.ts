@@ -436,11 +436,13 @@ export class ScenarioService {
         [c.plantId, String(c.machineId), c.at.toISOString()],
       );
       if (open.length > 0) continue;
+      // A DOWN state recorded for the past (a backfill) re-plans nothing unless the machine is DOWN now.
+      const [m] = await liveTwin(database).machines({ ids: [c.machineId] });
+      if (!m || m.status !== 'DOWN') continue;
       const kpis = (await machineKpis(database, [c.machineId], monthAgo, now, now)).get(c.machineId);
       const repairSeconds = kpis?.mttrSeconds && kpis.mttrSeconds > 0 ? kpis.mttrSeconds : DEFAULT_REPAIR_MINUTES * 60;
       const from = c.at.getTime() < now.getTime() ? now : c.at;
       const to = new Date(from.getTime() + Math.max(60, repairSeconds) * 1000);
-      const [m] = await liveTwin(database).machines({ ids: [c.machineId] });
       const { id } = await this.create(
         SYSTEM,
         {
