@@ -17,7 +17,7 @@ import { checkSchedule, type ScheduleKpis, type Violation } from './checker.ts';
 import { construct } from './construct.ts';
 import { Decoder, type Solution } from './decode.ts';
 import { type CompiledProblem, compileProblem, type ScheduledOperation, type ScheduleObjective, type ScheduleProblem } from './problem.ts';
-import { proveMakespan } from './mip.ts';
+import { proofApplicable, proveMakespan } from './mip.ts';
 import { improve, type SearchProgress, type StopReason } from './search.ts';
 import { compileReference, countChanges, type PlanChanges, type PlanReference } from './stability.ts';
 
@@ -46,7 +46,8 @@ export interface SolveOptions {
   /**
    * MAKESPAN on a small classic job shop (one machine per operation, no windows, no fixed or start-pinned
    * operations): when the search ends above the combinatorial lower bound, spend up to this many seconds on a HiGHS
-   * disjunctive MIP proving the schedule optimal (mip.ts; blocks the thread meanwhile). Default 0: off.
+   * disjunctive MIP proving the schedule optimal (mip.ts; blocks the thread meanwhile). The proof's time is part of
+   * timeLimitSeconds: the search leaves it min(this, a quarter of the limit). Default 0: off.
    */
   mipProofSeconds?: number;
   /**
@@ -121,6 +122,9 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
   let iterations = 0;
   let stoppedBy: SolveResult['stoppedBy'] = 'CONSTRUCTIVE';
   const limit = options.timeLimitSeconds ?? 10;
+  // The proof's time is part of the limit: the search leaves it a quarter of the limit at most.
+  const proofBudget =
+    objective === 'MAKESPAN' && (options.mipProofSeconds ?? 0) > 0 && proofApplicable(p) ? Math.min(options.mipProofSeconds!, limit / 4) : 0;
   if (initial.value > Math.max(lb, options.target ?? Number.NEGATIVE_INFINITY) && limit > 0 && (options.maxIterations ?? 1) > 0 && !options.signal?.aborted) {
     const elapsedMs = performance.now() - started;
     const result = await improve(
@@ -128,7 +132,7 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
       initial.solution,
       {
         objective,
-        timeLimitSeconds: Math.max(0, limit - elapsedMs / 1000),
+        timeLimitSeconds: Math.max(0, limit - proofBudget - elapsedMs / 1000),
         maxIterations: options.maxIterations,
         seed: options.seed,
         signal: options.signal,
@@ -154,8 +158,9 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
   if (violations.length > 0) throw new ScheduleCheckError(violations);
   const value = objective === 'MAKESPAN' ? kpis.makespan : kpis.weightedTardiness;
   let bound = lb;
-  if (objective === 'MAKESPAN' && value > lb && (options.mipProofSeconds ?? 0) > 0 && !options.signal?.aborted) {
-    const proof = await proveMakespan(problem, value, options.mipProofSeconds);
+  const proofSeconds = Math.min(proofBudget, limit - (performance.now() - started) / 1000);
+  if (value > lb && proofSeconds > 0.05 && !options.signal?.aborted) {
+    const proof = await proveMakespan(problem, value, proofSeconds);
     if (proof.result === 'PROVED') bound = value;
   }
   const tolerance = 1e-9 * Math.max(1, Math.abs(value));

@@ -14,7 +14,8 @@ export interface MakespanProof {
   seconds: number;
 }
 
-function applicable(p: CompiledProblem): boolean {
+/** Whether the proof applies: a classic job shop (one machine per operation), no windows, no anchored operations. */
+export function proofApplicable(p: CompiledProblem): boolean {
   if (p.windowStart.length > 0) return false;
   for (let o = 0; o < p.nOps; o++) if (p.anchored[o] || p.optFirst[o + 1] - p.optFirst[o] !== 1) return false;
   return true;
@@ -65,7 +66,7 @@ export function disjunctiveModel(p: CompiledProblem, limit: number): string {
 export async function proveMakespan(problem: ScheduleProblem, upperBound: number, timeLimitSeconds = 10): Promise<MakespanProof> {
   const started = performance.now();
   const p = compileProblem(problem);
-  if (!applicable(p)) return { applicable: false, result: 'UNKNOWN', seconds: 0 };
+  if (!proofApplicable(p)) return { applicable: false, result: 'UNKNOWN', seconds: 0 };
   // the package's ESM build exports the loader as default; its CommonJS-style typings confuse NodeNext
   const loader = (await import('highs')).default as unknown as () => Promise<{ solve(model: string, options: object): { Status: string } }>;
   const highs = await loader();
