@@ -357,7 +357,9 @@ for (const backend of testBackends()) {
       const movedPlain = moved(live.operations, a.operations);
       const movedStable = moved(live.operations, b.operations);
       assert.ok(movedStable < movedPlain, `stable moved ${movedStable}, plain ${movedPlain}`);
-      t.diagnostic(`moved against the live plan: plain re-plan ${movedPlain} of 24, minimizeChanges ${movedStable}; makespan ${a.makespanMinutes} vs ${b.makespanMinutes}`);
+      t.diagnostic(
+        `moved against the live plan: plain re-plan ${movedPlain} of 24, minimizeChanges ${movedStable}; makespan ${a.makespanMinutes} vs ${b.makespanMinutes}`,
+      );
       const c = (await app.gql(COMPARE, { s: stable })).body.data.compareScenarios;
       assert.equal(c.movedOperations, movedStable);
       // Scenario against scenario.

@@ -33,7 +33,7 @@ export type MachinePrediction = { machineId: number; ok: true; row: ScoredRow; v
 /** Feeds for rows of feature values in the model's feature order (numeric and categorical inputs of a trained model, or one float matrix). */
 export function featureFeeds(model: ModelRecord, rows: FeatureValue[][]): Feeds {
   const spec = model.spec as ModelSpec | null;
-  if (spec && spec.prep.columns.some((c) => c.kind === 'categorical')) {
+  if (spec?.prep.columns.some((c) => c.kind === 'categorical')) {
     const inputs: Record<string, unknown[][]> = {};
     const numeric: number[][] = rows.map(() => []);
     spec.prep.columns.forEach((c, j) => {

@@ -438,7 +438,7 @@ export class ScenarioService {
       if (open.length > 0) continue;
       // A DOWN state recorded for the past (a backfill) re-plans nothing unless the machine is DOWN now.
       const [m] = await liveTwin(database).machines({ ids: [c.machineId] });
-      if (!m || m.status !== 'DOWN') continue;
+      if (m?.status !== 'DOWN') continue;
       const kpis = (await machineKpis(database, [c.machineId], monthAgo, now, now)).get(c.machineId);
       const repairSeconds = kpis?.mttrSeconds && kpis.mttrSeconds > 0 ? kpis.mttrSeconds : DEFAULT_REPAIR_MINUTES * 60;
       const from = c.at.getTime() < now.getTime() ? now : c.at;

@@ -123,8 +123,7 @@ export async function solveSchedule(problem: ScheduleProblem, options: SolveOpti
   let stoppedBy: SolveResult['stoppedBy'] = 'CONSTRUCTIVE';
   const limit = options.timeLimitSeconds ?? 10;
   // The proof's time is part of the limit: the search leaves it a quarter of the limit at most.
-  const proofBudget =
-    objective === 'MAKESPAN' && (options.mipProofSeconds ?? 0) > 0 && proofApplicable(p) ? Math.min(options.mipProofSeconds!, limit / 4) : 0;
+  const proofBudget = objective === 'MAKESPAN' && (options.mipProofSeconds ?? 0) > 0 && proofApplicable(p) ? Math.min(options.mipProofSeconds!, limit / 4) : 0;
   if (initial.value > Math.max(lb, options.target ?? Number.NEGATIVE_INFINITY) && limit > 0 && (options.maxIterations ?? 1) > 0 && !options.signal?.aborted) {
     const elapsedMs = performance.now() - started;
     const result = await improve(
