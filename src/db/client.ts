@@ -254,13 +254,21 @@ async function checkReachable(pool: pg.Pool, url: string): Promise<void> {
   }
 }
 
+/** How long the pool waits for a new PostgreSQL connection before the request fails as SERVICE_UNAVAILABLE. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const sql = new SqlCounter();
   if (options.databaseUrl) {
     const url = options.databaseUrl;
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // A connection that cannot be made in 5 s fails (a stalled or unreachable server) instead of holding the request;
+    // keep-alive notices a peer that vanished without closing the connection.
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
     // An idle client that loses its connection emits 'error' on the pool; without a handler the process dies.
     pool.on('error', () => {});
+    // A connection can fail more than once (a cut, then the end of the socket); the pool listens only for the first,
+    // so every client gets its own listener: the error reaches the statement that was running, never the process.
+    pool.on('connect', (client) => client.on('error', () => {}));
     trackBudgetedStatements(pool);
     await checkReachable(pool, url);
     return {

@@ -1,3 +1,4 @@
+import { unavailableError } from './error-message.ts';
 import {
   type DocumentNode,
   type ExecutionResult,
@@ -120,7 +121,8 @@ export function useAuditLog(services: Services): Plugin<Context> {
           });
         } catch (err) {
           services.logger.error({ err: (err as Error).message }, 'could not write the audit entry: mutation refused');
-          return { errors: [auditUnavailable()] } satisfies ExecutionResult;
+          // The database being away is the retryable SERVICE_UNAVAILABLE every other request gets meanwhile.
+          return { errors: [unavailableError(err) ?? auditUnavailable()] } satisfies ExecutionResult;
         }
         let outcome = 'INTERNAL_SERVER_ERROR';
         try {

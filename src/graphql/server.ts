@@ -23,6 +23,7 @@ import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
 import { CLOSE_FORBIDDEN, CLOSE_REASON, credentialEndError, useCredentialLifetime } from './credential-lifetime.ts';
 import { boundedParserCache } from './document-cache.ts';
+import { maskWithUnavailable, unavailableError } from './error-message.ts';
 import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
 import {
@@ -96,7 +97,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     landingPage: false,
     graphiql: config.graphiql ? graphiqlOptions() : false,
     renderGraphiQL: renderPlantGraphiQL,
-    maskedErrors: true,
+    maskedErrors: { maskError: maskWithUnavailable },
     batching: { limit: config.limits.maxBatch },
     // The HTTP handler (startServer) refuses a body over the limit by its Content-Length before yoga reads anything,
     // and a POST without one (411); Node's parser never reads past Content-Length. Yoga's own check would pipe every
@@ -162,6 +163,8 @@ const DELIVER_RESULT = parse('{ __typename }');
 
 /** An error thrown before execution as the GraphQL error to send; anything but a GraphQLError is masked and logged. */
 function requestError(err: unknown, services: Services): GraphQLError {
+  const unavailable = unavailableError(err);
+  if (unavailable) return unavailable;
   if (err instanceof GraphQLError) return err;
   services.logger.error({ err }, 'WebSocket operation failed');
   return new GraphQLError('Unexpected error.');
