@@ -23,7 +23,7 @@ import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
 import { CLOSE_FORBIDDEN, CLOSE_REASON, credentialEndError, useCredentialLifetime } from './credential-lifetime.ts';
 import { boundedParserCache } from './document-cache.ts';
-import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
+import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useConsole, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
 import {
   requestPrincipals,
@@ -72,6 +72,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useHealth(),
     useReadiness(services.database),
     useMetricsEndpoint(services),
+    useConsole(),
     ...(config.graphiql ? [useGraphiQLAssets()] : []),
     useAuthentication(services),
     useUploadLimits(config.limits),
