@@ -5,6 +5,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { ensureConsole } from '../scripts/build-console.mjs';
 import { alertTopic } from '../src/alerts/service.ts';
 import { type RunningServer, startServer } from '../src/graphql/server.ts';
+import { seedDemoHistory } from '../src/sim/demo-history.ts';
 import { machineStatusTopic } from '../src/telemetry/events.ts';
 import { after, before, createTestApp, describe, it, makeKey, type TestApp, testBackends, waitFor } from './helpers.ts';
 
@@ -72,7 +73,9 @@ async function signedIn(browser: Browser, server: RunningServer, key: string): P
   return o;
 }
 
-function clean(o: Opened) {
+async function clean(o: Opened) {
+  const shown = await o.page.getByRole('alert').allTextContents();
+  assert.deepEqual(shown, [], 'no error message on the page');
   assert.deepEqual(o.traffic.foreign, [], 'no request left the server');
   assert.deepEqual(o.traffic.problems, [], `no console error, page error or failed request: ${o.traffic.details.join('\n')}`);
 }
@@ -103,6 +106,8 @@ for (const backend of testBackends()) {
       server = await startServer(app.services, { port: 0, host: '127.0.0.1' });
       browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
       plant = (await app.gql(`{ plants { edges { node { id name machines { id name status } } } } }`)).body.data.plants.edges[0].node;
+      // The demo's last 24 hours (states, telemetry, production, the alerts they raised), as on a first start.
+      await seedDemoHistory(app.services, plantNumber(plant.id));
       planner = { name: `console-planner-${backend}`, key: '' };
       planner.key = (await makeKey(app, planner.name, 'PLANNER', [plant.id])).key;
       viewer = { name: `console-viewer-${backend}`, key: '' };
@@ -160,7 +165,7 @@ for (const backend of testBackends()) {
         await page.getByRole('button', { name: 'Sign in' }).click();
         const alert = page.getByRole('alert');
         await alert.waitFor({ timeout: 15_000 });
-        assert.match(await alert.innerText(), /not accepted/);
+        assert.match((await alert.textContent()) ?? '', /not accepted/);
         // The wrong key's one 401 is the only failed response (and Chromium's console line for it).
         assert.equal(o.traffic.problems.filter((p) => p.startsWith('response 401')).length, 1, o.traffic.problems.join('\n'));
         assert.ok(
@@ -173,9 +178,9 @@ for (const backend of testBackends()) {
         await page.getByLabel('API key').fill(planner.key);
         await page.getByRole('button', { name: 'Sign in' }).click();
         await page.getByTestId('viewer-name').waitFor({ timeout: 15_000 });
-        assert.equal(await page.getByTestId('viewer-name').innerText(), planner.name);
-        assert.equal(await page.getByTestId('viewer-role').innerText(), 'PLANNER');
-        assert.equal(await page.getByTestId('viewer-plants').innerText(), plant.name);
+        assert.equal((await page.getByTestId('viewer-name').textContent()) ?? '', planner.name);
+        assert.equal((await page.getByTestId('viewer-role').textContent()) ?? '', 'PLANNER');
+        assert.equal((await page.getByTestId('viewer-plants').textContent()) ?? '', plant.name);
         assert.equal(await page.evaluate(() => sessionStorage.getItem('plantgraph.console.key')), planner.key);
         // A reload keeps the session (session storage), without asking again.
         await page.reload();
@@ -187,10 +192,10 @@ for (const backend of testBackends()) {
         // #key= signs in and leaves the address bar.
         await page.goto(`${server.url}/#key=${encodeURIComponent(viewer.key)}`);
         await page.getByTestId('viewer-name').waitFor({ timeout: 15_000 });
-        assert.equal(await page.getByTestId('viewer-role').innerText(), 'VIEWER');
+        assert.equal((await page.getByTestId('viewer-role').textContent()) ?? '', 'VIEWER');
         assert.equal(await page.evaluate(() => location.hash), '');
         assert.equal(await page.evaluate(() => location.href), `${server.url}/`);
-        clean(o);
+        await clean(o);
       } finally {
         await o.close();
       }
@@ -204,7 +209,7 @@ for (const backend of testBackends()) {
         const rows = page.locator('[data-testid="machine-list"] [data-testid="machine"]');
         assert.equal(await rows.count(), api.length);
         for (const m of api) assert.equal(await page.locator(`[data-testid="machine"][data-machine-id="${m.id}"]`).getAttribute('data-status'), m.status, m.id);
-        const kpis = await page.getByTestId('kpi-panel').innerText();
+        const kpis = (await page.getByTestId('kpi-panel').textContent()) ?? '';
         assert.match(kpis, /OEE/);
         assert.match(kpis, /Availability/);
         assert.match(kpis, /On-time rate/);
@@ -214,14 +219,13 @@ for (const backend of testBackends()) {
         const topic = machineStatusTopic.channel(plantNumber(plant.id));
         await waitFor(() => app.services.pubsub.subscriberCount(topic) >= 1, { message: 'the page subscribed to machineStatus' });
         const target = api.find((m: { status: string }) => m.status !== 'DOWN') ?? api[0];
-        const r = await app.gql(
-          `mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on Error { message } } }`,
-          { input: { machineId: target.id, status: 'DOWN', at: new Date().toISOString() } },
-        );
+        const r = await app.gql(`mutation($input: MachineStateInput!) { recordMachineState(input: $input) { __typename ... on Error { message } } }`, {
+          input: { machineId: target.id, status: 'DOWN', at: new Date().toISOString() },
+        });
         assert.equal(r.body.data.recordMachineState.__typename, 'RecordMachineStateSuccess', JSON.stringify(r.body));
         await page.locator(`[data-testid="machine"][data-machine-id="${target.id}"][data-status="DOWN"]`).waitFor({ timeout: 5_000 });
         await screenshot(page, `console-overview-${backend}`);
-        clean(o);
+        await clean(o);
       } finally {
         await o.close();
       }
@@ -262,7 +266,7 @@ for (const backend of testBackends()) {
         await page.getByTestId('severity-filter').selectOption('CRITICAL');
         await page.locator(`[data-testid="alert"][data-alert-id="${id}"]`).waitFor();
         t.diagnostic(`alert shown ${shownMs} ms after the ingest`);
-        clean(o);
+        await clean(o);
       } finally {
         await o.close();
       }
@@ -274,7 +278,10 @@ for (const backend of testBackends()) {
           p: plant.id,
         })
       ).body.data.plant;
-      assert.ok(api.currentSchedule.operations.length > 0 && api.currentSchedule.operations.length < 5000, 'the fresh schedule has operations, all of them here');
+      assert.ok(
+        api.currentSchedule.operations.length > 0 && api.currentSchedule.operations.length < 5000,
+        'the fresh schedule has operations, all of them here',
+      );
       const o = await signedIn(browser, server, planner.key);
       try {
         const { page } = o;
@@ -293,7 +300,7 @@ for (const backend of testBackends()) {
         assert.equal(await ops.count(), api.currentSchedule.operations.length);
         await gantt.scrollIntoViewIfNeeded();
         await screenshot(page, `console-gantt-${backend}`);
-        clean(o);
+        await clean(o);
       } finally {
         await o.close();
       }
@@ -330,8 +337,11 @@ for (const backend of testBackends()) {
           [['MACHINE_DOWN', machine.id]],
         );
         const rows = await detail.locator('table.deltas tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-kpi')));
-        assert.deepEqual(rows, api.compareScenarios.kpis.map((k: any) => k.name));
-        const late = await detail.getByTestId('became-late').innerText();
+        assert.deepEqual(
+          rows,
+          api.compareScenarios.kpis.map((k: any) => k.name),
+        );
+        const late = (await detail.getByTestId('became-late').textContent()) ?? '';
         for (const o_ of api.compareScenarios.becameLate) assert.ok(late.includes(o_.code), late);
         assert.ok(await detail.getByTestId('promote').isEnabled(), 'a PLANNER may promote the run scenario');
         await screenshot(page, `console-scenario-${backend}`);
@@ -340,7 +350,7 @@ for (const backend of testBackends()) {
         await panel.getByRole('status').waitFor({ timeout: 15_000 });
         const after_ = (await app.gql(`query($s: ID!) { scenario(id: $s) { status } }`, { s: scenarioId })).body.data.scenario;
         assert.equal(after_.status, 'DISCARDED');
-        clean(o);
+        await clean(o);
       } finally {
         await o.close();
       }
@@ -355,9 +365,12 @@ for (const backend of testBackends()) {
       const r = await app.gql(INGEST, { input: { points: [{ machineId: plant.machines[0].id, metric, ts: new Date().toISOString(), value: 50 }] } });
       assert.equal(r.body.data.ingestTelemetry.__typename, 'IngestTelemetrySuccess', JSON.stringify(r.body));
       // A run scenario, which a PLANNER could promote.
-      const sc = await app.gql(`mutation($p: ID!) { createScenario(input: { plantId: $p, name: "Viewer sees" }) { ... on CreateScenarioSuccess { scenario { id } } } }`, {
-        p: plant.id,
-      });
+      const sc = await app.gql(
+        `mutation($p: ID!) { createScenario(input: { plantId: $p, name: "Viewer sees" }) { ... on CreateScenarioSuccess { scenario { id } } } }`,
+        {
+          p: plant.id,
+        },
+      );
       assert.ok(sc.body.data.createScenario.scenario.id, JSON.stringify(sc.body));
 
       const o = await signedIn(browser, server, viewer.key);
@@ -373,7 +386,7 @@ for (const backend of testBackends()) {
         assert.equal(await page.getByTestId('create-scenario').count(), 0);
         assert.equal(await page.getByTestId('run-scenario').count(), 0);
         await screenshot(page, `console-viewer-${backend}`);
-        clean(o);
+        await clean(o);
       } finally {
         await o.close();
       }

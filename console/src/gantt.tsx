@@ -161,7 +161,10 @@ export function Gantt({ apiKey, plantId, version }: { apiKey: string; plantId: s
         <div class="axis" aria-hidden="true">
           {ticks.map((t) => (
             <span key={t} class="tick" style={{ left: `${x(t)}%` }}>
-              {new Date(t).toLocaleString(undefined, step >= 24 * HOUR ? { month: 'short', day: 'numeric' } : { weekday: 'short', hour: '2-digit', minute: '2-digit' })}
+              {new Date(t).toLocaleString(
+                undefined,
+                step >= 24 * HOUR ? { month: 'short', day: 'numeric' } : { weekday: 'short', hour: '2-digit', minute: '2-digit' },
+              )}
             </span>
           ))}
         </div>

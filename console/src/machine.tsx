@@ -149,11 +149,18 @@ export function MachineDetail({ apiKey, machineId, onClose }: { apiKey: string; 
           </div>
         </dl>
       )}
-      <div class="timeline" aria-label="State timeline">
+      <div class="timeline" role="img" aria-label="State timeline">
         {states.map((s, i) => {
           const a = Math.max(t0, Date.parse(s.at));
           const b = i + 1 < states.length ? Date.parse(states[i + 1].at) : t1;
-          return <span key={s.at} class={`seg s-${s.status}`} style={{ left: `${((a - t0) / win) * 100}%`, width: `${((b - a) / win) * 100}%` }} title={`${s.status} from ${fmtTime(s.at)}`} />;
+          return (
+            <span
+              key={s.at}
+              class={`seg s-${s.status}`}
+              style={{ left: `${((a - t0) / win) * 100}%`, width: `${((b - a) / win) * 100}%` }}
+              title={`${s.status} from ${fmtTime(s.at)}`}
+            />
+          );
         })}
       </div>
       {metric ? <p class="muted">{points} point(s) in the window</p> : <p class="muted">No telemetry for this machine.</p>}

@@ -78,6 +78,20 @@ function App() {
     setMachineId(null);
   }, []);
 
+  // A `#key=` link opened in a tab that already shows the console (no page load): taken the same way.
+  useEffect(() => {
+    const onHash = () => {
+      const k = keyFromHash();
+      if (k) {
+        setViewer(null);
+        setPlantId(null);
+        setKey(k);
+      }
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+
   useEffect(() => {
     if (!key) return;
     let cancelled = false;
@@ -153,7 +167,6 @@ function App() {
             </select>
           </label>
         )}
-        {plants.length === 1 && <span class="plant-name">{plant?.name}</span>}
         <span class={connected ? 'conn on' : 'conn off'} data-testid="connection" data-connected={String(connected)}>
           {connected ? 'live' : 'connecting…'}
         </span>

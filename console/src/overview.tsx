@@ -9,7 +9,6 @@ interface MachineRow {
   status: string;
   statusSince: string | null;
   line: { name: string };
-  metrics: { metric: string; lastAt: string }[];
   openAlerts: { count: number; highestSeverity: string | null };
 }
 interface Latest {
@@ -21,7 +20,8 @@ interface Latest {
 const OVERVIEW = `query ConsoleOverview($p: ID!, $from: DateTime!, $to: DateTime!) {
   plant(id: $p) {
     id name
-    machines { id name kind status statusSince line { name } metrics { metric lastAt } openAlerts { count highestSeverity } }
+    metrics { metric machineCount lastAt }
+    machines { id name kind status statusSince line { name } openAlerts { count highestSeverity } }
     kpis(from: $from, to: $to) { oee availability performance quality }
     currentSchedule { id kpis { onTimeRate lateOrders } }
   }
@@ -34,28 +34,19 @@ const OPEN_COUNT = `query ConsoleOpenAlerts($p: ID!) { open: alerts(plantId: $p,
 const STATUS_SUB = `subscription ConsoleMachineStatus($p: ID!) { machineStatus(plantId: $p) { at current status machine { id status statusSince } } }`;
 const ALERT_SUB = `subscription ConsoleAlertCount($p: ID!) { alerts(plantId: $p) { kind alert { id machine { id openAlerts { count highestSeverity } } } } }`;
 
-/** The newest value of each machine's most recently reported metrics (at most three), and its failure risk. */
-function latestQuery(machines: MachineRow[], model: string | null): { query: string; variables: Record<string, unknown> } {
-  const vars: Record<string, unknown> = {};
-  const decl: string[] = [];
-  const parts = machines.map((m, i) => {
-    vars[`id${i}`] = m.id;
-    decl.push(`$id${i}: ID!`);
-    const metrics = [...m.metrics].sort((a, b) => b.lastAt.localeCompare(a.lastAt)).slice(0, 3);
-    const fields = metrics.map((x, j) => {
-      vars[`m${i}_${j}`] = x.metric;
-      decl.push(`$m${i}_${j}: String!`);
-      return `l${j}: latest(metric: $m${i}_${j}) { metric value ts }`;
-    });
-    if (model) fields.push('risk: failureRisk(model: $model)');
-    return `n${i}: node(id: $id${i}) { ... on Machine { id ${fields.join(' ') || '__typename'} } }`;
-  });
-  if (model) {
-    vars.model = model;
-    decl.push('$model: String!');
-  }
-  return { query: `query ConsoleLatest(${decl.join(', ')}) { ${parts.join('\n')} }`, variables: vars };
-}
+/**
+ * The newest value of the plant's three most widely reported metrics on every machine, and its failure risk: one
+ * field per metric over all machines (a handful of aliases however many machines the plant has).
+ */
+const LATEST = `query ConsoleLatest($p: ID!, $m0: String!, $m1: String!, $m2: String!, $model: String!, $risk: Boolean!) {
+  plant(id: $p) { machines {
+    id
+    l0: latest(metric: $m0) { metric value ts }
+    l1: latest(metric: $m1) { metric value ts }
+    l2: latest(metric: $m2) { metric value ts }
+    risk: failureRisk(model: $model) @include(if: $risk)
+  } }
+}`;
 
 export function Overview({
   apiKey,
@@ -100,15 +91,19 @@ export function Overview({
         const active = (r.models?.edges ?? []).map((e: any) => e.node).find((m: any) => m.active && m.task === 'CLASSIFICATION');
         const name: string | null = active?.name ?? null;
         setModel(name);
-        const q = latestQuery(ms, name);
-        const l = await gql<any>(apiKey, q.query, q.variables, { partial: true });
-        if (cancelled) return;
+        const metrics: string[] = [...(r.plant.metrics as { metric: string; machineCount: number; lastAt: string }[])]
+          .sort((a, b) => b.machineCount - a.machineCount || b.lastAt.localeCompare(a.lastAt))
+          .slice(0, 3)
+          .map((m) => m.metric);
+        if (metrics.length === 0 && !name) return;
+        const [m0 = '', m1 = m0, m2 = m1] = metrics;
+        const l = await gql<any>(apiKey, LATEST, { p: plantId, m0, m1, m2, model: name ?? '', risk: !!name }, { partial: true });
+        if (cancelled || !l.plant) return;
         const out: Record<string, { values: Latest[]; risk: number | null }> = {};
-        ms.forEach((m, i) => {
-          const n = l[`n${i}`];
-          if (!n) return;
-          out[m.id] = { values: [n.l0, n.l1, n.l2].filter(Boolean), risk: typeof n.risk === 'number' ? n.risk : null };
-        });
+        for (const n of l.plant.machines) {
+          const values = [n.l0, n.l1, n.l2].filter((v, i, all) => v && all.findIndex((w) => w?.metric === v.metric) === i);
+          out[n.id] = { values, risk: typeof n.risk === 'number' ? n.risk : null };
+        }
         setLatest(out);
       })
       .catch((e: Error) => !cancelled && setError(e.message));
@@ -120,7 +115,7 @@ export function Overview({
   useEffect(() => {
     const offStatus = live.subscribe<any>(STATUS_SUB, { p: plantId }, (d) => {
       const ev = d.machineStatus;
-      setMachines((ms) => ms && ms.map((m) => (m.id === ev.machine.id ? { ...m, status: ev.machine.status, statusSince: ev.machine.statusSince } : m)));
+      setMachines((ms) => ms?.map((m) => (m.id === ev.machine.id ? { ...m, status: ev.machine.status, statusSince: ev.machine.statusSince } : m)) ?? null);
     });
     const refreshCount = () =>
       gql<any>(apiKey, OPEN_COUNT, { p: plantId })
@@ -128,7 +123,7 @@ export function Overview({
         .catch(() => {});
     const offAlerts = live.subscribe<any>(ALERT_SUB, { p: plantId }, (d) => {
       const m = d.alerts.alert.machine;
-      if (m) setMachines((ms) => ms && ms.map((x) => (x.id === m.id ? { ...x, openAlerts: m.openAlerts } : x)));
+      if (m) setMachines((ms) => ms?.map((x) => (x.id === m.id ? { ...x, openAlerts: m.openAlerts } : x)) ?? null);
       refreshCount();
     });
     const offReconnect = live.onReconnect(refreshCount);
@@ -171,7 +166,13 @@ export function Overview({
         {machines?.map((m) => {
           const l = latest[m.id];
           return (
-            <li key={m.id} data-testid="machine" data-machine-id={m.id} data-status={m.status} class={`machine s-${m.status}${selected === m.id ? ' sel' : ''}`}>
+            <li
+              key={m.id}
+              data-testid="machine"
+              data-machine-id={m.id}
+              data-status={m.status}
+              class={`machine s-${m.status}${selected === m.id ? ' sel' : ''}`}
+            >
               <button type="button" class="machine-btn" onClick={() => onSelect(m.id)} aria-label={`${m.name}: ${m.status}, details`}>
                 <span class="dot" aria-hidden="true" />
                 <span class="mname">{m.name}</span>

@@ -107,7 +107,9 @@ export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey:
       });
       const res = r.addScenarioChange;
       if (res.__typename === 'ValidationError')
-        throw new Error(`${res.message}${res.fieldErrors?.length ? `: ${res.fieldErrors.map((f: any) => `${f.path.join?.('.') ?? f.path} ${f.message}`).join('; ')}` : ''}`);
+        throw new Error(
+          `${res.message}${res.fieldErrors?.length ? `: ${res.fieldErrors.map((f: any) => `${f.path.join?.('.') ?? f.path} ${f.message}`).join('; ')}` : ''}`,
+        );
       upsert((success(res, 'AddScenarioChangeSuccess') as any).scenario);
     });
 
