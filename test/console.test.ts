@@ -36,7 +36,7 @@ interface Opened {
   close(): Promise<void>;
 }
 
-async function openConsole(browser: Browser, server: RunningServer, hash = ''): Promise<Opened> {
+async function openConsole(browser: Browser, server: RunningServer, hash = '', keepSockets = false): Promise<Opened> {
   const origin = new URL(server.url).origin;
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   const traffic: Traffic = { foreign: [], problems: [], details: [] };
@@ -47,6 +47,19 @@ async function openConsole(browser: Browser, server: RunningServer, hash = ''): 
     return route.abort('blockedbyclient');
   });
   const page = await context.newPage();
+  // Keeps the page's WebSockets in window.__sockets, so a test can drop them.
+  if (keepSockets)
+    await page.addInitScript(() => {
+      const Native = window.WebSocket;
+      const sockets: WebSocket[] = [];
+      (window as any).__sockets = sockets;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          sockets.push(this);
+        }
+      };
+    });
   page.on('console', (m) => {
     if (m.type() === 'error') traffic.problems.push(`console: ${m.text()}`);
   });
@@ -66,8 +79,8 @@ async function openConsole(browser: Browser, server: RunningServer, hash = ''): 
 }
 
 /** Signed in through `#key=`: waits until the page shows the key's name and its subscriptions are connected. */
-async function signedIn(browser: Browser, server: RunningServer, key: string): Promise<Opened> {
-  const o = await openConsole(browser, server, `#key=${encodeURIComponent(key)}`);
+async function signedIn(browser: Browser, server: RunningServer, key: string, keepSockets = false): Promise<Opened> {
+  const o = await openConsole(browser, server, `#key=${encodeURIComponent(key)}`, keepSockets);
   await o.page.locator('[data-testid="connection"][data-connected="true"]').waitFor({ timeout: 30_000 });
   await o.page.locator('[data-testid="machine"]').first().waitFor({ timeout: 30_000 });
   return o;
@@ -224,7 +237,17 @@ for (const backend of testBackends()) {
         });
         assert.equal(r.body.data.recordMachineState.__typename, 'RecordMachineStateSuccess', JSON.stringify(r.body));
         await page.locator(`[data-testid="machine"][data-machine-id="${target.id}"][data-status="DOWN"]`).waitFor({ timeout: 5_000 });
+        // The demo history's latest values are on the cards.
+        await page.locator('[data-testid="machine"] .mvals b').first().waitFor({ timeout: 15_000 });
         await screenshot(page, `console-overview-${backend}`);
+
+        // Machine detail (loaded on first use): the telemetry chart (uPlot) of its first metric, its state timeline.
+        await page.locator(`[data-testid="machine"][data-machine-id="${target.id}"] button`).click();
+        const detail = page.getByTestId('machine-detail');
+        await detail.locator('[data-testid="telemetry-chart"] canvas').waitFor({ timeout: 15_000 });
+        assert.match((await detail.locator('h2').textContent()) ?? '', /DOWN/);
+        await detail.scrollIntoViewIfNeeded();
+        await screenshot(page, `console-machine-${backend}`);
         await clean(o);
       } finally {
         await o.close();
@@ -266,6 +289,33 @@ for (const backend of testBackends()) {
         await page.getByTestId('severity-filter').selectOption('CRITICAL');
         await page.locator(`[data-testid="alert"][data-alert-id="${id}"]`).waitFor();
         t.diagnostic(`alert shown ${shownMs} ms after the ingest`);
+        await clean(o);
+      } finally {
+        await o.close();
+      }
+    });
+
+    it('catches up by cursor on the alerts missed while its WebSocket was down', async () => {
+      const metric = `console-gap-${backend}`;
+      const rule = await app.gql(RULE, {
+        input: { plantId: plant.id, name: 'Console gap', kind: 'THRESHOLD', severity: 'WARNING', metric, comparator: 'GT', threshold: 1 },
+      });
+      assert.equal(rule.body.data.createAlertRule.__typename, 'CreateAlertRuleSuccess', JSON.stringify(rule.body));
+      const topic = alertTopic.channel(plantNumber(plant.id));
+      await waitFor(() => app.services.pubsub.subscriberCount(topic) === 0, { message: 'no alert subscriber left from before' });
+      const o = await signedIn(browser, server, planner.key, true);
+      try {
+        const { page } = o;
+        await waitFor(() => app.services.pubsub.subscriberCount(topic) >= 2, { message: 'the page subscribed to alerts' });
+        // The page's socket closes (as a network drop would); graphql-ws reconnects after its back-off (over a second).
+        await page.evaluate(() => (window as any).__sockets.forEach((s: WebSocket) => s.close(3000, 'test drop')));
+        await waitFor(() => app.services.pubsub.subscriberCount(topic) === 0, { message: 'the subscriptions ended on the server' });
+        const r = await app.gql(INGEST, { input: { points: [{ machineId: plant.machines[2].id, metric, ts: new Date().toISOString(), value: 5 }] } });
+        assert.equal(r.body.data.ingestTelemetry.__typename, 'IngestTelemetrySuccess', JSON.stringify(r.body));
+        assert.equal(app.services.pubsub.subscriberCount(topic), 0, 'the alert was raised while the page was not subscribed');
+        await page.locator('[data-testid="alert"]', { hasText: 'Console gap' }).waitFor({ timeout: 15_000 });
+        assert.ok(Number(await page.getByTestId('catch-ups').getAttribute('data-count')) >= 1, 'it came from the catch-up read');
+        await page.locator('[data-testid="connection"][data-connected="true"]').waitFor();
         await clean(o);
       } finally {
         await o.close();

@@ -1,12 +1,31 @@
-import { render } from 'preact';
+import { type FunctionComponent, render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { AlertFeed } from './alerts.tsx';
 import { ApiError, connectLive, gql, type Live, type Role } from './api.ts';
 import { Gantt } from './gantt.tsx';
-import { MachineDetail } from './machine.tsx';
 import { Overview } from './overview.tsx';
 import { Scenarios } from './scenarios.tsx';
 import './styles.css';
+
+type DetailProps = { apiKey: string; machineId: string; onClose: () => void };
+/** The machine detail (with uPlot) loads when first opened: the first paint does not wait for the chart library. */
+function LazyMachineDetail(props: DetailProps) {
+  const [C, setC] = useState<FunctionComponent<DetailProps> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    import('./machine.tsx').then(
+      (m) => setC(() => m.MachineDetail),
+      (e: Error) => setError(`The machine detail could not be loaded: ${e.message}`),
+    );
+  }, []);
+  if (error)
+    return (
+      <p role="alert" class="error">
+        {error}
+      </p>
+    );
+  return C ? <C {...props} /> : <section class="panel detail">Loading…</section>;
+}
 
 const STORAGE_KEY = 'plantgraph.console.key';
 
@@ -179,7 +198,7 @@ function App() {
         <main class="grid" key={plant.id}>
           <Overview apiKey={key} plantId={plant.id} live={live} onSelect={setMachineId} selected={machineId} />
           <AlertFeed apiKey={key} plantId={plant.id} live={live} role={viewer.role} />
-          {machineId && <MachineDetail apiKey={key} machineId={machineId} onClose={() => setMachineId(null)} />}
+          {machineId && <LazyMachineDetail apiKey={key} machineId={machineId} onClose={() => setMachineId(null)} />}
           <Gantt apiKey={key} plantId={plant.id} version={scheduleVersion} />
           <Scenarios apiKey={key} plantId={plant.id} live={live} role={viewer.role} onPromoted={() => setScheduleVersion((v) => v + 1)} />
         </main>
