@@ -23,7 +23,7 @@ function newestInput() {
     }
   };
   walk(CONSOLE_DIR);
-  for (const f of ['package-lock.json', 'scripts/build-console.mjs']) {
+  for (const f of ['package-lock.json', 'scripts/build-console.mjs', 'scripts/console-types.mjs', 'schema/schema.graphql']) {
     const file = path.join(root, f);
     if (fs.existsSync(file)) newest = Math.max(newest, fs.statSync(file).mtimeMs);
   }
@@ -38,6 +38,9 @@ export function consoleStale() {
 
 /** Builds console/dist with Vite (a devDependency: without it, e.g. `npm ci --omit=dev`, the console is skipped). */
 export async function buildConsole({ quiet = false } = {}) {
+  // The TypeScript types of the schema the console is written against (committed; regenerated when it changed).
+  const { writeConsoleTypes } = await import('./console-types.mjs');
+  writeConsoleTypes();
   const started = newestInput();
   let vite;
   try {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { ensureConsole } from '../scripts/build-console.mjs';
+import { consoleTypes, TYPES_FILE } from '../scripts/console-types.mjs';
 import { alertTopic } from '../src/alerts/service.ts';
 import { type RunningServer, startServer } from '../src/graphql/server.ts';
 import { seedDemoHistory } from '../src/sim/demo-history.ts';
@@ -101,6 +102,12 @@ async function screenshot(page: Page, name: string) {
 const plantNumber = (id: string) => Number(Buffer.from(id, 'base64').toString().split(':')[1]);
 
 const chromiumMissing = !fs.existsSync(CHROMIUM);
+
+describe('operator console sources', () => {
+  it('console/src/schema.ts holds the types of schema/schema.graphql as it is now (npm run build:console regenerates it)', () => {
+    assert.equal(fs.readFileSync(TYPES_FILE, 'utf8'), consoleTypes(fs.readFileSync(path.resolve('schema', 'schema.graphql'), 'utf8')));
+  });
+});
 
 for (const backend of testBackends()) {
   describe(`operator console in a browser [${backend}]`, () => {
@@ -308,7 +315,9 @@ for (const backend of testBackends()) {
         const { page } = o;
         await waitFor(() => app.services.pubsub.subscriberCount(topic) >= 2, { message: 'the page subscribed to alerts' });
         // The page's socket closes (as a network drop would); graphql-ws reconnects after its back-off (over a second).
-        await page.evaluate(() => (window as any).__sockets.forEach((s: WebSocket) => s.close(3000, 'test drop')));
+        await page.evaluate(() => {
+          for (const s of (window as any).__sockets as WebSocket[]) s.close(3000, 'test drop');
+        });
         await waitFor(() => app.services.pubsub.subscriberCount(topic) === 0, { message: 'the subscriptions ended on the server' });
         const r = await app.gql(INGEST, { input: { points: [{ machineId: plant.machines[2].id, metric, ts: new Date().toISOString(), value: 5 }] } });
         assert.equal(r.body.data.ingestTelemetry.__typename, 'IngestTelemetrySuccess', JSON.stringify(r.body));

@@ -1,20 +1,13 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { gql, type Live, type Role, roleAtLeast, success } from './api.ts';
 import { fmtTime, num } from './format.ts';
+import type * as schema from './schema.ts';
 
-interface Alert {
-  id: string;
-  severity: 'INFO' | 'WARNING' | 'CRITICAL';
-  status: 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
-  message: string;
-  value: number | null;
-  occurrences: number;
-  openedAt: string;
-  lastSeenAt: string;
-  acknowledgedBy: string | null;
-  rule: { name: string };
-  machine: { id: string; name: string } | null;
-}
+/** What the feed reads of an alert (FIELDS). */
+type Alert = Pick<schema.Alert, 'id' | 'severity' | 'status' | 'message' | 'value' | 'occurrences' | 'openedAt' | 'lastSeenAt' | 'acknowledgedBy'> & {
+  rule: Pick<schema.AlertRule, 'name'>;
+  machine: Pick<schema.Machine, 'id' | 'name'> | null;
+};
 
 const FIELDS = 'id severity status message value occurrences openedAt lastSeenAt acknowledgedBy rule { name } machine { id name }';
 const LIST = `query ConsoleAlerts($p: ID!) { alerts(plantId: $p, last: 50) { pageInfo { endCursor } edges { cursor node { ${FIELDS} } } } }`;
@@ -23,7 +16,7 @@ const SUB = `subscription ConsoleAlerts($p: ID!) { alerts(plantId: $p) { kind cu
 const ACK = `mutation ConsoleAck($id: ID!) { acknowledgeAlert(id: $id) { __typename ... on AlertSuccess { alert { ${FIELDS} } } ... on Error { message } } }`;
 const RESOLVE = `mutation ConsoleResolve($id: ID!) { resolveAlert(id: $id) { __typename ... on AlertSuccess { alert { ${FIELDS} } } ... on Error { message } } }`;
 
-const RANK = { INFO: 0, WARNING: 1, CRITICAL: 2 } as const;
+const RANK: Record<schema.AlertSeverity, number> = { INFO: 0, WARNING: 1, CRITICAL: 2 };
 const MAX = 200;
 
 export function AlertFeed({ apiKey, plantId, live, role }: { apiKey: string; plantId: string; live: Live; role: Role }) {

@@ -2,7 +2,10 @@
 // /graphql of the page's own origin, with the API key as a bearer credential.
 import { type Client, createClient } from 'graphql-ws';
 
-export type Role = 'VIEWER' | 'OPERATOR' | 'PLANNER' | 'ENGINEER' | 'ADMIN';
+import type { Role } from './schema.ts';
+
+export type { Role };
+/** The roles, lowest first: each can do what the ones before it can. */
 const ROLES: Role[] = ['VIEWER', 'OPERATOR', 'PLANNER', 'ENGINEER', 'ADMIN'];
 export const roleAtLeast = (have: Role, need: Role) => ROLES.indexOf(have) >= ROLES.indexOf(need);
 

@@ -1,10 +1,11 @@
 import { type FunctionComponent, render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { AlertFeed } from './alerts.tsx';
-import { ApiError, connectLive, gql, type Live, type Role } from './api.ts';
+import { ApiError, connectLive, gql, type Live } from './api.ts';
 import { Gantt } from './gantt.tsx';
 import { Overview } from './overview.tsx';
 import { Scenarios } from './scenarios.tsx';
+import type * as schema from './schema.ts';
 import './styles.css';
 
 type DetailProps = { apiKey: string; machineId: string; onClose: () => void };
@@ -29,15 +30,8 @@ function LazyMachineDetail(props: DetailProps) {
 
 const STORAGE_KEY = 'plantgraph.console.key';
 
-export interface Viewer {
-  name: string;
-  role: Role;
-  plantIds: string[] | null;
-}
-export interface PlantRef {
-  id: string;
-  name: string;
-}
+export type Viewer = Pick<schema.Viewer, 'name' | 'role' | 'plantIds'>;
+export type PlantRef = Pick<schema.Plant, 'id' | 'name'>;
 
 const ME = `query ConsoleMe { me { name role plantIds } plants(first: 100) { edges { node { id name } } } }`;
 

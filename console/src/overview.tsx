@@ -181,7 +181,7 @@ export function Overview({
                 </span>
               </button>
               <div class="mmeta">
-                <span title={fmtTime(m.statusSince)}>for {fmtSince(m.statusSince, now)}</span>
+                <span title={fmtTime(m.statusSince)}>{m.statusSince ? `for ${fmtSince(m.statusSince, now)}` : 'no state recorded'}</span>
                 <span class="muted">
                   {m.line.name}
                   {m.kind ? ` · ${m.kind}` : ''}

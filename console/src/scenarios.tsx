@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { gql, type Live, type Role, roleAtLeast, success } from './api.ts';
 import { fmtTime, num } from './format.ts';
+import type * as schema from './schema.ts';
 
 interface Scenario {
   id: string;
@@ -12,14 +13,12 @@ interface Scenario {
   changes: { id: string; kind: string; details: unknown }[];
   schedule: { id: string } | null;
 }
-interface Comparison {
-  kpis: { name: string; base: number | null; scenario: number | null; delta: number | null }[];
-  movedOperations: number;
-  reassignedOperations: number;
-  comparedOperations: number;
-  becameLate: { code: string; baseLateMinutes: number | null; scenarioLateMinutes: number | null }[];
-  orders: { code: string; change: string; deltaMinutes: number | null }[];
-}
+/** What the panel reads of compareScenarios (COMPARE). */
+type Comparison = Pick<schema.ScenarioComparison, 'movedOperations' | 'reassignedOperations' | 'comparedOperations'> & {
+  kpis: schema.KpiDelta[];
+  becameLate: Pick<schema.OrderDelta, 'code' | 'baseLateMinutes' | 'scenarioLateMinutes'>[];
+  orders: Pick<schema.OrderDelta, 'code' | 'change' | 'deltaMinutes'>[];
+};
 
 const SC = 'id name status revision stale createdAt changes { id kind details } schedule { id }';
 const LIST = `query ConsoleScenarios($p: ID!) { plant(id: $p) { machines { id name } } scenarios(plantId: $p, status: OPEN, first: 20) { ${SC} } }`;
@@ -44,6 +43,13 @@ function describe(c: { kind: string; details: unknown }, machines: { id: string;
     return `${m} down ${fmtTime(d.from as string)} – ${fmtTime(d.to as string)}`;
   }
   return `${c.kind.toLowerCase().replace(/_/g, ' ')} ${JSON.stringify(d)}`;
+}
+
+/** Worse in red, better in green: more is better for rates and utilization, less for minutes and late orders. */
+function deltaClass(k: schema.KpiDelta): string {
+  if (k.delta === null || Math.abs(k.delta) < 0.005) return '';
+  const moreIsBetter = /rate|utilization/i.test(k.name);
+  return k.delta > 0 === moreIsBetter ? 'better' : 'worse';
 }
 
 export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey: string; plantId: string; live: Live; role: Role; onPromoted: () => void }) {
@@ -291,7 +297,7 @@ export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey:
                         <th scope="row">{k.name}</th>
                         <td>{num(k.base, 2)}</td>
                         <td>{num(k.scenario, 2)}</td>
-                        <td class={k.delta && k.delta > 0 ? 'up' : k.delta && k.delta < 0 ? 'down' : ''}>{num(k.delta, 2)}</td>
+                        <td class={deltaClass(k)}>{num(k.delta, 2)}</td>
                       </tr>
                     ))}
                   </tbody>
