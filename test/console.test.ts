@@ -365,7 +365,7 @@ for (const backend of testBackends()) {
       }
     });
 
-    it('creates a machine-down scenario, runs it with progress and shows its comparison with the live plan, then discards it', async () => {
+    it('creates a machine-down and rush-order scenario, runs it with progress and shows its comparison with the live plan, then discards it', async () => {
       const o = await signedIn(browser, server, planner.key);
       try {
         const { page } = o;
@@ -380,6 +380,10 @@ for (const backend of testBackends()) {
         await detail.getByLabel('Machine').selectOption(machine.id);
         await detail.getByTestId('add-machine-down').click();
         await detail.locator('[data-testid="scenario-changes"] [data-kind="MACHINE_DOWN"]').waitFor({ timeout: 15_000 });
+        // And a rush order of the first product (the form's defaults: 10 units due in a day).
+        await detail.getByLabel('Code').fill(`RUSH-${backend}`);
+        await detail.getByTestId('add-rush-order').click();
+        await detail.locator('[data-testid="scenario-changes"] [data-kind="ADD_ORDER"]').waitFor({ timeout: 15_000 });
         await detail.getByTestId('run-scenario').click();
         await detail.locator('[data-testid="job"][data-status="SUCCEEDED"]').waitFor({ timeout: 60_000 });
         await detail.getByTestId('comparison').waitFor({ timeout: 15_000 });
@@ -392,9 +396,11 @@ for (const backend of testBackends()) {
         ).body.data;
         assert.equal(api.scenario.name, name);
         assert.deepEqual(
-          api.scenario.changes.map((c: any) => [c.kind, c.details.machineId]),
-          [['MACHINE_DOWN', machine.id]],
+          api.scenario.changes.map((c: any) => c.kind),
+          ['MACHINE_DOWN', 'ADD_ORDER'],
         );
+        assert.equal(api.scenario.changes[0].details.machineId, machine.id);
+        assert.equal(api.scenario.changes[1].details.code, `RUSH-${backend}`);
         const rows = await detail.locator('table.deltas tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-kpi')));
         assert.deepEqual(
           rows,

@@ -14,6 +14,8 @@ interface Op {
 interface Row {
   id: string;
   name: string;
+  status: string;
+  statusSince: string | null;
   maintenanceWindows: { start: string; end: string; reason: string | null }[];
 }
 
@@ -22,7 +24,7 @@ const OP = 'start end step orderCode setupMinutes machine { id } order { id code
 const PAGE = 2000;
 const GANTT = `query ConsoleGantt($p: ID!, $n: Int!) {
   plant(id: $p) {
-    machines { id name maintenanceWindows { start end reason } }
+    machines { id name status statusSince maintenanceWindows { start end reason } }
     currentSchedule {
       id start horizonEnd makespanMinutes createdAt
       kpis { lateOrders onTimeRate }
@@ -34,6 +36,8 @@ const GANTT = `query ConsoleGantt($p: ID!, $n: Int!) {
 const MORE = `query ConsoleGanttPage($s: ID!, $n: Int!, $o: Int!) { schedule(id: $s) { operations(first: $n, offset: $o) { ${OP} } } }`;
 
 const HOUR = 3600_000;
+/** Statuses in which a machine is out now (the scheduler keeps it out for repairMinutes from the start). */
+const OUT = new Set(['DOWN', 'MAINTENANCE', 'OFFLINE']);
 
 /** Tick spacing for a view of `span` ms: about 8 labelled ticks. */
 function tickStep(span: number): number {
@@ -170,12 +174,25 @@ export function Gantt({ apiKey, plantId, version }: { apiKey: string; plantId: s
         </div>
         {data?.rows.map((m) => (
           <div class="grow" key={m.id} data-row-machine={m.id}>
-            <div class="glabel">{m.name}</div>
+            <div class={OUT.has(m.status) ? 'glabel out' : 'glabel'} title={OUT.has(m.status) ? `${m.status} now` : undefined}>
+              {m.name}
+            </div>
             <div class="gtrack">
               {ticks.map((t) => (
                 <span key={t} class="gridline" style={{ left: `${x(t)}%` }} />
               ))}
               {now > t0 && now < t1 && <span class="now" style={{ left: `${x(now)}%` }} title="now" />}
+              {OUT.has(m.status) && m.statusSince && Date.parse(m.statusSince) < t1 && now > t0 && (
+                <span
+                  class="downtime"
+                  data-testid="downtime"
+                  style={{
+                    left: `${x(Math.max(t0, Date.parse(m.statusSince)))}%`,
+                    width: `${((Math.min(t1, now) - Math.max(t0, Date.parse(m.statusSince))) / span) * 100}%`,
+                  }}
+                  title={`${m.status} since ${fmtTime(m.statusSince)}`}
+                />
+              )}
               {m.maintenanceWindows.map((w) => (
                 <span
                   key={w.start}
@@ -218,8 +235,8 @@ export function Gantt({ apiKey, plantId, version }: { apiKey: string; plantId: s
         ))}
       </div>
       <p class="legend muted">
-        <span class="op sample" /> operation <span class="op late sample" /> late order <span class="window sample" /> maintenance · Ctrl+wheel zooms,
-        Shift+wheel pans
+        <span class="op sample" /> operation <span class="op late sample" /> late order <span class="window sample" /> maintenance{' '}
+        <span class="downtime sample" /> down now · Ctrl+wheel zooms, Shift+wheel pans
       </p>
     </section>
   );

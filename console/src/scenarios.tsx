@@ -21,7 +21,7 @@ type Comparison = Pick<schema.ScenarioComparison, 'movedOperations' | 'reassigne
 };
 
 const SC = 'id name status revision stale createdAt changes { id kind details } schedule { id }';
-const LIST = `query ConsoleScenarios($p: ID!) { plant(id: $p) { machines { id name } } scenarios(plantId: $p, status: OPEN, first: 20) { ${SC} } }`;
+const LIST = `query ConsoleScenarios($p: ID!) { plant(id: $p) { machines { id name } products { id name } } scenarios(plantId: $p, status: OPEN, first: 20) { ${SC} } }`;
 const CREATE = `mutation ConsoleCreateScenario($input: CreateScenarioInput!) { createScenario(input: $input) { __typename ... on CreateScenarioSuccess { scenario { ${SC} } } ... on Error { message } } }`;
 const CHANGE = `mutation ConsoleScenarioChange($input: ScenarioChangeInput!) { addScenarioChange(input: $input) { __typename ... on AddScenarioChangeSuccess { scenario { ${SC} } } ... on ValidationError { message fieldErrors { path message } } ... on Error { message } } }`;
 const RUN = `mutation ConsoleRunScenario($input: RunScenarioInput!) { runScenario(input: $input) { __typename ... on RunScenarioSuccess { job { id status progress } } ... on Error { message } } }`;
@@ -55,6 +55,8 @@ function deltaClass(k: schema.KpiDelta): string {
 export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey: string; plantId: string; live: Live; role: Role; onPromoted: () => void }) {
   const planner = roleAtLeast(role, 'PLANNER');
   const [machines, setMachines] = useState<{ id: string; name: string }[]>([]);
+  const [products, setProducts] = useState<{ id: string; name: string }[]>([]);
+  const [rush, setRush] = useState({ code: 'RUSH-1', product: '', quantity: 10, dueAt: localInput(new Date(Date.now() + 24 * 3600_000)), priority: 5 });
   const [list, setList] = useState<Scenario[]>([]);
   const [selected, setSelected] = useState<string | null>(null);
   const [name, setName] = useState('What if');
@@ -71,6 +73,8 @@ export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey:
   const load = useCallback(async () => {
     const r = await gql<any>(apiKey, LIST, { p: plantId });
     setMachines(r.plant.machines);
+    setProducts(r.plant.products);
+    setRush((x) => (x.product ? x : { ...x, product: r.plant.products[0]?.name ?? '' }));
     setMachineId((m) => m || r.plant.machines[0]?.id || '');
     setList(r.scenarios);
   }, [apiKey, plantId]);
@@ -110,6 +114,22 @@ export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey:
     run(async () => {
       const r = await gql<any>(apiKey, CHANGE, {
         input: { scenarioId: selected, machineDown: { machineId, from: new Date(from).toISOString(), to: new Date(to).toISOString() } },
+      });
+      const res = r.addScenarioChange;
+      if (res.__typename === 'ValidationError')
+        throw new Error(
+          `${res.message}${res.fieldErrors?.length ? `: ${res.fieldErrors.map((f: any) => `${f.path.join?.('.') ?? f.path} ${f.message}`).join('; ')}` : ''}`,
+        );
+      upsert((success(res, 'AddScenarioChangeSuccess') as any).scenario);
+    });
+
+  const addRush = () =>
+    run(async () => {
+      const r = await gql<any>(apiKey, CHANGE, {
+        input: {
+          scenarioId: selected,
+          addOrder: { ...rush, dueAt: new Date(rush.dueAt).toISOString(), quantity: Number(rush.quantity), priority: Number(rush.priority) },
+        },
       });
       const res = r.addScenarioChange;
       if (res.__typename === 'ValidationError')
@@ -262,6 +282,51 @@ export function Scenarios({ apiKey, plantId, live, role, onPromoted }: { apiKey:
                   To <input type="datetime-local" name="down-to" value={to} onInput={(e) => setTo(e.currentTarget.value)} />
                 </label>
                 <button type="button" disabled={busy} onClick={addDown} data-testid="add-machine-down">
+                  Add
+                </button>
+              </fieldset>
+            )}
+            {planner && (
+              <fieldset>
+                <legend>Rush order</legend>
+                <label>
+                  Code <input name="rush-code" size={10} value={rush.code} onInput={(e) => setRush({ ...rush, code: e.currentTarget.value })} />
+                </label>
+                <label>
+                  Product{' '}
+                  <select name="rush-product" value={rush.product} onChange={(e) => setRush({ ...rush, product: e.currentTarget.value })}>
+                    {products.map((p) => (
+                      <option key={p.id} value={p.name}>
+                        {p.name}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  Quantity{' '}
+                  <input
+                    name="rush-quantity"
+                    type="number"
+                    min={1}
+                    style={{ width: '5rem' }}
+                    value={rush.quantity}
+                    onInput={(e) => setRush({ ...rush, quantity: Number(e.currentTarget.value) })}
+                  />
+                </label>
+                <label>
+                  Due <input type="datetime-local" name="rush-due" value={rush.dueAt} onInput={(e) => setRush({ ...rush, dueAt: e.currentTarget.value })} />
+                </label>
+                <label>
+                  Priority{' '}
+                  <input
+                    name="rush-priority"
+                    type="number"
+                    style={{ width: '4rem' }}
+                    value={rush.priority}
+                    onInput={(e) => setRush({ ...rush, priority: Number(e.currentTarget.value) })}
+                  />
+                </label>
+                <button type="button" disabled={busy || !rush.product} onClick={addRush} data-testid="add-rush-order">
                   Add
                 </button>
               </fieldset>
