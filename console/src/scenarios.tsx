@@ -42,6 +42,7 @@ function describe(c: { kind: string; details: unknown }, machines: { id: string;
     const m = machines.find((x) => x.id === d.machineId)?.name ?? String(d.machineId ?? '');
     return `${m} down ${fmtTime(d.from as string)} – ${fmtTime(d.to as string)}`;
   }
+  if (c.kind === 'ADD_ORDER') return `rush order ${d.code}: ${d.quantity} × ${d.product}, due ${fmtTime(d.dueAt as string)}, priority ${d.priority ?? 0}`;
   return `${c.kind.toLowerCase().replace(/_/g, ' ')} ${JSON.stringify(d)}`;
 }
 
