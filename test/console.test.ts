@@ -221,6 +221,28 @@ for (const backend of testBackends()) {
       }
     });
 
+    it('returns to sign-in with a message when its key is revoked while signed in', async () => {
+      const name = `console-revoked-${backend}`;
+      const { key, id } = await makeKey(app, name, 'OPERATOR', [plant.id]);
+      const o = await signedIn(browser, server, key);
+      try {
+        const { page } = o;
+        const r = await app.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }`, { id });
+        assert.equal(r.body.data.revokeApiKey.__typename, 'RevokeApiKeySuccess', JSON.stringify(r.body));
+        // The server closes the page's WebSocket (4403); the page forgets the key.
+        await page.getByLabel('API key').waitFor({ timeout: 15_000 });
+        assert.match((await page.getByRole('alert').textContent()) ?? '', /no longer accepts this key/);
+        assert.equal(await page.evaluate(() => sessionStorage.getItem('plantgraph.console.key')), null);
+        assert.deepEqual(o.traffic.foreign, []);
+        assert.ok(
+          o.traffic.problems.every((p) => p.startsWith('response 401') || /Failed to load resource.*401/.test(p)),
+          o.traffic.problems.join('\n'),
+        );
+      } finally {
+        await o.close();
+      }
+    });
+
     it('renders every machine with its status, the KPIs, and a status change live without reload', async () => {
       const o = await signedIn(browser, server, planner.key);
       try {

@@ -9,6 +9,9 @@ export type { Role };
 const ROLES: Role[] = ['VIEWER', 'OPERATOR', 'PLANNER', 'ENGINEER', 'ADMIN'];
 export const roleAtLeast = (have: Role, need: Role) => ROLES.indexOf(have) >= ROLES.indexOf(need);
 
+/** Dispatched on window when the server refuses the key (HTTP 401, WebSocket close 4403): revoked or expired. */
+export const UNAUTHORIZED_EVENT = 'plantgraph:unauthorized';
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -45,6 +48,7 @@ export async function gql<T>(key: string, query: string, variables?: Record<stri
   } catch {
     throw new ApiError(`The server answered ${res.status} without a GraphQL response.`, 'HTTP', res.status);
   }
+  if (res.status === 401) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
   const first = body.errors?.[0];
   if (first && (!body.data || !opts.partial)) throw new ApiError(first.message, first.extensions?.code, res.status);
   if (!body.data) throw new ApiError(`The server answered ${res.status} without data.`, 'HTTP', res.status);
@@ -75,6 +79,8 @@ export function connectLive(key: string): Live {
     url,
     connectionParams: { authorization: `Bearer ${key}` },
     lazy: false,
+    // A refused connection is reported through `closed` (UNAUTHORIZED_EVENT), not on the browser console.
+    onNonLazyError: () => {},
     retryAttempts: Number.POSITIVE_INFINITY,
     // A refused key (4403) is not retried; anything else (server restart, network) is, with graphql-ws's back-off.
     shouldRetry: (e) => !(typeof e === 'object' && e !== null && 'code' in e && (e as CloseEvent).code === 4403),
@@ -84,8 +90,9 @@ export function connectLive(key: string): Live {
         if (connectedOnce) for (const r of reconnects) r();
         connectedOnce = true;
       },
-      closed: () => {
+      closed: (e) => {
         for (const s of states) s(false);
+        if ((e as CloseEvent)?.code === 4403) window.dispatchEvent(new Event(UNAUTHORIZED_EVENT));
       },
     },
   });

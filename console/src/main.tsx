@@ -1,7 +1,7 @@
 import { type FunctionComponent, render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { AlertFeed } from './alerts.tsx';
-import { ApiError, connectLive, gql, type Live } from './api.ts';
+import { ApiError, connectLive, gql, type Live, UNAUTHORIZED_EVENT } from './api.ts';
 import { Gantt } from './gantt.tsx';
 import { Overview } from './overview.tsx';
 import { Scenarios } from './scenarios.tsx';
@@ -90,6 +90,17 @@ function App() {
     setPlantId(null);
     setMachineId(null);
   }, []);
+
+  // The key stopped working while signed in (revoked, expired): back to sign-in, saying why.
+  useEffect(() => {
+    const onRefused = () => {
+      if (!viewer) return;
+      signOut();
+      setError('The server no longer accepts this key (revoked or expired): sign in with another one.');
+    };
+    window.addEventListener(UNAUTHORIZED_EVENT, onRefused);
+    return () => window.removeEventListener(UNAUTHORIZED_EVENT, onRefused);
+  }, [viewer, signOut]);
 
   // A `#key=` link opened in a tab that already shows the console (no page load): taken the same way.
   useEffect(() => {
