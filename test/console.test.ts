@@ -363,6 +363,14 @@ for (const backend of testBackends()) {
         api.currentSchedule.operations.length > 0 && api.currentSchedule.operations.length < 5000,
         'the fresh schedule has operations, all of them here',
       );
+      // A maintenance window on the first machine, to be shaded in its row.
+      const start = new Date(Date.now() + 2 * 3600_000).toISOString();
+      const end = new Date(Date.now() + 6 * 3600_000).toISOString();
+      const w = await app.gql(
+        `mutation($input: CreateMaintenanceWindowInput!) { createMaintenanceWindow(input: $input) { __typename ... on Error { message } } }`,
+        { input: { machineId: api.machines[0].id, start, end, reason: `console test ${backend}` } },
+      );
+      assert.equal(w.body.data.createMaintenanceWindow.__typename, 'CreateMaintenanceWindowSuccess', JSON.stringify(w.body));
       const o = await signedIn(browser, server, planner.key);
       try {
         const { page } = o;
@@ -374,6 +382,9 @@ for (const backend of testBackends()) {
         const expected = api.currentSchedule.operations.map((x: any) => `${x.orderCode}@${x.machine.id}`).sort();
         assert.deepEqual(drawn, expected);
         assert.equal(await gantt.locator('[data-row-machine]').count(), api.machines.length);
+        const shaded = gantt.locator(`[data-row-machine="${api.machines[0].id}"] [data-testid="maintenance"]`);
+        assert.equal(await shaded.count(), 1);
+        assert.match((await shaded.getAttribute('title')) ?? '', new RegExp(`console test ${backend}`));
         assert.match((await ops.first().getAttribute('title')) ?? '', /Order .* step \d/);
         // Zoom in and back: still every operation.
         await page.getByRole('button', { name: 'Zoom in' }).click();

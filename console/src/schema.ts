@@ -1626,14 +1626,7 @@ export interface RegisterModelInput {
   task: ModelTask;
 }
 
-export type RegisterModelResult =
-  | InvalidModelError
-  | ModelLoadError
-  | ModelTooLargeError
-  | NotFoundError
-  | RegisterModelSuccess
-  | UnsupportedOperatorError
-  | ValidationError;
+export type RegisterModelResult = InvalidModelError | ModelLoadError | ModelTooLargeError | NotFoundError | RegisterModelSuccess | UnsupportedOperatorError | ValidationError;
 
 export interface RegisterModelSuccess {
   __typename?: 'RegisterModelSuccess';
@@ -1772,17 +1765,7 @@ export interface ScenarioChangeInput {
   scenarioId: string;
 }
 
-export type ScenarioChangeKind =
-  | 'ADD_MAINTENANCE'
-  | 'ADD_ORDER'
-  | 'CANCEL_ORDER'
-  | 'CHANGE_DUE_DATE'
-  | 'CHANGE_PRIORITY'
-  | 'CHANGE_QUANTITY'
-  | 'MACHINE_DOWN'
-  | 'MACHINE_RATE'
-  | 'REMOVE_MAINTENANCE'
-  | 'ROUTING_MACHINES';
+export type ScenarioChangeKind = 'ADD_MAINTENANCE' | 'ADD_ORDER' | 'CANCEL_ORDER' | 'CHANGE_DUE_DATE' | 'CHANGE_PRIORITY' | 'CHANGE_QUANTITY' | 'MACHINE_DOWN' | 'MACHINE_RATE' | 'REMOVE_MAINTENANCE' | 'ROUTING_MACHINES';
 
 export interface ScenarioComparison {
   __typename?: 'ScenarioComparison';
