@@ -102,4 +102,9 @@ export async function build() {
   fs.utimesSync(STAMP, started / 1000, started / 1000);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await build();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await build();
+  // The operator console (console/ into console/dist), served at /.
+  const { buildConsole } = await import('./build-console.mjs');
+  await buildConsole();
+}

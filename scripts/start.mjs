@@ -9,4 +9,9 @@ if (isStale()) {
   console.log('plantgraph: compiling src/ (it changed since the last build)');
   await build();
 }
+const { consoleStale, buildConsole } = await import('./build-console.mjs');
+if (consoleStale()) {
+  console.log('plantgraph: building the operator console (console/ changed since the last build)');
+  await buildConsole({ quiet: true });
+}
 await import('../dist/main.js');

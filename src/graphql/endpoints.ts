@@ -1,5 +1,8 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'graphql-yoga';
 import { type Database, migrationsApplied } from '../db/client.ts';
 import type { Metrics } from '../metrics.ts';
@@ -171,6 +174,93 @@ export function useHttpMetrics(metrics: Metrics, graphqlPath: string): Plugin<Co
     onResponse({ request, response }) {
       const route = httpRoute(new URL(request.url, 'http://localhost').pathname, graphqlPath);
       metrics.httpRequests.inc({ method: httpMethod(request.method), route, status: String(response.status) });
+    },
+  };
+}
+
+/**
+ * The operator console (console/, built into console/dist by scripts/build-console.mjs) at `/`: index.html with
+ * `Cache-Control: no-cache`, its content-hashed files at /assets/<name> with a year's immutable caching. Static files
+ * only, before authentication: the page asks for an API key and talks to /graphql like any other client.
+ */
+export const CONSOLE_ASSETS_PATH = '/assets/';
+
+/** console/dist of the checkout this module runs from (src/graphql/ under tsx, dist/ when bundled). */
+function consoleDist(): string | undefined {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'console', 'dist');
+    dir = path.dirname(dir);
+  }
+  return undefined;
+}
+
+const CONSOLE_TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+const CONSOLE_CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+export function useConsole(dist: string | undefined = consoleDist()): Plugin<Context> {
+  // Hashed names never change their content: read once, kept.
+  const assets = new Map<string, Uint8Array>();
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      const isPage = url.pathname === '/' || url.pathname === '/index.html';
+      if (!isPage && !url.pathname.startsWith(CONSOLE_ASSETS_PATH)) return;
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        endResponse(json(fetchAPI, 405, { errors: [{ message: 'Use GET.', extensions: { code: 'METHOD_NOT_ALLOWED' } }] }));
+        return;
+      }
+      const head = request.method === 'HEAD';
+      if (isPage) {
+        const file = dist && path.join(dist, 'index.html');
+        if (!file || !fs.existsSync(file)) {
+          endResponse(
+            new fetchAPI.Response('The operator console is not built: run npm run build (npm install does).\n', {
+              status: 503,
+              headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' },
+            }),
+          );
+          return;
+        }
+        const body = fs.readFileSync(file);
+        endResponse(
+          new fetchAPI.Response(head ? null : body, {
+            status: 200,
+            headers: {
+              'content-type': 'text/html; charset=utf-8',
+              'cache-control': 'no-cache',
+              'content-security-policy': CONSOLE_CSP,
+              'x-content-type-options': 'nosniff',
+              'referrer-policy': 'no-referrer',
+            },
+          }),
+        );
+        return;
+      }
+      const name = url.pathname.slice(CONSOLE_ASSETS_PATH.length);
+      const type = CONSOLE_TYPES[path.extname(name)];
+      let body = assets.get(name);
+      if (!body && dist && type && /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(name)) {
+        const file = path.join(dist, 'assets', name);
+        if (fs.existsSync(file)) assets.set(name, (body = fs.readFileSync(file)));
+      }
+      if (!body || !type) {
+        endResponse(json(fetchAPI, 404, { errors: [{ message: 'Not found.', extensions: { code: 'NOT_FOUND' } }] }));
+        return;
+      }
+      endResponse(
+        new fetchAPI.Response(head ? null : (body as BodyInit), {
+          status: 200,
+          headers: { 'content-type': type, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' },
+        }),
+      );
     },
   };
 }

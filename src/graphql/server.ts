@@ -24,7 +24,7 @@ import type { Context } from './context.ts';
 import { CLOSE_FORBIDDEN, CLOSE_REASON, credentialEndError, useCredentialLifetime } from './credential-lifetime.ts';
 import { boundedParserCache } from './document-cache.ts';
 import { maskWithUnavailable, unavailableError } from './error-message.ts';
-import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
+import { DISABLED_BUILTIN_HEALTH_CHECK, httpMethod, httpRoute, useConsole, useHealth, useHttpMetrics, useMetricsEndpoint, useReadiness } from './endpoints.ts';
 import { startKeepAlive } from './keep-alive.ts';
 import {
   requestPrincipals,
@@ -73,6 +73,7 @@ export function createYogaApp(services: Services, schema: GraphQLSchema = defaul
     useHealth(),
     useReadiness(services.database),
     useMetricsEndpoint(services),
+    useConsole(),
     ...(config.graphiql ? [useGraphiQLAssets()] : []),
     useAuthentication(services),
     useUploadLimits(config.limits),
