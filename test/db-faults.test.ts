@@ -12,9 +12,13 @@ import { createYogaApp } from '../src/graphql/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { after, before, createTestDatabase, describe, it, TEST_ADMIN_KEY, testBackends, waitFor } from './helpers.ts';
 
-/** A TCP proxy to 127.0.0.1:5432: PASS forwards, CUT destroys every connection and each new one, STALL holds new ones silent. */
+/**
+ * A TCP proxy to 127.0.0.1:5432: PASS forwards, CUT destroys every connection and each new one, STALL holds new ones
+ * silent, SLOW forwards every chunk of new connections `delayMs` late, both ways.
+ */
 class FaultProxy {
-  mode: 'PASS' | 'CUT' | 'STALL' = 'PASS';
+  mode: 'PASS' | 'CUT' | 'STALL' | 'SLOW' = 'PASS';
+  delayMs = 30;
   private sockets = new Set<net.Socket>();
   private server = net.createServer((client) => {
     this.sockets.add(client);
@@ -30,6 +34,12 @@ class FaultProxy {
     });
     upstream.on('error', () => {});
     client.on('close', () => upstream.destroy());
+    if (this.mode === 'SLOW') {
+      const delay = this.delayMs;
+      client.on('data', (d) => setTimeout(() => upstream.write(d), delay));
+      upstream.on('data', (d) => setTimeout(() => client.write(d), delay));
+      return;
+    }
     client.pipe(upstream).pipe(client);
   });
   port = 0;
@@ -123,6 +133,24 @@ for (const backend of testBackends().filter((b) => b === 'postgres')) {
       const [{ n }] = await services.database.query<{ n: number }>('select count(*)::int as n from telemetry');
       assert.equal(Number(n), 1);
       assert.equal(await ready(), 200);
+    });
+
+    it('a slow connection (every chunk 30 ms late both ways): queries and ingest succeed, only slower', async () => {
+      proxy.mode = 'SLOW';
+      proxy.cutAll();
+      // The pool's idle connections died with the cut (a retryable error each); then every request gets a slow one.
+      await waitFor(async () => !(await post('{ plants(first: 5) { edges { node { name } } } }')).body.errors);
+      const started = Date.now();
+      const q = await post('{ plants(first: 5) { edges { node { name } } } }');
+      assert.equal(q.body.errors, undefined, JSON.stringify(q.body));
+      const r = await post(INGEST, {
+        input: { batchId: 'slow-1', points: [{ machineId, metric: 'slow', ts: new Date(Date.now() - 1000).toISOString(), value: 1 }] },
+      });
+      assert.equal(r.body.data?.ingestTelemetry?.__typename, 'IngestTelemetrySuccess', JSON.stringify(r.body));
+      assert.ok(Date.now() - started < 30_000);
+      proxy.mode = 'PASS';
+      proxy.cutAll();
+      await waitFor(async () => !(await post('{ plants(first: 5) { edges { node { name } } } }')).body.errors);
     });
 
     it('a stalled database: a request needing a new connection fails as SERVICE_UNAVAILABLE within the connect timeout, not a hang', async () => {
