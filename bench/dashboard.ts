@@ -373,12 +373,28 @@ try {
     for (const k of sides) {
       const rs = results[k];
       figures[`${name}_${k}_rps`] = median(rs.map((r) => r.rps));
-      Object.assign(figures, withSpread(`${name}_${k}_p50_ms`, rs.map((r) => r.p50)), withSpread(`${name}_${k}_p99_ms`, rs.map((r) => r.p99)));
+      Object.assign(
+        figures,
+        withSpread(
+          `${name}_${k}_p50_ms`,
+          rs.map((r) => r.p50),
+        ),
+        withSpread(
+          `${name}_${k}_p99_ms`,
+          rs.map((r) => r.p99),
+        ),
+      );
       figures[`${name}_${k}_statements_per_request`] = median(rs.map((r) => r.statements));
       figures[`${name}_${k}_failures`] = rs.reduce((a, r) => a + r.failures, 0);
     }
     if (name === 'dashboard' && results.graphql.length > 0) {
-      Object.assign(figures, withSpread('sql_statements_per_dashboard_query', results.graphql.map((r) => r.statements)));
+      Object.assign(
+        figures,
+        withSpread(
+          'sql_statements_per_dashboard_query',
+          results.graphql.map((r) => r.statements),
+        ),
+      );
       if (results.viewer.length > 0) figures.sql_statements_per_dashboard_query_viewer = median(results.viewer.map((r) => r.statements));
     }
   }

@@ -86,7 +86,13 @@ models.forEach((m, i) => {
   figures[`highs_seconds_${n}`] = median(h.seconds);
   if (j.seconds.length === 0) return;
   // Per round: both solvers ran the same model in the same round, so their ratio is the paired figure.
-  Object.assign(figures, withSpread(`highs_vs_jslp_speedup_${n}`, j.seconds.map((s, r) => s / h.seconds[r])));
+  Object.assign(
+    figures,
+    withSpread(
+      `highs_vs_jslp_speedup_${n}`,
+      j.seconds.map((s, r) => s / h.seconds[r]),
+    ),
+  );
   figures[`jslp_seconds_${n}`] = median(j.seconds);
   const rel = Math.abs(h.objective! - j.objective!) / Math.max(1, Math.abs(h.objective!));
   figures[`highs_jslp_objectives_agree_${n}`] = rel <= 1e-6 ? 1 : 0;
