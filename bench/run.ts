@@ -74,14 +74,14 @@ const BENCHES: Bench[] = [
     name: 'dashboard',
     script: 'bench/dashboard.ts',
     production: true,
-    args: q(['--duration', '2', '--rounds', '2', '--warmup', '1'], ['--duration', '10', '--rounds', '3', '--warmup', '2']),
+    args: q(['--duration', '2', '--rounds', '3', '--warmup', '1'], ['--duration', '10', '--rounds', '3', '--warmup', '2']),
     timeoutSeconds: quick ? 240 : 900,
   },
   {
     name: 'ingest',
     script: 'bench/ingest.ts',
     production: true,
-    args: q(['--rounds', '3', '--batch', '10000', '--trials', '1'], []),
+    args: q(['--rounds', '5', '--batch', '20000', '--trials', '1'], []),
     timeoutSeconds: quick ? 180 : 1200,
   },
   {
@@ -113,7 +113,7 @@ const BENCHES: Bench[] = [
   {
     name: 'schedule',
     script: 'bench/schedule.ts',
-    args: q(['--limits', '1,10', '--instances', 'ft06,la01,la05,ft10'], ['--limits', '1,10,30']),
+    args: q(['--limits', '1,10', '--instances', 'ft06,la01,la02,la03,la05,ft10'], ['--limits', '1,10,30']),
     timeoutSeconds: quick ? 180 : 1800,
   },
   {
@@ -564,7 +564,7 @@ function latencyChart(): string {
   const rowH = 30;
   const L = 260;
   const R = 60;
-  const T = 50;
+  const T = 64;
   const H = T + Math.max(1, bars.length) * rowH + 50;
   const parts: string[] = [];
   if (bars.length === 0) {
@@ -589,8 +589,11 @@ function latencyChart(): string {
       const text = [b.p50 !== undefined ? `p50 ${fmtValue(b.p50)}` : '', b.p99 !== undefined ? `p99 ${fmtValue(b.p99)}` : ''].filter(Boolean).join(' / ');
       parts.push(`<text x="${Math.max(X(b.p99 ?? 0), X(b.p50 ?? 0)) + 4}" y="${y + 17}" font-size="10">${text}</text>`);
     });
-    parts.push(`<rect x="${L}" y="${T - 30}" width="12" height="9" fill="#1f77b4"/><text x="${L + 16}" y="${T - 22}" font-size="11">p50</text>`);
-    parts.push(`<rect x="${L + 60}" y="${T - 30}" width="12" height="9" fill="#d62728"/><text x="${L + 76}" y="${T - 22}" font-size="11">p99</text>`);
+    parts.push(`<rect x="${L}" y="${T - 28}" width="12" height="9" fill="#1f77b4"/><text x="${L + 16}" y="${T - 20}" font-size="11">p50</text>`);
+    parts.push(`<rect x="${L + 60}" y="${T - 28}" width="12" height="9" fill="#d62728"/><text x="${L + 76}" y="${T - 20}" font-size="11">p99</text>`);
+    const conn = fig.dashboard_connections;
+    if (conn !== undefined)
+      parts.push(`<text x="${L + 120}" y="${T - 20}" font-size="11">dashboard and detail: ${conn} concurrent connections (autocannon)</text>`);
   }
   return svg(W, H, `Latency percentiles (ms), ${quick ? 'quick' : 'full'} run ${commit}, load ${loadStart[0].toFixed(1)}–${loadEnd[0].toFixed(1)}`, parts);
 }
