@@ -5,6 +5,8 @@
 // SHORT, what failed and what no bench measures yet), bench/results/scheduler-gap.svg and bench/results/latency.svg.
 // Each child's full output goes to bench/results/logs/<bench>.log. A bench that fails or times out is reported as
 // failed with its error; the others still run.
+// train-gbdt needs Debian's python3-sklearn for /usr/bin/python3 (as bench/train-gbdt.ts uses): the quick mode skips it when
+// missing, the full mode lets train-gbdt install it.
 // Usage: npm run bench [-- --quick] [--only dashboard,ingest] [--skip train-gbdt]
 import { execFileSync, execSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -60,7 +62,7 @@ interface Bench {
 
 const hasSklearn = (() => {
   try {
-    execFileSync('python3', ['-c', 'import sklearn'], { stdio: 'ignore' });
+    execFileSync('/usr/bin/python3', ['-c', 'import sklearn'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
