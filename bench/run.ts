@@ -212,7 +212,9 @@ function runBench(b: Bench): Promise<Outcome> {
       if (timedOut) error = `timed out after ${b.timeoutSeconds} s\n${tail}`;
       else if (code !== 0) error = `exited with ${code ?? signal}\n${tail}`;
       else if (!line) error = `no RESULT line\n${tail}`;
-      resolve({ name: b.name, status: error ? 'failed' : 'ok', seconds, figures: error ? {} : figures, error, command });
+      // A bench that printed its RESULT and then failed (e.g. in its teardown) keeps its figures, and is reported failed.
+      if (error && line && Object.keys(figures).length > 0) error = `after printing its RESULT line (its figures are kept): ${error}`;
+      resolve({ name: b.name, status: error ? 'failed' : 'ok', seconds, figures, error, command });
     });
   });
 }
