@@ -485,7 +485,7 @@ const md = [
   '',
   ...MISSING.filter((m) => !m.when || m.when()).map((m) => `- \`${m.key}\`: ${m.what}`),
   '',
-  'Every figure is in latest.json (flat keys); charts: scheduler-gap.svg, latency.svg; logs of each bench in logs/.',
+  'Every figure is in latest.json (flat keys); charts: scheduler-gap.svg, latency.svg; logs of each bench in logs/ (git-ignored).',
   '',
 ];
 fs.writeFileSync(path.join(outDir, 'latest.md'), md.filter((l, i) => l !== '' || md[i - 1] !== '').join('\n'));
