@@ -1,6 +1,8 @@
 // Fan-out latency from ingest to delivery: one server process on a fresh PostgreSQL database, N WebSocket
 // subscribers (default 1,000) in a second process, and M breaching ingest calls through the GraphQL API. Each
 // delivery's latency is its arrival time minus the moment the ingest request was sent.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts, with the server process's resident set size (VmRSS)
+// idle (1 s after start, before the rule and subscribers) and with the N subscribers connected.
 // Usage: npm run bench:fanout [-- <subscribers> <events> <subscriber processes>]
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../test/helpers.ts';
 import { startServerProcess } from '../test/process.ts';
+import { emitResult } from './result.ts';
 
 const N = Number(process.argv[2] ?? 1000);
 const M = Number(process.argv[3] ?? 40);
@@ -35,6 +38,13 @@ const server = await startServerProcess({
   PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
   LOG_LEVEL: 'error',
 });
+/** The server process's resident set size in MB (Linux /proc). */
+const rssMb = () => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.child.pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+};
+await new Promise((r) => setTimeout(r, 1_000));
+const rssIdle = rssMb();
 try {
   const gql = async (query: string, variables?: unknown) =>
     (await (
@@ -72,6 +82,8 @@ try {
     ),
   );
   console.log(`${N} subscribers connected and subscribed in ${Date.now() - t0} ms`);
+  const rssSubscribed = rssMb();
+  console.log(`server RSS: ${rssIdle.toFixed(0)} MB idle, ${rssSubscribed.toFixed(0)} MB with ${N} subscribers`);
 
   const sentAt = new Map<string, number>();
   for (let i = 1; i <= M; i++) {
@@ -124,6 +136,20 @@ try {
     `fan-out latency ingest -> delivery: p50 ${pct(latencies, 50)} ms, p90 ${pct(latencies, 90)} ms, p99 ${pct(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`,
   );
   console.log(`goal: p99 < 100 ms -> ${pct(latencies, 99) < 100 ? 'met' : 'NOT met'}`);
+  emitResult({
+    alert_fanout_p50_ms: pct(latencies, 50),
+    alert_fanout_p90_ms: pct(latencies, 90),
+    alert_fanout_p99_ms: pct(latencies, 99),
+    alert_fanout_max_ms: latencies[latencies.length - 1],
+    alert_fanout_first_delivery_p50_ms: pct(firsts, 50),
+    alert_fanout_subscribers: N,
+    alert_fanout_events: M,
+    alert_fanout_processes: P,
+    alert_fanout_delivered_fraction: latencies.length / expected,
+    alert_fanout_subscription_errors: errors.length,
+    rss_mb_idle: rssIdle,
+    [`rss_mb_after_${N}_subscribers`]: rssSubscribed,
+  });
 } finally {
   await server.stop('SIGTERM');
   await db.drop();

@@ -4,7 +4,9 @@
 // interleaved (GraphQL, handler, GraphQL, handler ...). autocannon runs in a second process. Per round: requests per
 // second, p50/p99 latency, this (server) process's CPU ms and GC ms per request, and SQL statements per request.
 // Usage: npm run bench:dashboard [-- --duration 10 --rounds 2 --connections 20 --warmup 2 --only dashboard|detail
-//   --target graphql|handler]
+//   --target graphql|handler|viewer]
+// `viewer` is the same GraphQL query with a VIEWER key scoped to the plant (authorization's cost; goal at most 10%).
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts.
 // Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), like the tests.
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
@@ -26,6 +28,8 @@ import { machineKpis } from '../src/telemetry/kpis.ts';
 import { recordMachineStates, recordProduction } from '../src/telemetry/states.ts';
 import { importPlant } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';
+import { emitResult, type Figures, median, withSpread } from './result.ts';
+import { createApiKey } from '../src/auth/keys.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -204,21 +208,34 @@ const DETAIL_GQL = `query Detail($id: ID!, $from: DateTime!, $to: DateTime!, $oe
 interface Target {
   url: string;
   body: string;
+  headers?: Record<string, string>;
 }
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
-const queries: Record<string, { graphql: Target; handler: Target }> = {
+const viewerKey = (await createApiKey(database.db, { name: 'bench-viewer', role: 'VIEWER', plantIds: [plantId] })).key;
+const viewerHeaders = { ...headers, authorization: `Bearer ${viewerKey}` };
+const queries: Record<string, { graphql: Target; handler: Target; viewer: Target }> = {
   dashboard: {
     graphql: { url: `${server.url}/graphql`, body: JSON.stringify({ query: DASHBOARD_GQL, variables: { id: encodeId('Plant', plantId) } }) },
+    viewer: {
+      url: `${server.url}/graphql`,
+      body: JSON.stringify({ query: DASHBOARD_GQL, variables: { id: encodeId('Plant', plantId) } }),
+      headers: viewerHeaders,
+    },
     handler: { url: handlerUrl, body: JSON.stringify({ query: 'dashboard', id: plantId }) },
   },
   detail: {
     graphql: { url: `${server.url}/graphql`, body: JSON.stringify({ query: DETAIL_GQL, variables: { id: encodeId('Machine', detailId), from, to, oeeFrom } }) },
+    viewer: {
+      url: `${server.url}/graphql`,
+      body: JSON.stringify({ query: DETAIL_GQL, variables: { id: encodeId('Machine', detailId), from, to, oeeFrom } }),
+      headers: viewerHeaders,
+    },
     handler: { url: handlerUrl, body: JSON.stringify({ query: 'detail', id: detailId }) },
   },
 };
 
 async function post(target: Target): Promise<any> {
-  const r = await fetch(target.url, { method: 'POST', headers, body: target.body });
+  const r = await fetch(target.url, { method: 'POST', headers: target.headers ?? headers, body: target.body });
   assert.equal(r.status, 200, await r.clone().text());
   return r.json();
 }
@@ -227,10 +244,12 @@ async function post(target: Target): Promise<any> {
 const gqlDashboard = await post(queries.dashboard.graphql);
 assert.equal(gqlDashboard.errors, undefined, JSON.stringify(gqlDashboard.errors));
 assert.deepEqual(await post(queries.dashboard.handler), gqlDashboard);
+assert.deepEqual(await post(queries.dashboard.viewer), gqlDashboard);
 assert.equal(gqlDashboard.data.plant.lines.flatMap((l: any) => l.machines).length, LINES * PER_LINE);
 const gqlDetail = await post(queries.detail.graphql);
 assert.equal(gqlDetail.errors, undefined, JSON.stringify(gqlDetail.errors));
 assert.deepEqual(await post(queries.detail.handler), gqlDetail);
+assert.deepEqual(await post(queries.detail.viewer), gqlDetail);
 assert.equal(gqlDetail.data.node.telemetry.length, 60);
 
 /* ---------- load ---------- */
@@ -269,7 +288,7 @@ async function round(target: Target, seconds: number): Promise<Round> {
   const sql0 = database.sql.count;
   const started0 = started;
   const gc0 = gcMs;
-  client.send({ type: 'run', url: target.url, body: target.body, headers, connections, duration: seconds });
+  client.send({ type: 'run', url: target.url, body: target.body, headers: target.headers ?? headers, connections, duration: seconds });
   const r: any = await new Promise((resolve) => client.once('message', resolve));
   if (r.type !== 'result') throw new Error(r.error);
   while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -292,15 +311,16 @@ const fmt = (xs: number[], digits: number) => {
   return lo.toFixed(digits) === hi.toFixed(digits) ? lo.toFixed(digits) : `${lo.toFixed(digits)}-${hi.toFixed(digits)}`;
 };
 
+const figures: Figures = {};
 try {
   console.log(
     `${LINES * PER_LINE} machines, ${openAlerts} open alerts, ${connections} connections, ${rounds} rounds of ${duration} s per target (interleaved), NODE_ENV=${process.env.NODE_ENV ?? ''}`,
   );
   for (const [name, q] of Object.entries(queries)) {
     if (opts.only && opts.only !== name) continue;
-    const sides = (['graphql', 'handler'] as const).filter((k) => !opts.target || opts.target === k);
+    const sides = (['graphql', 'handler', 'viewer'] as const).filter((k) => !opts.target || opts.target === k);
     if (warmup > 0) for (const k of sides) await round(q[k], warmup);
-    const results: { graphql: Round[]; handler: Round[] } = { graphql: [], handler: [] };
+    const results: { graphql: Round[]; handler: Round[]; viewer: Round[] } = { graphql: [], handler: [], viewer: [] };
     for (let i = 0; i < rounds; i++) for (const k of sides) results[k].push(await round(q[k], duration));
     console.log(`\n${name}`);
     console.log('target    req/s          p50 ms      p99 ms      CPU ms/req    GC ms/req    statements/req  failures');
@@ -338,8 +358,51 @@ try {
       );
     }
     const ratios = results.graphql.map((g, i) => g.rps / results.handler[i]?.rps);
-    if (sides.length === 2) console.log(`GraphQL / handler req/s per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+    if (results.handler.length > 0 && results.graphql.length > 0)
+      console.log(`GraphQL / handler req/s per round: ${ratios.map((r) => r.toFixed(3)).join(', ')}`);
+    const viewerRatios = results.viewer.map((v, i) => v.rps / results.handler[i]?.rps);
+    const viewerCost = results.viewer.map((v, i) => results.graphql[i]?.rps / v.rps);
+    if (results.handler.length > 0 && results.viewer.length > 0)
+      console.log(`GraphQL with a plant-scoped VIEWER key / handler req/s per round: ${viewerRatios.map((r) => r.toFixed(3)).join(', ')}`);
+    Object.assign(
+      figures,
+      withSpread(`${name}_vs_sql_ratio`, ratios.filter(Number.isFinite)),
+      withSpread(`${name}_vs_sql_ratio_viewer`, viewerRatios.filter(Number.isFinite)),
+      withSpread(`${name}_viewer_over_admin_ratio`, viewerCost.filter(Number.isFinite)),
+    );
+    for (const k of sides) {
+      const rs = results[k];
+      figures[`${name}_${k}_rps`] = median(rs.map((r) => r.rps));
+      Object.assign(
+        figures,
+        withSpread(
+          `${name}_${k}_p50_ms`,
+          rs.map((r) => r.p50),
+        ),
+        withSpread(
+          `${name}_${k}_p99_ms`,
+          rs.map((r) => r.p99),
+        ),
+      );
+      figures[`${name}_${k}_statements_per_request`] = median(rs.map((r) => r.statements));
+      figures[`${name}_${k}_failures`] = rs.reduce((a, r) => a + r.failures, 0);
+    }
+    if (name === 'dashboard' && results.graphql.length > 0) {
+      Object.assign(
+        figures,
+        withSpread(
+          'sql_statements_per_dashboard_query',
+          results.graphql.map((r) => r.statements),
+        ),
+      );
+      if (results.viewer.length > 0) figures.sql_statements_per_dashboard_query_viewer = median(results.viewer.map((r) => r.statements));
+    }
   }
+  figures.dashboard_machines = LINES * PER_LINE;
+  figures.dashboard_connections = connections;
+  figures.dashboard_rounds = rounds;
+  figures.dashboard_round_seconds = duration;
+  emitResult(figures);
 } finally {
   client.send({ type: 'exit' });
   await new Promise<void>((resolve) => handler.close(() => resolve()));
@@ -347,6 +410,9 @@ try {
   await server.close();
   services.alerts.stop();
   await services.pubsub.close();
+  // Close the pool before dropping the database: dropping it terminates open connections, and an idle pool client's
+  // 'error' event (57P01) would end the process with 1 after the figures were printed.
+  await database.close();
   await t.drop();
 }
 process.exit(0);

@@ -4,6 +4,7 @@
 // method in turn, into the emptied table. `npm run bench:ingest` runs it as the server runs in production
 // (NODE_ENV=production): graphql-js is markedly slower at coercing large variable lists in development mode.
 // Usage: npm run bench:ingest [-- --rounds 10 --batch 50000 --machines 100 --trials 2]
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts; the spread is over the batches (per-batch ratios).
 // Needs PostgreSQL at TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), like the tests.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +17,7 @@ import { encodeId } from '../src/core/ids.ts';
 import { createLogger } from '../src/logger.ts';
 import { importPlant } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';
+import { emitResult, withSpread } from './result.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -152,15 +154,20 @@ try {
   await reset();
   await copyBatch(0, 'binary');
   const times: Record<'api' | 'text' | 'binary', number> = { api: 0, text: 0, binary: 0 };
+  const perBatchRatios: number[] = [];
   for (let trial = 0; trial < trials; trial++) {
     for (let r = 0; r < rounds; r++) {
       const order = (r + trial) % 2 === 0 ? (['api', 'text', 'binary'] as const) : (['binary', 'text', 'api'] as const);
+      const batchMs: Record<string, number> = {};
       for (const which of order) {
         await reset();
-        times[which] += which === 'api' ? await apiBatch(r) : await copyBatch(r, which);
+        const ms = which === 'api' ? await apiBatch(r) : await copyBatch(r, which);
+        times[which] += ms;
+        batchMs[which] = ms;
         const n = await count();
         if (n !== batch) throw new Error(`${which}: ${n} rows stored, expected ${batch}`);
       }
+      perBatchRatios.push(Math.min(batchMs.text, batchMs.binary) / batchMs.api);
     }
   }
   const points = rounds * batch * trials;
@@ -175,6 +182,16 @@ try {
   console.log(`raw COPY into telemetry, text format:              ${fmt(text)}`);
   console.log(`raw COPY into telemetry, binary format:            ${fmt(binary)}`);
   console.log(`API / fastest raw COPY: ${((api / copy) * 100).toFixed(1)}% (goal: at least 40%); API / text COPY: ${((api / text) * 100).toFixed(1)}%`);
+  const spread = withSpread('ingest_vs_copy_ratio', perBatchRatios);
+  emitResult({
+    ...spread,
+    ingest_vs_copy_ratio: api / copy,
+    ingest_vs_text_copy_ratio: api / text,
+    ingest_api_points_per_second: api,
+    ingest_copy_text_points_per_second: text,
+    ingest_copy_binary_points_per_second: binary,
+    ingest_points: points,
+  });
   await yoga.dispose();
 } finally {
   await t.drop();

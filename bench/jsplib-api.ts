@@ -10,6 +10,8 @@
 // Goals (issue 12): ft06 at its optimum 55 with status OPTIMAL (1 s here); la01-la10 mean gap at most 1% at 10 s
 // each; ft10 at most 3% at 30 s. The goals are judged only on instances run at their default limit.
 // Prints a markdown table and writes the same as JSON to bench/results/jsplib-api.json.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts: jsplib_api_gap_<instance>_<limit>s,
+// jsplib_api_wall_seconds_<instance>_<limit>s and jsplib_api_la_mean_gap (when la01-la10 all ran).
 // Usage: npm run bench:jsplib-api [-- --instances ft06,la01 --limit 5]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +24,7 @@ import { createYogaApp } from '../src/graphql/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { parseJobShop, problemToPlantImport } from '../src/optimize/schedule/jsplib.ts';
 import { createTestDatabase } from '../test/helpers.ts';
+import { emitResult, type Figures } from './result.ts';
 
 const LA = Array.from({ length: 10 }, (_, i) => `la${String(i + 1).padStart(2, '0')}`);
 const DEFAULT_LIMITS: Record<string, number> = { ft06: 1, ...Object.fromEntries(LA.map((n) => [n, 10])), ft10: 30 };
@@ -191,4 +194,11 @@ console.log(lines.join('\n'));
 fs.mkdirSync(path.dirname(opts.out), { recursive: true });
 fs.writeFileSync(opts.out, `${JSON.stringify({ environment, goals, instances: rows }, null, 2)}\n`);
 console.log(`\nwritten to ${opts.out}`);
+// The la01-la10 mean only when all ten ran at their default limit (as the goal is judged).
+const figures: Figures = { jsplib_api_la_mean_gap: laComplete ? laMean : null };
+for (const r of rows) {
+  figures[`jsplib_api_gap_${r.instance}_${r.timeLimitSeconds}s`] = r.gap;
+  figures[`jsplib_api_wall_seconds_${r.instance}_${r.timeLimitSeconds}s`] = r.wallSeconds;
+}
+emitResult(figures);
 process.exit(0);

@@ -8,6 +8,7 @@
 //   over off (batches of 1 row): goal at least 3x the throughput;
 // - a small GraphQL query's p99 latency while a 5-fold GRADIENT_BOOSTING training on AI4I runs (a job in a worker
 //   thread) over its idle p99: goal at most 2x.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts.
 // Usage: npm run bench:predict [-- --rounds 7] [--only risk,batch,train]. Needs PostgreSQL at TEST_DATABASE_URL, like the tests.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -29,6 +30,7 @@ import { ingestTelemetry } from '../src/telemetry/ingest.ts';
 import { importPlant } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';
 import { sklearnLogisticRegression } from '../test/onnx-models.ts';
+import { emitResult, type Figures, withSpread } from './result.ts';
 
 const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, only: { type: 'string', default: 'risk,batch,train' } } });
 const rounds = Number(opts.rounds);
@@ -304,6 +306,17 @@ Object.assign(result, {
   load_average: Number((await import('node:os')).loadavg()[0].toFixed(2)),
 });
 console.log(JSON.stringify(result, null, 2));
+const figures: Figures = {};
+for (const [name, r] of Object.entries(risk)) Object.assign(figures, withSpread(`failure_risk_${name}_vs_baseline_ratio`, r.ratios));
+for (const [name, r] of Object.entries(batch)) Object.assign(figures, withSpread(`batching_${name}_speedup`, r.ratios));
+if (idle.length > 0 && busy.length > 0)
+  Object.assign(figures, {
+    idle_small_query_p99_ms: percentile(idle, 99),
+    training_small_query_p99_ms: percentile(busy, 99),
+    training_p99_over_idle_ratio: percentile(busy, 99) / percentile(idle, 99),
+    training_seconds: trainSeconds,
+  });
+emitResult(figures);
 await services.jobs.stop();
 await services.predictions.stop();
 await unbatched.predictions.stop();

@@ -5,6 +5,7 @@
 //   operations each; both plans constructive, time limit 0);
 // - small_whatif_seconds: on a 10-machine, 100-operation plant with a live plan, create a scenario, add a machine
 //   down, run it with a time limit of L seconds and compare it with the live plan; the goal is at most L + 1 s.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts.
 // Usage: npm run bench:scenario [-- --rounds 20 --limit 2 --orders 20000 --machines 500]
 import { parseArgs } from 'node:util';
 import { wireServices } from '../src/app.ts';
@@ -14,6 +15,7 @@ import { createYogaApp } from '../src/graphql/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { importPlant, type PlantImport } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';
+import { emitResult, withSpread } from './result.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -198,6 +200,19 @@ const result = {
   goals: { scenario_create_ms: 100, small_whatif_overhead_seconds: 1 },
 };
 console.log(JSON.stringify(result, null, 2));
+emitResult({
+  ...withSpread('scenario_create_ms', create),
+  ...withSpread('scenario_compare_ms', compare),
+  scenario_create_ms: median(create),
+  scenario_compare_ms: median(compare),
+  scenario_create_p90_ms: p90(create),
+  scenario_add_machine_down_ms: median(addDown),
+  scenario_add_due_date_ms: median(addDue),
+  ...withSpread('small_whatif_seconds', whatIf),
+  small_whatif_overhead_seconds: median(whatIf) - limit,
+  scenario_machines: Number(opts.machines),
+  scenario_orders: Number(opts.orders),
+});
 await services.jobs.stop();
 await drop();
 process.exit(0);

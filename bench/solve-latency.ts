@@ -8,6 +8,7 @@
 // still the solve's; the report gives the training job's state when the solve ended, its final status and seconds,
 // and how long its run overlapped the solve's. Both jobs share the worker pool (PLANTGRAPH_WORKER_THREADS, default
 // CPUs - 1): with one thread the training's fit waits for the solve; --worker-threads overrides it.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts.
 // Usage: npm run bench:solve-latency [-- --seconds 30 --interval-ms 20 --train --worker-threads 2]
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ import { parseJobShop, problemToPlantImport } from '../src/optimize/schedule/jsp
 import { importPlant } from '../src/twin/import.ts';
 import { createTestDatabase } from '../test/helpers.ts';
 import { AI4I_FEATURES } from '../test/train-data.ts';
+import { emitResult } from './result.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -162,6 +164,17 @@ const result = {
   small_query_p99_under_solve_ratio: pct(busy, 99) / pct(idle, 99),
 };
 console.log(JSON.stringify(result, null, 2));
+const trained = train as { status?: string; runOverlapWithSolveSeconds?: number } | null;
+emitResult({
+  small_query_p99_under_solve_ratio: result.small_query_p99_under_solve_ratio,
+  small_query_idle_p50_ms: result.idle.p50,
+  small_query_idle_p99_ms: result.idle.p99,
+  small_query_under_solve_p50_ms: result.underSolve.p50,
+  small_query_under_solve_p99_ms: result.underSolve.p99,
+  solve_seconds_requested: Number(opts.seconds),
+  training_during_solve: opts.train ? (trained?.status === 'SUCCEEDED' ? 1 : 0) : null,
+  training_overlap_with_solve_seconds: trained?.runOverlapWithSolveSeconds,
+});
 await services.jobs.stop();
 await drop();
 process.exit(0);

@@ -4,11 +4,16 @@
 // solvers, alternating which goes first. Prints median and min-max seconds of each, the speed-up (JSLP / HiGHS) and
 // whether the objectives agree. javascript-lp-solver is skipped above --jslp-max variables (its dense tableau made
 // 4,000 variables take over 4 minutes). JSLP_AUTO_MAX_VARIABLES in src/optimize/solver/solve.ts comes from this.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts: highs_vs_jslp_speedup_<variables> (median of the
+// per-round JSLP / HiGHS ratios, with _min/_max) and highs_jslp_objectives_agree_<variables> (1 or 0);
+// auto_choice_vs_fastest_ratio_<variables>: the median time of the solver AUTO picks (chooseSolver, the deterministic
+// rule solveModel applies) over the faster of the two medians.
 // Usage: npx tsx bench/solvers.ts [--rounds 5] [--sizes 50,100,150,200,300,400,1000,4000,14000] [--jslp-max 1100]
 import { parseArgs } from 'node:util';
 import { productionPlanningLp, productionPlanningSize } from '../src/optimize/solver/generators.ts';
 import type { OptimizationModel } from '../src/optimize/solver/model.ts';
-import { solveModel } from '../src/optimize/solver/solve.ts';
+import { chooseSolver, solveModel } from '../src/optimize/solver/solve.ts';
+import { emitResult, type Figures, withSpread } from './result.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -75,3 +80,25 @@ models.forEach((m, i) => {
   }
   console.log(`| ${m.variables.length} | ${m.constraints.length} | ${nz} | ${hText} | ${jText} | ${ratio} | ${agree} |`);
 });
+const figures: Figures = {};
+models.forEach((m, i) => {
+  const h = results[i].HIGHS;
+  const j = results[i].JSLP;
+  const n = m.variables.length;
+  figures[`highs_seconds_${n}`] = median(h.seconds);
+  if (j.seconds.length === 0) return;
+  // Per round: both solvers ran the same model in the same round, so their ratio is the paired figure.
+  Object.assign(
+    figures,
+    withSpread(
+      `highs_vs_jslp_speedup_${n}`,
+      j.seconds.map((s, r) => s / h.seconds[r]),
+    ),
+  );
+  figures[`jslp_seconds_${n}`] = median(j.seconds);
+  const rel = Math.abs(h.objective! - j.objective!) / Math.max(1, Math.abs(h.objective!));
+  figures[`highs_jslp_objectives_agree_${n}`] = rel <= 1e-6 ? 1 : 0;
+  const chosen = chooseSolver(m) === 'JSLP' ? j : h;
+  figures[`auto_choice_vs_fastest_ratio_${n}`] = median(chosen.seconds) / Math.min(median(h.seconds), median(j.seconds));
+});
+emitResult(figures);

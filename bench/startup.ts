@@ -1,6 +1,8 @@
 // Start-up times of issue 10, rounds interleaved in one run: a restart (the embedded database already initialised
 // and seeded) of `npm start`'s compiled entry (scripts/start.mjs -> dist/) against the same start through tsx
 // (src/main.ts), each until it prints its endpoints; and a port clash of the compiled entry until it exits.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts: cold_start_seconds is the first start on the
+// empty data directory (initialise, migrate, seed), restart_seconds the compiled entry's median restart.
 // Usage: npm run bench:startup [-- --rounds 5]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { emitResult, withSpread } from './result.ts';
 
 const { values: opts } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const rounds = Number(opts.rounds);
@@ -59,6 +62,7 @@ for (let r = 0; r < rounds; r++) {
   results.clash.push(await time(ENTRIES.compiled, { PORT: busyPort }, true));
 }
 busy.close();
+const secs = (v: number[]) => v.map((x) => x / 1000);
 fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
 console.log(
   JSON.stringify(
@@ -75,3 +79,9 @@ console.log(
     2,
   ),
 );
+emitResult({
+  cold_start_seconds: first / 1000,
+  ...withSpread('restart_seconds', secs(results.compiled)),
+  ...withSpread('restart_tsx_seconds', secs(results.tsx)),
+  port_clash_seconds: median(secs(results.clash)),
+});

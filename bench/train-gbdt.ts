@@ -4,12 +4,14 @@
 // (median of the rounds, after one warm-up fit), wall clock and CPU. Ours is single-threaded; sklearn runs once on
 // one thread (OMP_NUM_THREADS=1) and once with its default threads.
 // Needs Debian's python3-sklearn: installed with apt-get when missing and running as root.
+// Ends with a `RESULT {...}` line (bench/result.ts) for bench/run.ts (wall clock, ours over sklearn on one thread).
 // Usage: npm run bench:train [-- --rounds 7]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { emitResult } from './result.ts';
 import { fitGradientBoosting } from '../src/predict/train/gbdt/boost.ts';
 import { applyPrep, fitPrep, labelledRows } from '../src/predict/train/prep.ts';
 import { AI4I_FEATURES, loadAi4i } from '../test/train-data.ts';
@@ -103,3 +105,12 @@ console.log(line(`sklearn ${defaultThreads.version} (default threads)`, defaultT
 const ratio = (a: number[], b: number[]) => `${(median(a) / median(b)).toFixed(2)}x`;
 console.log(`ours / sklearn 1 thread: ${ratio(ours.wall, oneThread.wall)} wall, ${ratio(ours.cpu, oneThread.cpu)} cpu (goal: at most 3x)`);
 console.log(`ours / sklearn default threads: ${ratio(ours.wall, defaultThreads.wall)} wall (OpenMP threads wait spinning on a busy machine)`);
+emitResult({
+  training_vs_sklearn_ratio: median(ours.wall) / median(oneThread.wall),
+  training_vs_sklearn_cpu_ratio: median(ours.cpu) / median(oneThread.cpu),
+  training_vs_sklearn_default_threads_ratio: median(ours.wall) / median(defaultThreads.wall),
+  training_ours_ms: median(ours.wall),
+  training_ours_ms_min: Math.min(...ours.wall),
+  training_ours_ms_max: Math.max(...ours.wall),
+  training_sklearn_1thread_ms: median(oneThread.wall),
+});
