@@ -140,6 +140,13 @@ const BENCHES: Bench[] = [
     timeoutSeconds: quick ? 240 : 1800,
   },
   {
+    name: 'soak',
+    script: 'bench/soak.ts',
+    args: ['--minutes', '10'],
+    timeoutSeconds: 900,
+    skip: quick ? 'the 10-minute soak runs in full runs only (npm run bench:soak -- --minutes 1 for a short one)' : undefined,
+  },
+  {
     name: 'startup',
     script: 'bench/startup.ts',
     args: q(['--rounds', '1'], ['--rounds', '5']),
@@ -286,6 +293,8 @@ const subs = fig.alert_fanout_subscribers;
 const orders = fig.scenario_orders;
 const solveS = fig.solve_seconds_requested;
 const GOALS: Goal[] = [
+  { key: 'soak_errors', label: 'soak (10 min mixed load): errors', goal: '0', ok: (v) => v === 0 },
+  { key: 'soak_rss_growth_after_warmup', label: 'soak: RSS growth after warm-up', goal: '< 0.10', ok: (v) => v < 0.1 },
   { key: 'dashboard_vs_sql_ratio', label: 'dashboard req/s, GraphQL over hand-written SQL handler (500 machines)', goal: '≥ 0.5', ok: (v) => v >= 0.5 },
   { key: 'sql_statements_per_dashboard_query', label: 'SQL statements per dashboard query', goal: '≤ 5', ok: (v) => v <= 5 },
   { key: 'dashboard_vs_sql_ratio_viewer', label: 'the same with a plant-scoped VIEWER key', goal: '≥ 0.5', ok: (v) => v >= 0.5 },

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { startServerProcess } from '../test/process.ts';
+import { emitResult } from './result.ts';
 
 const { values: opts } = parseArgs({
   options: { minutes: { type: 'string', default: '10' }, subscribers: { type: 'string', default: '50' }, idle: { type: 'string', default: '500' } },
@@ -174,6 +175,13 @@ const result = {
   goals: { errors: 0, rss_growth_after_warmup: 0.1 },
 };
 console.log(JSON.stringify(result, null, 2));
+emitResult({
+  soak_errors: result.errors,
+  soak_requests: result.requests,
+  soak_rss_growth_after_warmup: result.rss_growth_after_warmup,
+  soak_rss_mb_end: result.rss_mb_end,
+  ws_idle_kb_per_connection: result.ws_idle_kb_per_connection,
+});
 await server.stop();
 fs.rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);
