@@ -191,6 +191,9 @@ try {
     ingest_copy_text_points_per_second: text,
     ingest_copy_binary_points_per_second: binary,
     ingest_points: points,
+    // The server runs in this process: its RSS after the API ingested `points` (request bodies prepared beforehand included).
+    rss_mb_after_ingest: process.memoryUsage().rss / 2 ** 20,
+    ...(rounds * batch * trials >= 1_000_000 ? { rss_mb_after_1m_points: process.memoryUsage().rss / 2 ** 20 } : {}),
   });
   await yoga.dispose();
 } finally {
