@@ -21,6 +21,7 @@ import { createYogaApp } from '../src/graphql/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { parseJobShop, problemToPlantImport } from '../src/optimize/schedule/jsplib.ts';
 import { PgPubSub } from '../src/pubsub/index.ts';
+import { alertTopic } from '../src/alerts/service.ts';
 import { machineStatusTopic } from '../src/telemetry/events.ts';
 import { importPlant } from '../src/twin/import.ts';
 import { after, before, describe, it, TEST_ADMIN_KEY, testBackends, waitFor } from './helpers.ts';
@@ -197,6 +198,45 @@ for (const backend of testBackends().filter((b) => b === 'postgres')) {
       );
       controller.abort();
 
+      // Alerts raised after the restart reach a subscriber of another process: live through NOTIFY once its LISTEN is
+      // back, the rest by catch-up from the last cursor it saw (what the console does after a reconnect).
+      const rule = await post(`mutation($input: AlertRuleInput!) { createAlertRule(input: $input) { __typename } }`, {
+        input: { plantId: encodeId('Plant', plantId), name: 'hot', kind: 'THRESHOLD', severity: 'CRITICAL', metric: 'hot', comparator: 'GT', threshold: 100 },
+      });
+      assert.equal(rule.body.data.createAlertRule.__typename, 'CreateAlertRuleSuccess');
+      const live = new Set<number>();
+      const alertsController = new AbortController();
+      const alertSub = other.subscribe(alertTopic, plantId, { signal: alertsController.signal });
+      const reading = (async () => {
+        for await (const e of alertSub) if (e.kind === 'OPENED') live.add(e.alert.id);
+      })().catch(() => {});
+      const machines = (await post(`query($id: ID!) { plant(id: $id) { machines { id } } }`, { id: encodeId('Plant', plantId) })).body.data.plant.machines;
+      const breach = async (m: string) =>
+        waitFor(async () => {
+          const r = await post(INGEST, { input: { points: [{ machineId: m, metric: 'hot', ts: new Date().toISOString(), value: 500 }] } });
+          return r.body.data?.ingestTelemetry?.__typename === 'IngestTelemetrySuccess';
+        });
+      await breach(machines[0].id);
+      await waitFor(() => live.size === 1, { message: 'the first alert, live' });
+      const cursor = (await post(`query($p: ID!) { alerts(plantId: $p, first: 1) { edges { cursor } } }`, { p: encodeId('Plant', plantId) })).body.data.alerts
+        .edges[0].cursor;
+      cluster.restart();
+      for (const m of machines.slice(1, 4)) await breach(m.id);
+      const raisedAfter = 3;
+      await waitFor(() => live.size >= 1 + raisedAfter, { timeoutMs: 15_000 }).catch(() => null);
+      const caught = (
+        await post(`query($p: ID!, $c: String) { alerts(plantId: $p, after: $c, first: 50) { edges { node { id } } } }`, {
+          p: encodeId('Plant', plantId),
+          c: cursor,
+        })
+      ).body.data.alerts.edges.map((e: any) => e.node.id);
+      alertsController.abort();
+      await reading;
+      const liveAfter = live.size - 1;
+      // Every alert raised after the restart is delivered: live or by catch-up (the catch-up lists all of them).
+      assert.equal(caught.length, raisedAfter, JSON.stringify(caught));
+      const alertsLine = `alerts raised after the restart ${raisedAfter}, delivered live ${liveAfter}, by catch-up ${caught.length}`;
+
       const end = await waitFor(
         async () => {
           const j = (await post(`query($id: ID!) { job(id: $id) { status error } }`, { id: jobId })).body.data?.job;
@@ -206,7 +246,7 @@ for (const backend of testBackends().filter((b) => b === 'postgres')) {
       );
       assert.ok(end.status === 'SUCCEEDED' || (end.status === 'FAILED' && end.error), JSON.stringify(end));
       t.diagnostic(
-        `restart under ingest: ${sent} batches sent, ${acked.size} acknowledged, ${unavailable} answered SERVICE_UNAVAILABLE, ${Number(n)} points stored (${sent * 20} expected); the job ended ${end.status}`,
+        `restart under ingest: ${sent} batches sent, ${acked.size} acknowledged, ${unavailable} answered SERVICE_UNAVAILABLE, ${Number(n)} points stored (${sent * 20} expected); the job ended ${end.status}; ${alertsLine}`,
       );
     });
   });
