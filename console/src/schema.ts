@@ -2100,7 +2100,7 @@ export type SolverChoice = 'AUTO' | 'HIGHS' | 'JSLP';
 
 export interface Subscription {
   __typename?: 'Subscription';
-  /** Alert events of a plant as they happen, at or above minSeverity (default INFO). After a reconnect, read Query.alerts(after: <last cursor>) to catch up. A client that falls behind is disconnected (WebSocket close 4008). */
+  /** Alert events of a plant as they happen, at or above minSeverity (default INFO). When the server loses its database notification connection and gets it back, the alerts that changed meanwhile are delivered from the database (their current state). After a client reconnect, read Query.alerts(after: <last cursor>) to catch up. A client that falls behind is disconnected (WebSocket close 4008). */
   alerts: AlertEvent;
   /** A job as it changes: its current state first, then its progress, then its final state (with its result), and then the subscription completes. A job that has already finished yields its final state at once. */
   jobUpdates: Job;

@@ -5,7 +5,7 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
   private queue: T[] = [];
   private waiting: ((r: IteratorResult<T>) => void) | null = null;
   private rejecting: ((e: unknown) => void) | null = null;
-  private done = false;
+  done = false;
   private failure: Error | null = null;
 
   constructor(
@@ -83,6 +83,7 @@ class Subscriber<T> implements AsyncIterableIterator<T> {
 /** Delivery within one process; PgPubSub uses it for its local subscribers. */
 export class LocalPubSub implements PubSub {
   private channels = new Map<string, Set<Subscriber<unknown>>>();
+  private gapHandlers = new Map<Subscriber<unknown>, () => void>();
 
   constructor(private defaultMaxQueue = 1_000) {}
 
@@ -114,8 +115,20 @@ export class LocalPubSub implements PubSub {
       opts.onOverflow,
     );
     set.add(sub);
+    if (opts.onGap) this.gapHandlers.set(sub, opts.onGap);
     opts.signal?.addEventListener('abort', () => void sub.return(), { once: true });
     return sub as AsyncIterableIterator<P>;
+  }
+
+  /** Tells every subscriber with an onGap handler that events may have been missed. */
+  gap(): void {
+    for (const [sub, handler] of this.gapHandlers) {
+      if (sub.done) this.gapHandlers.delete(sub);
+      else
+        try {
+          handler();
+        } catch {}
+    }
   }
 
   subscriberCount(channel?: string): number {

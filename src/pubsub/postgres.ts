@@ -22,6 +22,9 @@ export class PgPubSub implements PubSub {
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
 
+  /** The LISTEN connection was lost since it was last established. */
+  private lost = false;
+
   private constructor(
     private url: string,
     private pool: pg.Pool,
@@ -57,10 +60,16 @@ export class PgPubSub implements PubSub {
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
     this.listener = client;
+    // Back after a loss: what other processes published meanwhile never arrived; subscribers that can, re-read it.
+    if (this.lost) {
+      this.lost = false;
+      this.local.gap();
+    }
   }
 
   private scheduleReconnect(): void {
     if (this.closed || this.reconnectTimer) return;
+    this.lost = true;
     this.listener = null;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -22,6 +22,12 @@ export interface SubscribeOptions {
    * read) and never ask for the next event, so this is where the transport should be closed.
    */
   onOverflow?: () => void;
+  /**
+   * Called when events of this subscription may have been missed: the connection that brings other processes'
+   * events (PostgreSQL LISTEN) was lost and is back. A subscriber that can re-read what it missed (alerts, by their
+   * sequence) does it here.
+   */
+  onGap?: () => void;
 }
 
 export class SlowConsumerError extends Error {

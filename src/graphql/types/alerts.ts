@@ -1,3 +1,4 @@
+import { alertEventsWithCatchUp } from '../../alerts/subscription.ts';
 import type { AlertEvent } from '../../alerts/lifecycle.ts';
 import { SEVERITY_RANK } from '../../alerts/rules.ts';
 import { alertTopic } from '../../alerts/service.ts';
@@ -322,13 +323,14 @@ builder.mutationFields((t) => ({
 builder.subscriptionFields((t) => ({
   alerts: t.field({
     description:
-      'Alert events of a plant as they happen, at or above minSeverity (default INFO). After a reconnect, read Query.alerts(after: <last cursor>) to catch up. A client that falls behind is disconnected (WebSocket close 4008).',
+      'Alert events of a plant as they happen, at or above minSeverity (default INFO). When the server loses its database notification connection and gets it back, the alerts that changed meanwhile are delivered from the database (their current state). After a client reconnect, read Query.alerts(after: <last cursor>) to catch up. A client that falls behind is disconnected (WebSocket close 4008).',
     type: AlertEventRef,
     args: { plantId: t.arg.id({ required: true }), minSeverity: t.arg({ type: AlertSeverityEnum }) },
     subscribe: async (_r, args, ctx) => {
       const plant = await requireVisible(ctx, 'Plant', String(args.plantId));
       const min = SEVERITY_RANK[(args.minSeverity ?? 'INFO') as Severity];
-      const source = subscribeTopic(ctx, alertTopic, plant.id);
+      // Events other processes published while this one's LISTEN connection was away are re-read on its return.
+      const source = await alertEventsWithCatchUp(ctx.services.database, plant.id, (onGap) => subscribeTopic(ctx, alertTopic, plant.id, { onGap }));
       return min === 0 ? source : mapIterator(source, (e) => (SEVERITY_RANK[e.alert.severity] >= min ? e : undefined));
     },
     resolve: (event) => event,
