@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it, testBackends } from './helpers.ts';
+import { parseJobShop, problemToPlantImport } from '../src/optimize/schedule/jsplib.ts';
+import { after, before, describe, it, testBackends, waitFor } from './helpers.ts';
 import { runServerProcess, type ServerProcess, startServerProcess } from './process.ts';
 
 const KEY = 'crash-test-admin-key-0123456789ab';
@@ -19,7 +20,14 @@ for (const backend of testBackends().filter((b) => b === 'pglite')) {
     let server: ServerProcess | undefined;
     before(() => {
       dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plantgraph-crash-'));
-      env = { PLANTGRAPH_DATA_DIR: dataDir, DATABASE_URL: '', PLANTGRAPH_ADMIN_KEY: KEY, PLANTGRAPH_SEED: 'none', PLANTGRAPH_RATE_LIMIT_BURST: '0' };
+      env = {
+        PLANTGRAPH_DATA_DIR: dataDir,
+        DATABASE_URL: '',
+        PLANTGRAPH_ADMIN_KEY: KEY,
+        PLANTGRAPH_SEED: 'none',
+        PLANTGRAPH_RATE_LIMIT_BURST: '0',
+        PLANTGRAPH_JOB_LEASE_SECONDS: '2',
+      };
     });
     after(async () => {
       await server?.stop('SIGKILL');
@@ -38,6 +46,23 @@ for (const backend of testBackends().filter((b) => b === 'pglite')) {
         { input: { name: 'crash', lines: [{ name: 'L', machines: [{ name: 'M1' }] }], products: [], orders: [] } },
       );
       const machineId = imported.data.importPlant.plant.machines[0].id;
+      // A long job runs when the process is killed too.
+      const ft10 = problemToPlantImport(parseJobShop(fs.readFileSync('test/fixtures/jsplib/ft10.txt', 'utf8')), 'ft10', new Date(Date.now() + 3_600_000));
+      const plant = await gql(
+        server.url,
+        `mutation($input: PlantImportInput!) { importPlant(input: $input) { __typename ... on ImportPlantSuccess { plant { id } } } }`,
+        {
+          input: ft10,
+        },
+      );
+      const queued = await gql(
+        server.url,
+        `mutation($p: ID!) { optimizeSchedule(input: { plantId: $p, timeLimitSeconds: 120 }) { __typename ... on OptimizeScheduleSuccess { job { id } } } }`,
+        { p: plant.data.importPlant.plant.id },
+      );
+      const jobId = queued.data.optimizeSchedule.job.id;
+      const jobStatus = async () => (await gql(server!.url, `query($id: ID!) { job(id: $id) { status error attempts } }`, { id: jobId })).data.job;
+      await waitFor(async () => (await jobStatus()).status === 'RUNNING');
       // A second process on the same directory is refused, naming it, while the first one runs.
       const second = await runServerProcess(env, { timeoutMs: 60_000 });
       assert.notEqual(second.code, 0);
@@ -94,6 +119,14 @@ for (const backend of testBackends().filter((b) => b === 'pglite')) {
         after.data.node.telemetry.reduce((a: number, b: { count: number }) => a + b.count, 0),
         count,
       );
+      // The job the killed process was running is not left RUNNING: its lease expires and it fails with the reason
+      // (one attempt, as optimizeSchedule queues it), or it is run again.
+      const job = await waitFor(async () => {
+        const j = await jobStatus();
+        return j.status === 'RUNNING' || j.status === 'QUEUED' ? null : j;
+      });
+      assert.ok(job.status === 'SUCCEEDED' || (job.status === 'FAILED' && /stopped/.test(job.error)), JSON.stringify(job));
+      t.diagnostic(`the job running at the SIGKILL ended ${job.status}: ${job.error ?? ''}`);
       assert.equal(await server.stop(), 0);
       server = undefined;
     });
