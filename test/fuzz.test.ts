@@ -4,7 +4,6 @@
 // datasets, ONNX files, telemetry batches). Seeded, so a failure replays. Every answer is a GraphQL answer below 500,
 // the process survives, and a mutation that is refused (an error or an error type) changes nothing but its audit entry.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import {
   type GraphQLArgument,
   type GraphQLField,
@@ -50,7 +49,7 @@ function generator(seed: number) {
       'UGxhbnQ6OTk5OTk5OQ==',
       'TWFjaGluZTox',
       '2026-13-45T99:99:99Z',
-      randomBytes(16).toString('base64'),
+      Buffer.from([1, 250, 3, 99, 0, 17, 200, 45]).toString('base64'),
     ]);
   const ID_TYPES = ['Plant', 'Machine', 'Order', 'Line', 'Product', 'Scenario', 'Schedule', 'AlertRule', 'Alert', 'Job', 'Dataset', 'ModelVersion'];
   const value = (type: GraphQLInputType, depth: number): unknown => {
@@ -176,7 +175,8 @@ for (const backend of testBackends()) {
     it('random bytes for models, datasets and telemetry: typed errors, nothing stored', async () => {
       const g = generator(7);
       for (let i = 0; i < 20; i++) {
-        const bytes = randomBytes(1 + Math.floor(g.random() * 4000));
+        // Seeded bytes, so a failure replays.
+        const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(g.random() * 4000) }, () => Math.floor(g.random() * 256)));
         const text = g.random() < 0.5 ? bytes.toString('latin1') : bytes.toString('utf8');
         for (const format of ['LP', 'MPS']) {
           const r = await send(`query($input: SolveModelInput!) { solveModel(input: $input) { __typename ... on Error { code message } } }`, {
@@ -184,16 +184,14 @@ for (const backend of testBackends()) {
           });
           if (!r.errors) assert.match(r.data.solveModel.__typename, /Error$|Success$/);
         }
-        await unchanged(
-          app.database,
-          async () => {
-            const r = await send(`mutation($input: ImportDatasetInput!) { importDataset(input: $input) { __typename ... on Error { code } } }`, {
-              input: { name: `fuzz-${i}`, csv: text },
-            });
-            if (!r.errors) assert.match(r.data.importDataset.__typename, /Error$/, JSON.stringify(r));
-          },
-          AUDITED,
-        );
+        // Random bytes can happen to be a valid CSV (one line is a header): then the dataset is stored, as it should;
+        // anything refused stores nothing.
+        const countsBefore = await tableCounts(app.database);
+        const ds = await send(`mutation($input: ImportDatasetInput!) { importDataset(input: $input) { __typename ... on Error { code } } }`, {
+          input: { name: `fuzz-${i}`, csv: text },
+        });
+        if (ds.errors || ds.data.importDataset.__typename !== 'ImportDatasetSuccess')
+          assert.deepEqual(await tableCounts(app.database), { ...countsBefore, audit_log: countsBefore.audit_log + 1 }, JSON.stringify(ds));
         await unchanged(
           app.database,
           async () => {
