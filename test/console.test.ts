@@ -65,7 +65,12 @@ async function openConsole(browser: Browser, server: RunningServer, hash = '', k
     if (m.type() === 'error') traffic.problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => traffic.problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => traffic.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // A fetch the page itself gave up when the test navigated (reload, goto) is ERR_ABORTED: not a failed request.
+    // Requests to other hosts are counted in `foreign` (the route aborts them as blockedbyclient).
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    traffic.problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('response', (r) => {
     if (r.status() < 400) return;
     traffic.problems.push(`response ${r.status()}: ${r.url()}`);
