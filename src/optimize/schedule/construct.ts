@@ -36,6 +36,54 @@ export function dispatch(p: CompiledProblem, rule: DispatchRule): { solution: So
   return rule === 'ECT_MWKR' ? dispatchScan(p, rule) : dispatchGT(p, rule);
 }
 
+/** What every dispatching rule starts from: anchored operations placed, each job at its first free operation. */
+function startDispatch(p: CompiledProblem) {
+  const { nJobs, nMachines, jobFirst, optDuration, minDuration, anchored, anchorStart, anchorOption } = p;
+  const st = {
+    s: new Solution(p),
+    next: new Int32Array(nJobs),
+    jobReady: new Float64Array(nJobs),
+    workLeft: new Float64Array(nJobs),
+    machReady: new Float64Array(nMachines),
+    /** Operations still to dispatch. */
+    remaining: 0,
+    /** False once an anchored start was missed. */
+    ok: true,
+    /** Moves job j past its anchored operations (their times are fixed). */
+    skipAnchors(j: number): void {
+      const { next, jobReady } = st;
+      while (next[j] < jobFirst[j + 1] && anchored[next[j]]) {
+        const a = next[j];
+        if (jobReady[j] > anchorStart[a]) st.ok = false;
+        jobReady[j] = anchorStart[a] + optDuration[anchorOption[a]];
+        next[j]++;
+      }
+    },
+    /** Slack of job j to its next anchor when its next operation ends at `ect` (Infinity when none). */
+    slack(j: number, ect: number): number {
+      let t = ect;
+      for (let o = st.next[j] + 1; o < jobFirst[j + 1]; o++) {
+        if (anchored[o]) return anchorStart[o] - t;
+        t += minDuration[o];
+      }
+      return Number.POSITIVE_INFINITY;
+    },
+  };
+  for (let j = 0; j < nJobs; j++) {
+    st.next[j] = jobFirst[j];
+    st.jobReady[j] = p.release[j];
+    for (let o = jobFirst[j]; o < jobFirst[j + 1]; o++) {
+      if (!anchored[o]) {
+        st.workLeft[j] += minDuration[o];
+        st.remaining++;
+      }
+    }
+  }
+  for (let o = 0; o < p.nOps; o++) if (anchored[o]) st.s.opt[o] = anchorOption[o];
+  for (let j = 0; j < nJobs; j++) st.skipAnchors(j);
+  return st;
+}
+
 /**
  * The Giffler-Thompson rules with candidates kept per machine: each machine remembers the earliest completion among
  * the jobs whose next operation may run on it (recomputed only when the machine or one of those jobs moves on), so a
@@ -44,42 +92,9 @@ export function dispatch(p: CompiledProblem, rule: DispatchRule): { solution: So
  * job, option) as there, and the candidates on m* are weighed in job order with the same keys.
  */
 function dispatchGT(p: CompiledProblem, rule: DispatchRule): { solution: Solution; ok: boolean } {
-  const { nJobs, nMachines, jobFirst, optFirst, optMachine, optDuration, minDuration, anchored, anchorStart, anchorOption } = p;
-  const s = new Solution(p);
-  const next = new Int32Array(nJobs);
-  const jobReady = new Float64Array(nJobs);
-  const workLeft = new Float64Array(nJobs);
-  const machReady = new Float64Array(nMachines);
-  let ok = true;
-  let remaining = 0;
-  for (let j = 0; j < nJobs; j++) {
-    next[j] = jobFirst[j];
-    jobReady[j] = p.release[j];
-    for (let o = jobFirst[j]; o < jobFirst[j + 1]; o++) {
-      if (!anchored[o]) {
-        workLeft[j] += minDuration[o];
-        remaining++;
-      }
-    }
-  }
-  for (let o = 0; o < p.nOps; o++) if (anchored[o]) s.opt[o] = anchorOption[o];
-  const skipAnchors = (j: number) => {
-    while (next[j] < jobFirst[j + 1] && anchored[next[j]]) {
-      const a = next[j];
-      if (jobReady[j] > anchorStart[a]) ok = false;
-      jobReady[j] = anchorStart[a] + optDuration[anchorOption[a]];
-      next[j]++;
-    }
-  };
-  for (let j = 0; j < nJobs; j++) skipAnchors(j);
-  const slack = (j: number, ect: number) => {
-    let t = ect;
-    for (let o = next[j] + 1; o < jobFirst[j + 1]; o++) {
-      if (anchored[o]) return anchorStart[o] - t;
-      t += minDuration[o];
-    }
-    return Number.POSITIVE_INFINITY;
-  };
+  const { nJobs, nMachines, jobFirst, optFirst, optMachine, optDuration, minDuration } = p;
+  const ds = startDispatch(p);
+  const { s, next, jobReady, workLeft, machReady, skipAnchors, slack } = ds;
   // Candidate jobs per machine (a job is listed once per machine its next operation may use).
   const cand: Set<number>[] = Array.from({ length: nMachines }, () => new Set<number>());
   const enlist = (j: number, add: boolean) => {
@@ -120,7 +135,7 @@ function dispatchGT(p: CompiledProblem, rule: DispatchRule): { solution: Solutio
     dirty[m] = 0;
   };
   const jobs: number[] = [];
-  while (remaining > 0) {
+  while (ds.remaining > 0) {
     let cStar = Number.POSITIVE_INFINITY;
     let mStar = -1;
     for (let m = 0; m < nMachines; m++) {
@@ -175,54 +190,20 @@ function dispatchGT(p: CompiledProblem, rule: DispatchRule): { solution: Solutio
     jobReady[bestJ] = st + d;
     workLeft[bestJ] -= minDuration[o];
     next[bestJ]++;
-    remaining--;
+    ds.remaining--;
     skipAnchors(bestJ);
     enlist(bestJ, true);
   }
-  return { solution: s, ok };
+  return { solution: s, ok: ds.ok };
 }
 
 /** A dispatching rule by a scan over every job at each step (ECT_MWKR, and the reference the GT path is tested against). */
 export function dispatchScan(p: CompiledProblem, rule: DispatchRule): { solution: Solution; ok: boolean } {
-  const { nJobs, nMachines, jobFirst, optFirst, optMachine, optDuration, minDuration, anchored, anchorStart, anchorOption } = p;
-  const s = new Solution(p);
-  const next = new Int32Array(nJobs);
-  const jobReady = new Float64Array(nJobs);
-  const workLeft = new Float64Array(nJobs);
-  const machReady = new Float64Array(nMachines);
-  let ok = true;
-  let remaining = 0;
-  for (let j = 0; j < nJobs; j++) {
-    next[j] = jobFirst[j];
-    jobReady[j] = p.release[j];
-    for (let o = jobFirst[j]; o < jobFirst[j + 1]; o++) {
-      if (!anchored[o]) {
-        workLeft[j] += minDuration[o];
-        remaining++;
-      }
-    }
-  }
-  for (let o = 0; o < p.nOps; o++) if (anchored[o]) s.opt[o] = anchorOption[o];
-  const skipAnchors = (j: number) => {
-    while (next[j] < jobFirst[j + 1] && anchored[next[j]]) {
-      const a = next[j];
-      if (jobReady[j] > anchorStart[a]) ok = false;
-      jobReady[j] = anchorStart[a] + optDuration[anchorOption[a]];
-      next[j]++;
-    }
-  };
-  for (let j = 0; j < nJobs; j++) skipAnchors(j);
-  /** Slack of job j to its next anchor (Infinity when none). */
-  const slack = (j: number, ect: number) => {
-    let t = ect;
-    for (let o = next[j] + 1; o < jobFirst[j + 1]; o++) {
-      if (anchored[o]) return anchorStart[o] - t;
-      t += minDuration[o];
-    }
-    return Number.POSITIVE_INFINITY;
-  };
+  const { nJobs, jobFirst, optFirst, optMachine, optDuration, minDuration } = p;
+  const ds = startDispatch(p);
+  const { s, next, jobReady, workLeft, machReady, skipAnchors, slack } = ds;
   const gt = rule !== 'ECT_MWKR';
-  while (remaining > 0) {
+  while (ds.remaining > 0) {
     // earliest completion over all pairs
     let cStar = Number.POSITIVE_INFINITY;
     let mStar = -1;
@@ -290,10 +271,10 @@ export function dispatchScan(p: CompiledProblem, rule: DispatchRule): { solution
     jobReady[bestJ] = st + d;
     workLeft[bestJ] -= minDuration[o];
     next[bestJ]++;
-    remaining--;
+    ds.remaining--;
     skipAnchors(bestJ);
   }
-  return { solution: s, ok };
+  return { solution: s, ok: ds.ok };
 }
 
 /**
