@@ -94,6 +94,37 @@ export function responseTooLarge(maxBytes: number, operation: string | undefined
  * bytes of counting and is never serialised.
  */
 export function jsonLargerThan(value: unknown, limit: number): boolean {
+  // Most results are far below the limit: a first pass with upper bounds (no UTF-8 count, no number formatting)
+  // settles those at a fraction of the exact count's cost.
+  return jsonSizeAtMost(value, limit) === false && exactlyLargerThan(value, limit);
+}
+
+/** An upper bound of the JSON size of `value`, or false once it passes `limit`. */
+function jsonSizeAtMost(value: unknown, limit: number): number | false {
+  let size = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += 3 * v.length + 2;
+    else if (typeof v === 'number') size += 24;
+    else if (v === null || v === undefined || typeof v === 'boolean') size += 5;
+    else if (Array.isArray(v)) {
+      size += 2 + v.length;
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (typeof v === 'object') {
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return false; // counted exactly
+      size += 2;
+      for (const key in v) {
+        size += 3 * key.length + 4;
+        stack.push((v as Record<string, unknown>)[key]);
+      }
+    } else return false; // bigint and the like: counted exactly
+    if (size > limit) return false;
+  }
+  return size;
+}
+
+function exactlyLargerThan(value: unknown, limit: number): boolean {
   let size = 0;
   const stack: unknown[] = [value];
   while (stack.length > 0) {

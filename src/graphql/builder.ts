@@ -13,6 +13,7 @@ import type { Relations } from '../db/relations.ts';
 import { relations } from '../db/relations.ts';
 import type { Context } from './context.ts';
 import './outcome-plugin.ts';
+import './row-extras-plugin.ts';
 import type { UploadedFile } from './uploads.ts';
 
 export interface PothosTypes {
@@ -40,8 +41,9 @@ export interface PothosTypes {
 }
 
 export const builder = new SchemaBuilder<PothosTypes>({
-  // Relay before scope-auth so scope checks see parsed global IDs; outcomes inside errors so it sees domain errors.
-  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, 'outcomes', DrizzlePlugin],
+  // Relay before scope-auth so scope checks see parsed global IDs; outcomes inside errors so it sees domain errors;
+  // rowExtras right around drizzle (row-extras-plugin.ts).
+  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, 'outcomes', 'rowExtras', DrizzlePlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

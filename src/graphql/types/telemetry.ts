@@ -23,6 +23,7 @@ import {
   type TelemetryPointOut,
 } from '../../telemetry/read.ts';
 import { recordMachineState, recordProduction } from '../../telemetry/states.ts';
+import { rowExtra } from '../row-extras-plugin.ts';
 import { builder } from '../builder.ts';
 import type { Context } from '../context.ts';
 import { decodeId } from '../../core/ids.ts';
@@ -250,13 +251,14 @@ builder.drizzleObjectFields(Machine, (t) => ({
   metrics: t.field({
     type: [MachineMetric],
     description: `The metrics this machine has reported, alphabetical; at most ${METRIC_LIST_LIMITS.perMachine}. Loaded with the machine rows (no statement per machine).`,
-    extensions: listSize({ max: METRIC_LIST_LIMITS.perMachine }),
+    extensions: { ...listSize({ max: METRIC_LIST_LIMITS.perMachine }), ...rowExtra('metrics') },
     select: { extras: { metrics: (m) => machineMetricsSql(m.id) } },
     resolve: (m) => jsonExtra<MetricSummary[]>(m.metrics) ?? [],
   }),
   openAlerts: t.field({
     type: OpenAlertSummaryType,
     description: 'Count and highest severity of the OPEN or ACKNOWLEDGED alerts about this machine.',
+    extensions: rowExtra('openAlerts'),
     select: {
       extras: {
         openAlerts: (m) => openAlertSummarySql(m.id),
@@ -269,6 +271,7 @@ builder.drizzleObjectFields(Machine, (t) => ({
     nullable: true,
     description: 'The newest stored value of a metric (null if none).',
     args: { metric: t.arg.string({ required: true }) },
+    extensions: rowExtra((args) => latestKey(args.metric as string)),
     // A malformed metric (control characters, too long) reads nothing and is a VALIDATION_FAILED error of this field.
     select: (args) => ({
       extras: {
@@ -292,7 +295,10 @@ builder.drizzleObjectFields(Machine, (t) => ({
       bucketSeconds: t.arg.int(),
     },
     // Costed as the buckets it returns: every bucket of the window, empty ones included (none when the arguments are bad).
-    extensions: listSize({ max: BUCKET_LIMITS.maxBuckets, fromArgs: (args) => bucketQueryOrNull(args as BucketArgs)?.buckets ?? 0 }),
+    extensions: {
+      ...listSize({ max: BUCKET_LIMITS.maxBuckets, fromArgs: (args) => bucketQueryOrNull(args as BucketArgs)?.buckets ?? 0 }),
+      ...rowExtra((args) => bucketsKey(args as BucketArgs)),
+    },
     // Computed with the machine rows (a correlated subquery); a bad argument reads nothing and is this field's error.
     select: (args) => {
       const q = bucketQueryOrNull(args);
@@ -312,6 +318,7 @@ builder.drizzleObjectFields(Machine, (t) => ({
     type: Oee,
     description: 'OEE (availability, performance, quality), MTBF and MTTR over [from, to).',
     args: { from: t.arg({ type: 'DateTime', required: true }), to: t.arg({ type: 'DateTime', required: true }) },
+    extensions: rowExtra((args) => oeeKey(args as { from: Date; to: Date })),
     // The KPI totals are computed with the machine rows (a correlated subquery) and the ideal cycle comes with the
     // row, so the OEE of any number of machines costs no statement of its own. A bad window reads nothing and is this
     // field's error.
@@ -348,7 +355,7 @@ builder.drizzleObjectFields(Plant, (t) => ({
   metrics: t.field({
     type: [PlantMetric],
     description: `The metrics any machine of this plant has reported, alphabetical; at most ${METRIC_LIST_LIMITS.perPlant.toLocaleString('en-US')}.`,
-    extensions: listSize({ max: METRIC_LIST_LIMITS.perPlant }),
+    extensions: { ...listSize({ max: METRIC_LIST_LIMITS.perPlant }), ...rowExtra('metrics') },
     select: { extras: { metrics: (p) => plantMetricsSql(p.id) } },
     resolve: (p) => jsonExtra<MetricSummary[]>(p.metrics) ?? [],
   }),
