@@ -99,9 +99,17 @@ export function estimateCost(
   if (!op) return 0;
   // `$n: Int = 500` costs like `{ "n": 500 }`: execution uses the default when the variable is not given. Variables
   // that do not coerce fail the operation before anything runs.
-  const coerced = getVariableValues(schema, op.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
-  if (coerced.errors) return 0;
-  const values = coerced.coerced;
+  // Coerced only when a field's cost depends on its arguments (a connection's page, a list sized by its arguments):
+  // a mutation carrying 100,000 telemetry values is not coerced twice.
+  let values: Record<string, unknown> | null | undefined;
+  const coercedVariables = (): Record<string, unknown> | null => {
+    if (values === undefined) {
+      const coerced = getVariableValues(schema, op.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
+      values = coerced.errors ? null : coerced.coerced;
+    }
+    return values;
+  };
+  class BadVariables extends Error {}
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const root = op.operation === 'query' ? schema.getQueryType() : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
@@ -130,23 +138,29 @@ export function estimateCost(
       const def = type.getFields()[sel.name.value];
       if (!def) continue;
       const named = getNamedType(def.type);
+      const connection = isConnection(named);
+      const list = !connection && isListType(getNullableType(def.type)) && !isConnection(type);
+      const size = list ? listSizeOf(def) : undefined;
       let args: Record<string, unknown> | undefined;
-      try {
-        args = getArgumentValues(def, sel, values);
-      } catch {
-        args = undefined; // execution reports the argument error; count the field at its bounds
+      if (connection || size?.fromArgs) {
+        const vars = coercedVariables();
+        if (vars === null) throw new BadVariables();
+        try {
+          args = getArgumentValues(def, sel, vars);
+        } catch {
+          args = undefined; // execution reports the argument error; count the field at its bounds
+        }
       }
       let items = n;
       let inPlants: number | null = null;
-      if (isConnection(named)) {
+      if (connection) {
         for (const arg of ['first', 'last'] as const) {
           const v = args?.[arg];
           if (typeof v === 'number' && (v < 0 || v > MAX_PAGE)) throw new PageSizeError(sel.name.value, arg, v);
         }
         const page = (args?.first ?? args?.last ?? DEFAULT_PAGE) as number;
         items = n * Math.max(1, page);
-      } else if (isListType(getNullableType(def.type)) && !isConnection(type)) {
-        const size = listSizeOf(def);
+      } else if (list) {
         items = size?.inParent ? n : n * (size ? perParent(size, args, sizes) : MAX_PAGE);
         if (size?.perPlant) {
           if (plants !== null) items = Math.min(items, plants * Math.min(size.perPlant.max, sizes ? sizes[size.perPlant.known] : Infinity));
@@ -157,7 +171,12 @@ export function estimateCost(
     }
     return total;
   };
-  return walk(op.selectionSet, root, 1, null, 0, new Set());
+  try {
+    return walk(op.selectionSet, root, 1, null, 0, new Set());
+  } catch (err) {
+    if (err instanceof BadVariables) return 0; // variables that do not coerce fail the operation before anything runs
+    throw err;
+  }
 }
 
 export function costError(cost: number, max: number): GraphQLError {
