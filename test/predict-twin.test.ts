@@ -117,7 +117,9 @@ for (const backend of testBackends()) {
       const unhook = onRowsLoaded({
         typeName: 'Machine',
         fields: new Set(['kind']),
-        run: (_ctx, found, field) => seen.push({ field, ids: found.map((f) => f.row.id), args: found.map((f) => f.args) }),
+        run: (_ctx, found, field) => {
+          seen.push({ field, ids: found.map((f) => f.row.id), args: found.map((f) => f.args) });
+        },
       });
       t.after(unhook);
       const query = `query($plant: ID!, $a: String!, $b: String!, $no: Boolean!) {

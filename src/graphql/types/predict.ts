@@ -638,6 +638,8 @@ async function machinePrediction(
 
 /** Machine predictions a root field started for the machines it loaded (look-ahead), by model name and version. */
 const prefetched = new WeakMap<Context, Map<string, Promise<{ model: ModelRecord; results: Map<number, MachinePrediction> }>>>();
+/** The same, once they have arrived: the fields answer from them synchronously. */
+const arrived = new WeakMap<Context, Map<string, { model: ModelRecord; results: Map<number, MachinePrediction> }>>();
 const modelKeyOf = (name: string, version: number | null | undefined) => `${name}\u0000${version ?? ''}`;
 
 // A plant query that asks its machines' predictions starts them as soon as the machines are loaded, so the features
@@ -657,6 +659,7 @@ onRowsLoaded({
     }
     let mine = prefetched.get(ctx);
     if (!mine) prefetched.set(ctx, (mine = new Map()));
+    const waits: Promise<void>[] = [];
     for (const [key, { name, version, ids }] of byModel) {
       if (mine.has(key)) continue;
       const start = (model: ModelRecord) => {
@@ -673,13 +676,24 @@ onRowsLoaded({
       }
       work.catch(() => {}); // the fields report errors themselves (they take the usual path when this fails)
       mine.set(key, work);
+      waits.push(
+        work.then((found) => {
+          let done = arrived.get(ctx);
+          if (!done) arrived.set(ctx, (done = new Map()));
+          done.set(key, found);
+        }),
+      );
     }
+    return waits.length > 0 ? Promise.allSettled(waits) : undefined;
   },
 });
 
 /** A Float field of a machine's prediction: its value, or a GraphQL error for this machine with the error's code. */
-function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): Promise<number | null> {
-  // A list of machines prefetched by its root field (look-ahead): one promise per field, no further lookups.
+function machineValue(ctx: Context, machineId: number, name: string, task: 'CLASSIFICATION' | 'REGRESSION'): number | null | Promise<number | null> {
+  // A list of machines prefetched by its root field (look-ahead), usually arrived before GraphQL walks the rows.
+  const done = arrived.get(ctx)?.get(modelKeyOf(name, null));
+  const own = done?.results.get(machineId);
+  if (done && own) return predictionValue({ ...own, model: done.model }, name, task);
   const early = prefetched.get(ctx)?.get(modelKeyOf(name, null));
   if (early)
     return early.then(
