@@ -15,8 +15,10 @@ const BURST = 50;
 const MAX_SUBSCRIPTIONS = 5;
 const MAX_CONNECTIONS = 500;
 const INIT_TIMEOUT_MS = 1_000;
-/** What a flood may leave the process grown by, over its baseline (generous: allocator and JIT noise). */
+/** What a flood may leave the process's RSS grown by, over its baseline (generous: allocator and JIT noise). */
 const GROWTH_BOUND_MB = 64;
+/** What a flood may leave retained (JS heap and external memory after a full GC) over its baseline. */
+const RETAINED_BOUND_MB = 16;
 
 const INGEST = `mutation($input: TelemetryBatchInput!) { ingestTelemetry(input: $input) { __typename ... on IngestTelemetrySuccess { accepted } ... on Error { message } } }`;
 const TELEMETRY = `subscription($m: ID!) { telemetry(machineId: $m) { metric value } }`;
@@ -81,6 +83,65 @@ function openSocket(httpUrl: string, key: string | null): Promise<Sock> {
   });
 }
 
+/**
+ * The inspector of a server process started with NODE_OPTIONS=--inspect=127.0.0.1:0 (a port of its own): `retained()`
+ * runs a full garbage collection in it and returns its memory then (what is retained, not garbage not yet collected).
+ */
+async function inspect(server: ServerProcess): Promise<{ retained(): Promise<NodeJS.MemoryUsage>; close(): void }> {
+  const url = (await waitFor(() => /Debugger listening on (ws:\/\/\S+)/.exec(server.output()), { message: 'the inspector URL' }))[1];
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let id = 0;
+  const pending = new Map<number, (m: any) => void>();
+  ws.on('message', (raw) => {
+    const m = JSON.parse(String(raw));
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
+  });
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<any>((resolve, reject) => {
+      const n = ++id;
+      pending.set(n, (m) => (m.error ? reject(new Error(`${method}: ${JSON.stringify(m.error)}`)) : resolve(m.result)));
+      ws.send(JSON.stringify({ id: n, method, params }));
+    });
+  return {
+    async retained() {
+      await call('HeapProfiler.collectGarbage');
+      const r = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+      return JSON.parse(r.result.value);
+    },
+    close: () => ws.terminate(),
+  };
+}
+
+/** A process's memory: its RSS, and what it retains after a full GC (JS heap used plus external memory). */
+interface Memory {
+  rssMb: number;
+  retainedMb: number;
+}
+
+async function memoryOf(pid: number, inspector: { retained(): Promise<NodeJS.MemoryUsage> }): Promise<Memory> {
+  const m = await inspector.retained();
+  return { rssMb: rssMb(pid), retainedMb: (m.heapUsed + m.external) / 2 ** 20 };
+}
+
+const show = (m: Memory) => `RSS ${m.rssMb.toFixed(1)} MB, retained ${m.retainedMb.toFixed(1)} MB`;
+
+/** A flood has left the process no larger than the bounds. */
+function assertBounded(what: string, before: Memory, after: Memory): void {
+  assert.ok(after.rssMb - before.rssMb < GROWTH_BOUND_MB, `${what}: RSS grew from ${before.rssMb.toFixed(1)} to ${after.rssMb.toFixed(1)} MB`);
+  assert.ok(
+    after.retainedMb - before.retainedMb < RETAINED_BOUND_MB,
+    `${what}: retained memory grew from ${before.retainedMb.toFixed(1)} to ${after.retainedMb.toFixed(1)} MB`,
+  );
+}
+
+/** Started with the inspector on a port of its own, so that the test can collect garbage in it before measuring. */
+const INSPECTABLE = { NODE_OPTIONS: [process.env.NODE_OPTIONS, '--inspect=127.0.0.1:0'].filter(Boolean).join(' ') };
+
 /** A gauge of a server's /metrics (its value, summed over labels). */
 async function gaugeOf(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -98,6 +159,8 @@ async function closeAll(socks: Sock[]): Promise<void> {
 for (const backend of testBackends()) {
   describe(`overload: floods beyond the limits [${backend}]`, () => {
     let server: ServerProcess;
+    let inspector: Awaited<ReturnType<typeof inspect>>;
+    const memory = () => memoryOf(pid, inspector);
     let idleServer: ServerProcess | undefined;
     let env: Record<string, string>;
     let pid: number;
@@ -149,8 +212,9 @@ for (const backend of testBackends()) {
         PLANTGRAPH_MAX_WS_CONNECTIONS_PER_KEY: String(MAX_CONNECTIONS),
         PLANTGRAPH_WS_INIT_TIMEOUT_MS: String(INIT_TIMEOUT_MS),
       };
-      server = await startServerProcess(env);
+      server = await startServerProcess({ ...env, ...INSPECTABLE });
       pid = server.child.pid!;
+      inspector = await inspect(server);
       const d = await gql(
         ADMIN,
         `mutation($input: PlantImportInput!) { importPlant(input: $input) { __typename ... on ImportPlantSuccess { plant { machines { id } } } } }`,
@@ -159,6 +223,7 @@ for (const backend of testBackends()) {
       machineId = d.importPlant.plant.machines[0].id;
     });
     after(async () => {
+      inspector?.close();
       await server?.stop('SIGKILL');
       await idleServer?.stop('SIGKILL');
       await dropDb?.();
@@ -184,16 +249,16 @@ for (const backend of testBackends()) {
       const t0 = Date.now();
       // Warm-up (these are over the limit too): the baseline is taken after the server has served this kind of answer.
       await pool(500, 32, send);
-      const baseline = rssMb(pid);
+      const baseline = await memory();
       const started = Date.now();
       const N = 4_000;
-      let peak = baseline;
+      let peak = baseline.rssMb;
       await pool(N, 32, async (i) => {
         await send();
         if (i % 250 === 0) peak = Math.max(peak, rssMb(pid));
       });
       const seconds = (Date.now() - started) / 1000;
-      const end = rssMb(pid);
+      const end = await memory();
       const total = 500 + N;
       const ok = statuses.get(200) ?? 0;
       const refused = statuses.get(429) ?? 0;
@@ -203,9 +268,9 @@ for (const backend of testBackends()) {
       const allowed = BURST + Math.ceil((((Date.now() - t0) / 1000) * RATE_PER_MINUTE) / 60) + 1;
       assert.ok(ok >= BURST && ok <= allowed, `${ok} served of ${total} (at most ${allowed})`);
       t.diagnostic(
-        `HTTP flood: ${total} requests in ${seconds.toFixed(1)} s after the warm-up: ${ok} × 200, ${refused} × 429 RATE_LIMITED; RSS ${baseline.toFixed(1)} MB after the warm-up, peak ${peak.toFixed(1)}, ${end.toFixed(1)} MB after`,
+        `HTTP flood: ${total} requests in ${seconds.toFixed(1)} s after the warm-up: ${ok} × 200, ${refused} × 429 RATE_LIMITED; after the warm-up ${show(baseline)}; peak RSS ${peak.toFixed(1)} MB; after ${show(end)}`,
       );
-      assert.ok(end - baseline < GROWTH_BOUND_MB, `RSS grew from ${baseline.toFixed(1)} to ${end.toFixed(1)} MB`);
+      assertBounded('HTTP flood', baseline, end);
       // After the window (one token refills in 60 / RATE_PER_MINUTE s) the key is served again.
       const served = await waitFor(
         async () => {
@@ -220,12 +285,12 @@ for (const backend of testBackends()) {
 
     it(`refuses WebSocket connections of a key past ${MAX_CONNECTIONS} with close 4429, and the accepted ones keep working`, async (t) => {
       const key = await newKey('connection flood');
-      const baseline = rssMb(pid);
+      const baseline = await memory();
       const accepted = await pool(MAX_CONNECTIONS, 50, () => openSocket(server.url, key));
       const refused: Sock[] = [];
       try {
         assert.equal(accepted.filter((s) => s.acked && !s.closed).length, MAX_CONNECTIONS, 'every connection up to the limit is accepted');
-        const withAccepted = rssMb(pid);
+        const withAccepted = await memory();
         const EXCESS = 300;
         refused.push(...(await pool(EXCESS, 50, () => openSocket(server.url, key))));
         await waitFor(() => refused.every((s) => s.closed), { message: 'every excess socket closed' });
@@ -236,7 +301,7 @@ for (const backend of testBackends()) {
           refused.every((s) => !s.acked && s.closed!.reason === `Too many connections: at most ${MAX_CONNECTIONS} per credential`),
           refused[0].closed!.reason,
         );
-        const afterExcess = rssMb(pid);
+        const afterExcess = await memory();
         // The accepted connections still work: an operation on the first and the last one.
         for (const s of [accepted[0], accepted[MAX_CONNECTIONS - 1]]) {
           s.ws.send(JSON.stringify({ id: 'q', type: 'subscribe', payload: { query: '{ __typename }' } }));
@@ -259,16 +324,16 @@ for (const backend of testBackends()) {
         );
         accepted.push(again);
         t.diagnostic(
-          `connection flood: ${MAX_CONNECTIONS} accepted, ${EXCESS} × close 4429; RSS ${baseline.toFixed(1)} MB before, ${withAccepted.toFixed(1)} with ${MAX_CONNECTIONS} open, ${afterExcess.toFixed(1)} after the excess`,
+          `connection flood: ${MAX_CONNECTIONS} accepted, ${EXCESS} × close 4429; before: ${show(baseline)}; with ${MAX_CONNECTIONS} open: ${show(withAccepted)}; after the excess: ${show(afterExcess)}`,
         );
-        assert.ok(afterExcess - withAccepted < GROWTH_BOUND_MB, `RSS grew from ${withAccepted.toFixed(1)} to ${afterExcess.toFixed(1)} MB with refused connections`);
+        assertBounded('refused connections', withAccepted, afterExcess);
       } finally {
         await closeAll([...accepted, ...refused]);
       }
     });
 
     it(`closes sockets that never send connection_init with 4408 after ${INIT_TIMEOUT_MS} ms`, async (t) => {
-      const baseline = rssMb(pid);
+      const baseline = await memory();
       const N = 300;
       const socks = await pool(N, 50, () => openSocket(server.url, null));
       try {
@@ -277,9 +342,9 @@ for (const backend of testBackends()) {
         const codes = new Map<number, number>();
         for (const s of socks) codes.set(s.closed!.code, (codes.get(s.closed!.code) ?? 0) + 1);
         assert.deepEqual([...codes], [[4408, N]]);
-        const end = rssMb(pid);
-        t.diagnostic(`uninitialised sockets: ${N} × close 4408; RSS ${baseline.toFixed(1)} MB before, ${open.toFixed(1)} with them open, ${end.toFixed(1)} after`);
-        assert.ok(end - baseline < GROWTH_BOUND_MB, `RSS grew from ${baseline.toFixed(1)} to ${end.toFixed(1)} MB`);
+        const end = await memory();
+        t.diagnostic(`uninitialised sockets: ${N} × close 4408; before: ${show(baseline)}; RSS ${open.toFixed(1)} MB with them open; after: ${show(end)}`);
+        assertBounded('uninitialised sockets', baseline, end);
       } finally {
         await closeAll(socks);
       }
@@ -293,7 +358,7 @@ for (const backend of testBackends()) {
         const subsBefore = await gauge('plantgraph_subscriptions');
         for (let i = 0; i < MAX_SUBSCRIPTIONS; i++) sock.ws.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: TELEMETRY, variables: { m: machineId } } }));
         await waitFor(async () => (await gauge('plantgraph_subscriptions')) === subsBefore + MAX_SUBSCRIPTIONS, { message: `${MAX_SUBSCRIPTIONS} subscriptions registered` });
-        const baseline = rssMb(pid);
+        const baseline = await memory();
         const EXCESS = 2_000;
         for (let i = 0; i < EXCESS; i++) sock.ws.send(JSON.stringify({ id: `x${i}`, type: 'subscribe', payload: { query: TELEMETRY, variables: { m: machineId } } }));
         const errorOf = (i: number) => sock.of(`x${i}`).find((m) => m.type === 'error');
@@ -313,7 +378,7 @@ for (const backend of testBackends()) {
         assert.ok((codes.get('TOO_MANY_SUBSCRIPTIONS') ?? 0) >= BURST - MAX_SUBSCRIPTIONS - 1, JSON.stringify([...codes]));
         assert.equal(await gauge('plantgraph_subscriptions'), subsBefore + MAX_SUBSCRIPTIONS, 'none of the excess is registered');
         assert.equal(sock.closed, null, 'the socket stays open');
-        const afterFlood = rssMb(pid);
+        const afterFlood = await memory();
         // The first subscriptions still deliver: each gets the points ingested now.
         let value = 0;
         await waitFor(
@@ -332,38 +397,45 @@ for (const backend of testBackends()) {
           );
         }
         t.diagnostic(
-          `subscription flood: ${MAX_SUBSCRIPTIONS} accepted, ${EXCESS} refused (${[...codes].map(([c, n]) => `${n} × ${c}`).join(', ')}); RSS ${baseline.toFixed(1)} MB before, ${afterFlood.toFixed(1)} after`,
+          `subscription flood: ${MAX_SUBSCRIPTIONS} accepted, ${EXCESS} refused (${[...codes].map(([c, n]) => `${n} × ${c}`).join(', ')}); before: ${show(baseline)}; after: ${show(afterFlood)}`,
         );
-        assert.ok(afterFlood - baseline < GROWTH_BOUND_MB, `RSS grew from ${baseline.toFixed(1)} to ${afterFlood.toFixed(1)} MB`);
+        assertBounded('subscription flood', baseline, afterFlood);
       } finally {
         await closeAll([sock]);
       }
     });
 
     it('measures memory per idle WebSocket (in a process of its own, which no flood has grown)', async (t) => {
-      const own = await startServerProcess({ ...env, PLANTGRAPH_DATA_DIR: path.join(dataDir, 'idle') });
+      const own = await startServerProcess({ ...env, ...INSPECTABLE, PLANTGRAPH_DATA_DIR: path.join(dataDir, 'idle') });
       idleServer = own;
-      const ownPid = own.child.pid!;
+      const ownInspector = await inspect(own);
+      const ownMemory = () => memoryOf(own.child.pid!, ownInspector);
       const N = MAX_CONNECTIONS;
       const count = async () => gaugeOf(own.url, 'plantgraph_websocket_connections');
       // Warm-up: the code paths of a connection have run once before the baseline.
       await closeAll(await pool(50, 50, () => openSocket(own.url, ADMIN)));
       await waitFor(async () => (await count()) === 0, { message: 'the warm-up connections closed' });
-      const before = rssMb(ownPid);
-      const heapBefore = await gaugeOf(own.url, 'nodejs_heap_size_used_bytes');
+      const before = await ownMemory();
       const socks = await pool(N, 50, () => openSocket(own.url, ADMIN));
       try {
         assert.equal(socks.filter((s) => s.acked && !s.closed).length, N);
         await waitFor(async () => (await count()) === N, { message: `${N} connections counted` });
-        const after = rssMb(ownPid);
-        const heapAfter = await gaugeOf(own.url, 'nodejs_heap_size_used_bytes');
-        const kbEach = ((after - before) * 1024) / N;
+        const open = await ownMemory();
+        const rssKb = ((open.rssMb - before.rssMb) * 1024) / N;
+        const retainedKb = ((open.retainedMb - before.retainedMb) * 1024) / N;
+        await closeAll(socks);
+        await waitFor(async () => (await count()) === 0, { message: 'the connections closed' });
+        const closed = await ownMemory();
         t.diagnostic(
-          `idle WebSockets: RSS ${before.toFixed(1)} MB before, ${after.toFixed(1)} MB with ${N} open: ${kbEach.toFixed(1)} KB per connection (JS heap used ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapAfter / 2 ** 20).toFixed(1)} MB, ${((heapAfter - heapBefore) / 1024 / N).toFixed(1)} KB each, garbage included)`,
+          `idle WebSockets (connection_init acknowledged): before: ${show(before)}; with ${N} open: ${show(open)}; closed again: ${show(closed)}; per connection: ${retainedKb.toFixed(1)} KB retained, ${rssKb.toFixed(1)} KB RSS`,
         );
-        assert.ok(kbEach < 200, `${kbEach.toFixed(1)} KB per idle WebSocket`);
+        assert.ok(retainedKb < 200, `${retainedKb.toFixed(1)} KB retained per idle WebSocket`);
+        assert.ok(rssKb < 200, `${rssKb.toFixed(1)} KB of RSS per idle WebSocket`);
+        // Closed, they leave nothing behind.
+        assertBounded('idle WebSockets closed', before, closed);
       } finally {
         await closeAll(socks);
+        ownInspector.close();
         await own.stop('SIGKILL');
       }
     });
