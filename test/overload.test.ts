@@ -312,7 +312,10 @@ for (const backend of testBackends()) {
           );
           assert.deepEqual(s.of('q')[0].payload, { data: { __typename: 'Query' } });
         }
-        assert.ok(accepted.every((s) => !s.closed), 'no accepted connection was closed');
+        assert.ok(
+          accepted.every((s) => !s.closed),
+          'no accepted connection was closed',
+        );
         // A slot given back is taken again.
         await closeAll(accepted.slice(0, 1));
         const again = await waitFor(
@@ -356,11 +359,15 @@ for (const backend of testBackends()) {
       try {
         assert.ok(sock.acked);
         const subsBefore = await gauge('plantgraph_subscriptions');
-        for (let i = 0; i < MAX_SUBSCRIPTIONS; i++) sock.ws.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: TELEMETRY, variables: { m: machineId } } }));
-        await waitFor(async () => (await gauge('plantgraph_subscriptions')) === subsBefore + MAX_SUBSCRIPTIONS, { message: `${MAX_SUBSCRIPTIONS} subscriptions registered` });
+        for (let i = 0; i < MAX_SUBSCRIPTIONS; i++)
+          sock.ws.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: TELEMETRY, variables: { m: machineId } } }));
+        await waitFor(async () => (await gauge('plantgraph_subscriptions')) === subsBefore + MAX_SUBSCRIPTIONS, {
+          message: `${MAX_SUBSCRIPTIONS} subscriptions registered`,
+        });
         const baseline = await memory();
         const EXCESS = 2_000;
-        for (let i = 0; i < EXCESS; i++) sock.ws.send(JSON.stringify({ id: `x${i}`, type: 'subscribe', payload: { query: TELEMETRY, variables: { m: machineId } } }));
+        for (let i = 0; i < EXCESS; i++)
+          sock.ws.send(JSON.stringify({ id: `x${i}`, type: 'subscribe', payload: { query: TELEMETRY, variables: { m: machineId } } }));
         const errorOf = (i: number) => sock.of(`x${i}`).find((m) => m.type === 'error');
         await waitFor(() => Array.from({ length: EXCESS }, (_, i) => errorOf(i)).every(Boolean), { message: 'an error for every excess subscription' });
         const codes = new Map<string, number>();
