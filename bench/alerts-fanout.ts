@@ -41,6 +41,8 @@ const serverEnv = (k: number) => ({
   PLANTGRAPH_DATA_DIR: path.join(dataDir, String(k)),
   PLANTGRAPH_RATE_LIMIT_PER_MINUTE: '0',
   PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: '10',
+  // Every subscriber connects with the same key.
+  PLANTGRAPH_MAX_WS_CONNECTIONS_PER_KEY: String(N + 10),
   // The first server seeds the demo plant; the others join its database.
   ...(k > 0 ? { PLANTGRAPH_SEED: 'none' } : {}),
   LOG_LEVEL: 'error',

@@ -25,6 +25,8 @@ const server = await startServerProcess({
   DATABASE_URL: '',
   PLANTGRAPH_ADMIN_KEY: KEY,
   PLANTGRAPH_RATE_LIMIT_BURST: '0',
+  // The idle sockets and the subscribers all connect with the admin key.
+  PLANTGRAPH_MAX_WS_CONNECTIONS_PER_KEY: String(Number(opts.idle) + Number(opts.subscribers) + 10),
   NODE_ENV: 'production',
 });
 const pid = server.child.pid!;

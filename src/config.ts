@@ -75,6 +75,8 @@ export interface Limits {
   rateLimitPerMinute: number;
   rateLimitBurst: number;
   maxSubscriptionsPerConnection: number;
+  /** Open WebSocket connections (past connection_init) of one credential in one server process. */
+  maxWsConnectionsPerKey: number;
   wsInitTimeoutMs: number;
   /** Failed authentications per client address within the window before that address gets 429 (0 = off). */
   authFailureLimit: number;
@@ -188,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: intInRange('PLANTGRAPH_RATE_LIMIT_PER_MINUTE', env.PLANTGRAPH_RATE_LIMIT_PER_MINUTE, 1_200, 0, 10_000_000),
       rateLimitBurst: intInRange('PLANTGRAPH_RATE_LIMIT_BURST', env.PLANTGRAPH_RATE_LIMIT_BURST, 200, 0, 10_000_000),
       maxSubscriptionsPerConnection: intInRange('PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', env.PLANTGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION, 50, 1, 10_000),
+      maxWsConnectionsPerKey: intInRange('PLANTGRAPH_MAX_WS_CONNECTIONS_PER_KEY', env.PLANTGRAPH_MAX_WS_CONNECTIONS_PER_KEY, 1_000, 1, 1_000_000),
       wsInitTimeoutMs: intInRange('PLANTGRAPH_WS_INIT_TIMEOUT_MS', env.PLANTGRAPH_WS_INIT_TIMEOUT_MS, 5_000, 100, 600_000),
       authFailureLimit: intInRange('PLANTGRAPH_AUTH_FAILURE_LIMIT', env.PLANTGRAPH_AUTH_FAILURE_LIMIT, 20, 0, 1_000_000),
       authFailureWindowSeconds: intInRange('PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS', env.PLANTGRAPH_AUTH_FAILURE_WINDOW_SECONDS, 60, 1, 86_400),

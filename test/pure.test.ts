@@ -537,6 +537,7 @@ describe('loadConfig', () => {
         rateLimitPerMinute: 1_200,
         rateLimitBurst: 200,
         maxSubscriptionsPerConnection: 50,
+        maxWsConnectionsPerKey: 1_000,
         wsInitTimeoutMs: 5_000,
         maxExecutionMs: 15_000,
         maxResponseBytes: 32 * 1024 * 1024,

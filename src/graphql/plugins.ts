@@ -25,8 +25,14 @@ import { withMessage } from './error-message.ts';
 /** Principals established per HTTP request by useAuthentication, read back by the context factory. */
 export const requestPrincipals = new WeakMap<Request, Principal>();
 
-function graphqlErrorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+function graphqlErrorResponse(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] }), {
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
@@ -48,13 +54,18 @@ export function useAuthentication(services: Services): Plugin<Context> {
       const result = await services.auth.authenticate(request.headers.get('authorization'), yogaClientAddress(services.config, serverContext));
       if (!result.ok) {
         if (result.retryAfter !== undefined)
-          endResponse(graphqlErrorResponse(429, 'RATE_LIMITED', result.reason, { 'retry-after': String(result.retryAfter) }));
+          endResponse(
+            graphqlErrorResponse(429, 'RATE_LIMITED', result.reason, { 'retry-after': String(result.retryAfter) }, { retryAfterSeconds: result.retryAfter }),
+          );
         else endResponse(graphqlErrorResponse(401, 'UNAUTHENTICATED', result.reason, { 'www-authenticate': 'Bearer' }));
         return;
       }
       const wait = services.auth.rateLimit(result.principal);
       if (wait > 0) {
-        endResponse(graphqlErrorResponse(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${wait} s.`, { 'retry-after': String(wait) }));
+        // retryAfterSeconds as in a refused batch's and a WebSocket operation's RATE_LIMITED.
+        endResponse(
+          graphqlErrorResponse(429, 'RATE_LIMITED', `Rate limit exceeded; retry in ${wait} s.`, { 'retry-after': String(wait) }, { retryAfterSeconds: wait }),
+        );
         return;
       }
       requestPrincipals.set(request, result.principal);

@@ -18,7 +18,7 @@ import type { Services } from '../services.ts';
 import type { Principal } from '../auth/roles.ts';
 import type { CredentialEnd } from '../auth/sessions.ts';
 import { useExecutionBounds } from './bounds.ts';
-import { CLOSE_SLOW_CONSUMER } from './close-codes.ts';
+import { CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_CONNECTIONS } from './close-codes.ts';
 import { nodeClientAddress, refuseConnectionInit } from './client-limits.ts';
 import type { Context } from './context.ts';
 import { CLOSE_FORBIDDEN, CLOSE_REASON, credentialEndError, useCredentialLifetime } from './credential-lifetime.ts';
@@ -271,10 +271,15 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
     subscriptions?: Set<string>;
     /** Unregisters the connection from the credential sessions. */
     endSession?: () => void;
+    /** The credential this connection is counted for in the per-credential connection limit. */
+    countedAs?: string;
     /** Set once the connection was ended for its credential: nothing more runs on it. */
     ended?: CredentialEnd;
   };
   type Connection = WsContext<Record<string, unknown>, WsExtra>;
+  /** Open (acknowledged) WebSocket connections per credential: an API key, a JWT subject, the environment's ADMIN key. */
+  const openConnections = new Map<string, number>();
+  const credentialOf = (p: Principal) => (p.keyId !== null ? `key:${p.keyId}` : `${p.kind}:${p.name}`);
 
   /**
    * Ends a connection whose credential was revoked or has expired: close 4403, and its operations end now. A peer that
@@ -310,6 +315,15 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
         if (!result.ok) return refuseConnectionInit(ctx.extra.socket, result);
         // A socket that closed while its credential was checked is already cleaned up: register nothing for it.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        // A credential past its connection limit is refused with 4429 (nothing is kept for the socket).
+        const who = credentialOf(result.principal);
+        const open = openConnections.get(who) ?? 0;
+        if (open >= limits.maxWsConnectionsPerKey) {
+          closeSocket(ctx.extra.socket, CLOSE_TOO_MANY_CONNECTIONS, `Too many connections: at most ${limits.maxWsConnectionsPerKey} per credential`);
+          return false;
+        }
+        openConnections.set(who, open + 1);
+        ctx.extra.countedAs = who;
         ctx.extra.credential = credential;
         ctx.extra.principal = result.principal;
         ctx.extra.subscriptions = new Set();
@@ -320,6 +334,13 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
       },
       onClose: (ctx) => {
         ctx.extra.endSession?.();
+        const who = ctx.extra.countedAs;
+        if (who !== undefined) {
+          ctx.extra.countedAs = undefined;
+          const left = (openConnections.get(who) ?? 1) - 1;
+          if (left > 0) openConnections.set(who, left);
+          else openConnections.delete(who);
+        }
         if (ctx.extra.principal) metrics.wsConnections.dec();
         metrics.subscriptions.dec(ctx.extra.subscriptions?.size ?? 0);
       },
