@@ -17,8 +17,16 @@ import type { Context } from './context.ts';
  */
 export function useExecutionBounds(services: Services): Plugin<Context> {
   const { maxExecutionMs, maxResponseBytes } = services.config.limits;
+  // Subscribers with the same selection and access share one result object per event (plugins.ts): it is measured
+  // once, not once per subscriber.
+  const measured = new WeakMap<object, boolean>();
+  const tooLarge = (result: ExecutionResult) => {
+    let large = measured.get(result);
+    if (large === undefined) measured.set(result, (large = jsonLargerThan(result, maxResponseBytes)));
+    return large;
+  };
   const bounded = (operation: string | undefined, setResult: (r: ExecutionResult) => void, result: ExecutionResult) => {
-    if (jsonLargerThan(result, maxResponseBytes)) setResult({ errors: [responseTooLarge(maxResponseBytes, operation)] });
+    if (tooLarge(result)) setResult({ errors: [responseTooLarge(maxResponseBytes, operation)] });
   };
   return {
     onExecute({ args, executeFn, setExecuteFn }) {

@@ -5,7 +5,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
 import { type Principal, roleAtLeast } from '../auth/roles.ts';
 import { canonicalKey, decodeGlobalIdSafely } from '../core/ids.ts';
 import { canSeePlant } from '../core/scope.ts';
@@ -75,26 +75,31 @@ export const builder = new SchemaBuilder<PothosTypes>({
     nodesQueryOptions: false,
     nodeQueryOptions: {
       // A node is returned only if the caller may see its plant; otherwise it reads exactly like an unknown ID.
-      resolve: async (_root, { id }, ctx, _info, resolveNode) => {
+      resolve: async (_root, { id }, ctx, info, resolveNode) => {
         // Only canonical IDs: `Machine:01`, `Machine:1e1` or `Machine:0x1` would otherwise reach the row of `Machine:1`.
         if (!canonicalKey(String(id.id))) return null;
-        // Twin rows: existence and plant first, merged with concurrent requests' (twin/identity.ts); the row's other
-        // columns load with the fields that need them, batched per request as for any row.
+        const load = async (): Promise<Record<string, unknown> | null> => {
+          try {
+            return (await resolveNode(id)) as Record<string, unknown> | null;
+          } catch (err) {
+            // The drizzle loader rejects a missing row with "Model <table>(<id>) not found": that is a null node.
+            if (err instanceof Error && /not found/i.test(err.message)) return null;
+            throw err;
+          }
+        };
+        // Twin rows: existence and plant first, merged with concurrent requests' (twin/identity.ts), so nothing is
+        // loaded for a row the caller may not see. Then, when more than the ID is asked, the row with everything the
+        // selection needs, in one planned statement (batched with the request's other nodes); planning it per field
+        // from a stub cost the detail query a plan per field.
         if (isIdentityType(id.typename)) {
           const row = await ctx.services.identities.load(id.typename, Number(id.id));
           if (!row || !nodeVisible(id.typename, row as unknown as Record<string, unknown>, ctx)) return null;
+          if (selectsBeyondId(info)) return load();
           const stub = { ...row };
           brandWithType(stub, id.typename as never);
           return stub;
         }
-        let node: Record<string, unknown> | null;
-        try {
-          node = (await resolveNode(id)) as Record<string, unknown> | null;
-        } catch (err) {
-          // The drizzle loader rejects a missing row with "Model <table>(<id>) not found": that is a null node.
-          if (err instanceof Error && /not found/i.test(err.message)) return null;
-          throw err;
-        }
+        const node = await load();
         if (!node) return null;
         return nodeVisible(id.typename, node, ctx) ? node : null;
       },
@@ -104,6 +109,20 @@ export const builder = new SchemaBuilder<PothosTypes>({
     defaultTypes: [],
   },
 });
+
+/** Whether a `node` field asks anything of the row but its ID (through fragments too). */
+function selectsBeyondId(info: GraphQLResolveInfo): boolean {
+  const seen = new Set<string>();
+  const beyond = (set: SelectionSetNode | undefined): boolean =>
+    set?.selections.some((s) => {
+      if (s.kind === Kind.FIELD) return s.name.value !== 'id' && s.name.value !== '__typename';
+      if (s.kind === Kind.INLINE_FRAGMENT) return beyond(s.selectionSet);
+      if (seen.has(s.name.value)) return false;
+      seen.add(s.name.value);
+      return beyond(info.fragments[s.name.value]?.selectionSet);
+    }) ?? false;
+  return info.fieldNodes.some((n) => beyond(n.selectionSet));
+}
 
 const nodeRoles: Record<string, Parameters<typeof roleAtLeast>[1]> = {};
 
