@@ -119,6 +119,7 @@ try {
     ),
   );
   for (const c of procs) c.send({ type: 'exit' });
+  console.log(`received per subscriber process: ${reports.map((r) => r.received).join(', ')}`);
   const report = { arrivals: {} as Record<string, number[]> };
   for (const r of reports) for (const [v, times] of Object.entries(r.arrivals as Record<string, number[]>)) (report.arrivals[v] ??= []).push(...times);
 
@@ -145,6 +146,11 @@ try {
   );
   const expected = N * M;
   console.log(`deliveries: ${latencies.length} of ${expected} expected (${M} events x ${N} subscribers); subscription errors: ${errors.length}`);
+  if (errors.length > 0) {
+    const kinds = new Map<string, number>();
+    for (const e of errors) kinds.set(e, (kinds.get(e) ?? 0) + 1);
+    for (const [e, n] of kinds) console.log(`  ${n} x ${e.slice(0, 200)}`);
+  }
   console.log(
     `fan-out latency ingest -> delivery: p50 ${pct(latencies, 50)} ms, p90 ${pct(latencies, 90)} ms, p99 ${pct(latencies, 99)} ms, max ${latencies[latencies.length - 1]} ms`,
   );
@@ -171,6 +177,7 @@ try {
       [`rss_mb_after_${N}_subscribers`]: rssSubscribed,
     });
 } finally {
+  if (process.env.FANOUT_SERVER_LOGS) for (const [k, s] of servers.entries()) console.log(`--- server ${k}:\n${s.output().slice(-20000)}`);
   for (const s of others) await s.stop('SIGTERM');
   await server.stop('SIGTERM');
   await db.drop();

@@ -8,6 +8,8 @@ const n = Number(nRaw);
 const arrivals: Record<string, number[]> = {};
 let received = 0;
 let acked = 0;
+let exiting = false;
+let failed = 0;
 const sockets: WebSocket[] = [];
 const query = `subscription($p: ID!) { alerts(plantId: $p) { kind alert { value severity } } }`;
 
@@ -21,6 +23,8 @@ for (let i = 0; i < n; i++) {
     if (msg.type === 'connection_ack') {
       acked++;
       ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { p: plantId } } }));
+    } else if (msg.type === 'next' && msg.payload?.errors) {
+      process.send!({ type: 'error', error: `error result: ${JSON.stringify(msg.payload.errors)}` });
     } else if (msg.type === 'next') {
       const value = String(msg.payload?.data?.alerts?.alert?.value);
       (arrivals[value] ??= []).push(at);
@@ -32,9 +36,15 @@ for (let i = 0; i < n; i++) {
     }
   });
   ws.on('error', (e) => process.send!({ type: 'error', error: e.message }));
+  // A socket the server closes before the end is a failed subscriber: reported, so the run never waits for it.
+  ws.on('close', (code, reason) => {
+    if (exiting) return;
+    failed++;
+    process.send!({ type: 'error', error: `closed by the server: ${code} ${String(reason)}` });
+  });
 }
 const waitAcked = setInterval(() => {
-  if (acked >= n) {
+  if (acked + failed >= n) {
     clearInterval(waitAcked);
     // Give the server a moment to register every subscription after the acks.
     setTimeout(() => process.send!({ type: 'ready' }), 1_500);
@@ -43,6 +53,7 @@ const waitAcked = setInterval(() => {
 process.on('message', (m: any) => {
   if (m.type === 'report') process.send!({ type: 'report', arrivals, received });
   if (m.type === 'exit') {
+    exiting = true;
     for (const s of sockets) s.close();
     setTimeout(() => process.exit(0), 200);
   }

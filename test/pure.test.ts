@@ -19,6 +19,7 @@ import { RefusalSummary } from '../src/telemetry/refusals.ts';
 import { inBackground } from '../src/core/background.ts';
 import { startPeriodic } from '../src/core/periodic.ts';
 import { SqlCounter } from '../src/db/client.ts';
+import { isDatabaseUnavailable } from '../src/db/errors.ts';
 import { currentStatementBudget, StatementBudget, withStatementBudget } from '../src/db/deadline.ts';
 import { describe, it, waitFor } from './helpers.ts';
 
@@ -816,5 +817,28 @@ describe('RefusalSummary (MQTT bad messages)', () => {
       ],
     );
     assert.equal(taken?.otherReasons, 8);
+  });
+});
+
+describe('isDatabaseUnavailable', () => {
+  it("classifies node-postgres's connect and pool timeouts, broken connections and PostgreSQL's shutdown states as unavailable; a query error is not", () => {
+    const wrapped = (cause: unknown) => Object.assign(new Error('Failed query: select 1'), { cause });
+    for (const e of [
+      new Error('timeout expired'), // pg Client: connect took longer than connectionTimeoutMillis
+      new Error('timeout exceeded when trying to connect'), // pg-pool: the wait for a connection
+      new Error('Connection terminated unexpectedly'),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+    ]) {
+      assert.equal(isDatabaseUnavailable(e), true, e.message);
+      assert.equal(isDatabaseUnavailable(wrapped(e)), true, `wrapped: ${e.message}`);
+    }
+    for (const e of [
+      Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' }),
+      new Error('statement timeout expired soon'),
+      new Error('syntax error'),
+    ])
+      assert.equal(isDatabaseUnavailable(wrapped(e)), false, e.message);
   });
 });

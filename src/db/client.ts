@@ -254,16 +254,36 @@ async function checkReachable(pool: pg.Pool, url: string): Promise<void> {
   }
 }
 
-/** How long the pool waits for a new PostgreSQL connection before the request fails as SERVICE_UNAVAILABLE. */
-export const CONNECT_TIMEOUT_MS = 5_000;
+/** How long making a new PostgreSQL connection may take before the request fails as SERVICE_UNAVAILABLE. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long a request waits for a connection of the pool when all are busy. Far longer than a connect: a burst of
+ * work (10,000 subscribers subscribing at once) queues for seconds on a healthy database, and must not read as the
+ * database being away. A queue that does not move for this long does fail, retryable.
+ */
+export const POOL_WAIT_TIMEOUT_MS = 30_000;
+
+/** A pool client whose connect gives up after CONNECT_TIMEOUT_MS (pg's own timer: "connection timeout"). */
+class BoundedConnectClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super({ ...config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   const sql = new SqlCounter();
   if (options.databaseUrl) {
     const url = options.databaseUrl;
-    // A connection that cannot be made in 5 s fails (a stalled or unreachable server) instead of holding the request;
-    // keep-alive notices a peer that vanished without closing the connection.
-    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+    // A connection that cannot be made in 10 s fails (a stalled or unreachable server) instead of holding the request;
+    // waiting for a busy pool is bounded separately and far longer (POOL_WAIT_TIMEOUT_MS); keep-alive notices a peer
+    // that vanished without closing the connection.
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      Client: BoundedConnectClient,
+      connectionTimeoutMillis: POOL_WAIT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     // An idle client that loses its connection emits 'error' on the pool; without a handler the process dies.
     pool.on('error', () => {});
     // A connection can fail more than once (a cut, then the end of the socket); the pool listens only for the first,

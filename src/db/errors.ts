@@ -20,7 +20,7 @@ const UNAVAILABLE_STATES = new Set(['08000', '08001', '08003', '08004', '08006',
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** What node-postgres says when a connection ends, breaks or cannot be made in time. */
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Client was closed/i;
+  /Connection terminated|connection timeout|^timeout expired$|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Client was closed/i;
 
 /**
  * Whether `err` (or what it wraps, through `cause` and GraphQL's `originalError`) says the database is away: the

@@ -1,5 +1,11 @@
 import http from 'node:http';
 
+/**
+ * Connections the kernel queues before the server accepts them (Node's default is 511; Linux caps it at
+ * net.core.somaxconn). Thousands of dashboards reconnecting at once after a restart must queue, not be reset.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Why the port could not be bound, as one line a user can act on. */
 export class PortError extends Error {}
 
@@ -14,7 +20,7 @@ export async function bindPort(port: number, host: string, names = { port: 'PORT
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });

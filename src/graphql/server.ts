@@ -1,3 +1,4 @@
+import { LISTEN_BACKLOG } from './listen.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -418,7 +419,7 @@ export async function startServer(services: Services, opts: ServerOptions): Prom
   if (!opts.listener)
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
-      httpServer.listen(opts.port, opts.host, () => resolve());
+      httpServer.listen({ port: opts.port, host: opts.host, backlog: LISTEN_BACKLOG }, () => resolve());
     });
   const addr = httpServer.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
