@@ -339,6 +339,18 @@ const GOALS: Goal[] = [
     unit: 'ms',
   },
   {
+    key: 'alert_fanout_delivered_fraction_10000_4proc',
+    label: 'alert deliveries at 10,000 subscribers over 4 server processes, of those expected',
+    goal: '1',
+    ok: (v) => v === 1,
+  },
+  {
+    key: 'alert_fanout_delivered_fraction',
+    label: 'alert deliveries of those expected (the 1,000-subscriber run)',
+    goal: '1',
+    ok: (v) => v === 1,
+  },
+  {
     key: 'alert_fanout_p99_ms',
     label: 'alert fan-out p99 at 1,000 subscribers',
     goal: '≤ 100 ms',
