@@ -5,7 +5,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { GraphQLError, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, isObjectType, Kind, type SelectionSetNode } from 'graphql';
 import { type Principal, roleAtLeast } from '../auth/roles.ts';
 import { canonicalKey, decodeGlobalIdSafely } from '../core/ids.ts';
 import { canSeePlant } from '../core/scope.ts';
@@ -88,13 +88,13 @@ export const builder = new SchemaBuilder<PothosTypes>({
           }
         };
         // Twin rows: existence and plant first, merged with concurrent requests' (twin/identity.ts), so nothing is
-        // loaded for a row the caller may not see. Then, when more than the ID is asked, the row with everything the
+        // loaded for a row the caller may not see. Then, when the selection reads the row's data, the row with everything the
         // selection needs, in one planned statement (batched with the request's other nodes); planning it per field
         // from a stub cost the detail query a plan per field.
         if (isIdentityType(id.typename)) {
           const row = await ctx.services.identities.load(id.typename, Number(id.id));
           if (!row || !nodeVisible(id.typename, row as unknown as Record<string, unknown>, ctx)) return null;
-          if (selectsBeyondId(info)) return load();
+          if (selectsRowData(info, id.typename)) return load();
           const stub = { ...row };
           brandWithType(stub, id.typename as never);
           return stub;
@@ -110,18 +110,28 @@ export const builder = new SchemaBuilder<PothosTypes>({
   },
 });
 
-/** Whether a `node` field asks anything of the row but its ID (through fragments too). */
-function selectsBeyondId(info: GraphQLResolveInfo): boolean {
+/**
+ * Whether a `node` field selects, on `typename`, a field that reads the row's data (one with a drizzle selection:
+ * columns, relations, extras), through fragments too. The ID, __typename and computed fields (a prediction) need only
+ * the identity.
+ */
+function selectsRowData(info: GraphQLResolveInfo, typename: string): boolean {
+  const type = info.schema.getType(typename);
+  if (!type || !('getFields' in type)) return true;
+  const fields = type.getFields() as Record<string, { extensions?: { pothosDrizzleSelect?: unknown } }>;
   const seen = new Set<string>();
-  const beyond = (set: SelectionSetNode | undefined): boolean =>
+  const applies = (condition: string | undefined) =>
+    condition === undefined || condition === typename || (isObjectType(type) && type.getInterfaces().some((i) => i.name === condition));
+  const reads = (set: SelectionSetNode | undefined): boolean =>
     set?.selections.some((s) => {
-      if (s.kind === Kind.FIELD) return s.name.value !== 'id' && s.name.value !== '__typename';
-      if (s.kind === Kind.INLINE_FRAGMENT) return beyond(s.selectionSet);
+      if (s.kind === Kind.FIELD) return Boolean(fields[s.name.value]?.extensions?.pothosDrizzleSelect);
+      if (s.kind === Kind.INLINE_FRAGMENT) return applies(s.typeCondition?.name.value) && reads(s.selectionSet);
       if (seen.has(s.name.value)) return false;
       seen.add(s.name.value);
-      return beyond(info.fragments[s.name.value]?.selectionSet);
+      const fragment = info.fragments[s.name.value];
+      return fragment !== undefined && applies(fragment.typeCondition.name.value) && reads(fragment.selectionSet);
     }) ?? false;
-  return info.fieldNodes.some((n) => beyond(n.selectionSet));
+  return info.fieldNodes.some((n) => reads(n.selectionSet));
 }
 
 const nodeRoles: Record<string, Parameters<typeof roleAtLeast>[1]> = {};
