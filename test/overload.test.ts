@@ -156,7 +156,10 @@ async function closeAll(socks: Sock[]): Promise<void> {
   await waitFor(() => socks.every((s) => s.closed), { message: 'every socket closed' });
 }
 
-for (const backend of testBackends()) {
+// The floods exercise the HTTP and WebSocket layers and their limits, which are the same on both databases: they run
+// once, on PostgreSQL when it is among the backends (on PGlite otherwise); both passed when this was written.
+const OVERLOAD_BACKENDS = testBackends().includes('postgres') ? (['postgres'] as const) : testBackends().slice(0, 1);
+for (const backend of OVERLOAD_BACKENDS) {
   describe(`overload: floods beyond the limits [${backend}]`, () => {
     let server: ServerProcess;
     let inspector: Awaited<ReturnType<typeof inspect>>;
