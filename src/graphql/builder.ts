@@ -5,7 +5,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { GraphQLError, type GraphQLResolveInfo, isObjectType, Kind, type SelectionSetNode } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, isObjectType } from 'graphql';
 import { type Principal, roleAtLeast } from '../auth/roles.ts';
 import { canonicalKey, decodeGlobalIdSafely } from '../core/ids.ts';
 import { canSeePlant } from '../core/scope.ts';
@@ -14,6 +14,7 @@ import { relations } from '../db/relations.ts';
 import type { Context } from './context.ts';
 import './outcome-plugin.ts';
 import './row-extras-plugin.ts';
+import { selectedFields } from './lookahead.ts';
 import type { UploadedFile } from './uploads.ts';
 
 export interface PothosTypes {
@@ -117,21 +118,15 @@ export const builder = new SchemaBuilder<PothosTypes>({
  */
 function selectsRowData(info: GraphQLResolveInfo, typename: string): boolean {
   const type = info.schema.getType(typename);
-  if (!type || !('getFields' in type)) return true;
-  const fields = type.getFields() as Record<string, { extensions?: { pothosDrizzleSelect?: unknown } }>;
-  const seen = new Set<string>();
-  const applies = (condition: string | undefined) =>
-    condition === undefined || condition === typename || (isObjectType(type) && type.getInterfaces().some((i) => i.name === condition));
-  const reads = (set: SelectionSetNode | undefined): boolean =>
-    set?.selections.some((s) => {
-      if (s.kind === Kind.FIELD) return Boolean(fields[s.name.value]?.extensions?.pothosDrizzleSelect);
-      if (s.kind === Kind.INLINE_FRAGMENT) return applies(s.typeCondition?.name.value) && reads(s.selectionSet);
-      if (seen.has(s.name.value)) return false;
-      seen.add(s.name.value);
-      const fragment = info.fragments[s.name.value];
-      return fragment !== undefined && applies(fragment.typeCondition.name.value) && reads(fragment.selectionSet);
-    }) ?? false;
-  return info.fieldNodes.some((n) => reads(n.selectionSet));
+  if (!isObjectType(type)) return true;
+  const fields = type.getFields();
+  return info.fieldNodes.some(
+    (n) =>
+      n.selectionSet !== undefined &&
+      selectedFields(info, n.selectionSet, type).some((f) =>
+        Boolean((fields[f.name.value]?.extensions as { pothosDrizzleSelect?: unknown })?.pothosDrizzleSelect),
+      ),
+  );
 }
 
 const nodeRoles: Record<string, Parameters<typeof roleAtLeast>[1]> = {};

@@ -82,6 +82,9 @@ function perParent(size: ListSize, args: Record<string, unknown> | undefined, si
   return n;
 }
 
+/** Variables that do not coerce: the operation fails before anything runs, so it costs nothing. */
+class BadVariables extends Error {}
+
 /**
  * The estimated cost (see above). `variables` are the request's (coerced here as execution coerces them, defaults
  * included); without `sizes` every list counts at its declared bound, with them at the measured sizes where smaller.
@@ -109,7 +112,6 @@ export function estimateCost(
     }
     return values;
   };
-  class BadVariables extends Error {}
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
   const root = op.operation === 'query' ? schema.getQueryType() : op.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();

@@ -102,7 +102,7 @@ class Walker {
     const rows = Array.isArray(data) ? data : [data];
     if (rows.length === 0) return;
     const wanted = hooks.filter((h) => h.typeName === type.name);
-    for (const node of this.fields(selections, type)) {
+    for (const node of selectedFields(this.info, selections, type)) {
       const name = node.name.value;
       const def = type.getFields()[name];
       if (!def) continue;
@@ -123,11 +123,11 @@ class Walker {
   }
 
   private connection(selections: SelectionSetNode, type: GraphQLObjectType, rows: unknown[], depth: number): void {
-    for (const edges of this.fields(selections, type)) {
+    for (const edges of selectedFields(this.info, selections, type)) {
       if (edges.name.value !== 'edges' || !edges.selectionSet) continue;
       const edgeType = getNamedType(type.getFields().edges?.type);
       if (!isObjectType(edgeType)) continue;
-      for (const node of this.fields(edges.selectionSet, edgeType)) {
+      for (const node of selectedFields(this.info, edges.selectionSet, edgeType)) {
         const nodeType = getNamedType(edgeType.getFields().node?.type);
         if (node.name.value === 'node' && node.selectionSet && isObjectType(nodeType)) this.walk(node.selectionSet, nodeType, rows, depth + 1);
       }
@@ -147,35 +147,40 @@ class Walker {
     if (!list) byField.set(name, (list = []));
     for (const row of rows) if (row && typeof row === 'object') list.push({ row: row as Record<string, unknown>, args });
   }
+}
 
-  /** The field nodes a selection set selects on `type`: fragments expanded, @skip/@include applied. */
-  private fields(selections: SelectionSetNode, type: GraphQLObjectType, seen = new Set<string>()): FieldNode[] {
-    const out: FieldNode[] = [];
-    for (const s of selections.selections) {
-      if (!this.included(s)) continue;
-      if (s.kind === 'Field') out.push(s);
-      else if (s.kind === 'InlineFragment') {
-        if (!s.typeCondition || this.applies(s.typeCondition.name.value, type)) out.push(...this.fields(s.selectionSet, type, seen));
-      } else {
-        const name = s.name.value;
-        const fragment = this.info.fragments[name];
-        if (!fragment || seen.has(name) || !this.applies(fragment.typeCondition.name.value, type)) continue;
-        seen.add(name);
-        out.push(...this.fields(fragment.selectionSet, type, seen));
-      }
+/** The field nodes a selection set selects on `type`: fragments expanded, @skip/@include applied. */
+export function selectedFields(
+  info: Pick<GraphQLResolveInfo, 'fragments' | 'variableValues'>,
+  selections: SelectionSetNode,
+  type: GraphQLObjectType,
+  seen = new Set<string>(),
+): FieldNode[] {
+  const out: FieldNode[] = [];
+  for (const s of selections.selections) {
+    if (!included(info, s)) continue;
+    if (s.kind === 'Field') out.push(s);
+    else if (s.kind === 'InlineFragment') {
+      if (!s.typeCondition || applies(s.typeCondition.name.value, type)) out.push(...selectedFields(info, s.selectionSet, type, seen));
+    } else {
+      const name = s.name.value;
+      const fragment = info.fragments[name];
+      if (!fragment || seen.has(name) || !applies(fragment.typeCondition.name.value, type)) continue;
+      seen.add(name);
+      out.push(...selectedFields(info, fragment.selectionSet, type, seen));
     }
-    return out;
   }
+  return out;
+}
 
-  private applies(condition: string, type: GraphQLObjectType): boolean {
-    return condition === type.name || type.getInterfaces().some((i) => i.name === condition);
-  }
+function applies(condition: string, type: GraphQLObjectType): boolean {
+  return condition === type.name || type.getInterfaces().some((i) => i.name === condition);
+}
 
-  private included(node: Parameters<typeof getDirectiveValues>[1]): boolean {
-    if (!node.directives?.length) return true;
-    const skip = getDirectiveValues(GraphQLSkipDirective, node, this.info.variableValues);
-    if (skip?.if === true) return false;
-    const include = getDirectiveValues(GraphQLIncludeDirective, node, this.info.variableValues);
-    return include?.if !== false;
-  }
+function included(info: Pick<GraphQLResolveInfo, 'variableValues'>, node: Parameters<typeof getDirectiveValues>[1]): boolean {
+  if (!node.directives?.length) return true;
+  const skip = getDirectiveValues(GraphQLSkipDirective, node, info.variableValues);
+  if (skip?.if === true) return false;
+  const include = getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues);
+  return include?.if !== false;
 }
